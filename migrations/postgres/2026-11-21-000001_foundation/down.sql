@@ -1,0 +1,9 @@
+DROP TABLE audit_log;
+DROP TABLE scim_group_members;
+DROP TABLE scim_groups;
+DROP TABLE scim_user_emails;
+DROP TABLE scim_users;
+DROP TABLE seat_pools;
+DROP TABLE scim_tokens;
+DROP TABLE org_domains;
+DROP TABLE organizations;

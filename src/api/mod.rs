@@ -1,0 +1,5 @@
+//! HTTP handlers: extract, convert, run one domain function, render.
+
+pub mod body;
+pub mod respond;
+pub mod scim;

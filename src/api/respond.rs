@@ -1,0 +1,62 @@
+//! The SCIM responder: `application/scim+json`, `ETag`, `Location`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, Responder};
+use serde_json::Value;
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+pub struct ScimJson {
+    status: StatusCode,
+    body: Value,
+    etag: Option<String>,
+    location: Option<String>,
+}
+
+impl ScimJson {
+    pub fn ok(body: Value) -> Self {
+        ScimJson {
+            status: StatusCode::OK,
+            body,
+            etag: None,
+            location: None,
+        }
+    }
+
+    /// A resource: its `meta.version` becomes the ETag.
+    pub fn resource(status: StatusCode, body: Value) -> Self {
+        let etag = body
+            .pointer("/meta/version")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let location = if status == StatusCode::CREATED {
+            body.pointer("/meta/location")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        } else {
+            None
+        };
+        ScimJson {
+            status,
+            body,
+            etag,
+            location,
+        }
+    }
+}
+
+impl Responder for ScimJson {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status);
+        resp.content_type(SCIM_CONTENT_TYPE);
+        if let Some(etag) = self.etag {
+            resp.insert_header((header::ETAG, etag));
+        }
+        if let Some(location) = self.location {
+            resp.insert_header((header::LOCATION, location));
+        }
+        resp.json(self.body)
+    }
+}

@@ -1,0 +1,19 @@
+//! Authentication extractors. SCIM clients present an organization's bearer token.
+
+pub mod scim_client;
+
+pub use scim_client::ScimClient;
+
+/// The bearer value of an `Authorization` header, if any.
+pub fn bearer(req: &actix_web::HttpRequest) -> Option<&str> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}

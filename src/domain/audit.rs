@@ -1,0 +1,29 @@
+//! Writing audit events, always inside the transaction of the change.
+
+use serde_json::Value;
+
+use super::Actor;
+use crate::store::{self, audit::AuditRow, DbConn};
+
+pub fn record(
+    conn: &mut DbConn,
+    org_id: &str,
+    actor: &Actor,
+    kind: &str,
+    subject: Option<&str>,
+    detail: Value,
+) -> diesel::QueryResult<()> {
+    store::audit::insert(
+        conn,
+        &AuditRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            org_id: org_id.to_string(),
+            at: store::now(),
+            actor: actor.id.clone(),
+            source: actor.source.as_str().to_string(),
+            kind: kind.to_string(),
+            subject_id: subject.map(str::to_string),
+            detail: detail.to_string(),
+        },
+    )
+}

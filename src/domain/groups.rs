@@ -1,0 +1,321 @@
+//! Group use cases. Membership lives in rows, so a member change is a row insert or delete
+//! and a version bump, never a rewrite of the group.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Value};
+
+use super::{audit, Actor, Preconditions};
+use crate::error::Error;
+use crate::scim::error::ScimError;
+use crate::scim::resource::str_attr;
+use crate::store::{self, groups::GroupRow, groups::MemberRow, DbConn};
+
+/// A member as a client names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRef {
+    pub value: String,
+}
+
+/// Pull `members` out of a group body: `[{"value": id, ...}]`.
+pub fn member_refs(list: &Value) -> Result<Vec<MemberRef>, Error> {
+    let items = match list {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(a) => a.as_slice(),
+        _ => return Err(ScimError::invalid_value("'members' must be an array").into()),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let value = item
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")))
+            .and_then(|(_, v)| v.as_str())
+            .ok_or_else(|| ScimError::invalid_value("each member needs a string 'value'"))?;
+        out.push(MemberRef {
+            value: value.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// A change to the member list, in request order.
+#[derive(Debug, Clone)]
+pub enum MemberChange {
+    Add(Vec<MemberRef>),
+    Remove(Vec<String>),
+    RemoveAll,
+    ReplaceAll(Vec<MemberRef>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub id: String,
+    pub kind: String,
+    pub display: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupView {
+    pub row: GroupRow,
+    /// `None` when the caller asked not to load members.
+    pub members: Option<Vec<Member>>,
+}
+
+/// Resolve member ids to rows of this organization; an id that is no user or group of the
+/// organization is refused (and never reveals whether it exists elsewhere).
+fn resolve_members(conn: &mut DbConn, org_id: &str, refs: &[MemberRef]) -> Result<Vec<MemberRow>, Error> {
+    let mut seen = HashSet::new();
+    let ids: Vec<String> = refs
+        .iter()
+        .filter(|r| seen.insert(r.value.clone()))
+        .map(|r| r.value.clone())
+        .collect();
+    let users: HashSet<String> = store::users::existing_ids(conn, org_id, &ids)?.into_iter().collect();
+    let groups: HashSet<String> = store::groups::existing_ids(conn, org_id, &ids)?.into_iter().collect();
+    ids.into_iter()
+        .map(|id| {
+            let kind = if users.contains(&id) {
+                "User"
+            } else if groups.contains(&id) {
+                "Group"
+            } else {
+                return Err(ScimError::invalid_value(format!("member '{id}' does not exist")).into());
+            };
+            Ok(MemberRow {
+                member_id: id,
+                member_type: kind.into(),
+            })
+        })
+        .collect()
+}
+
+fn indexed(resource: &Value) -> Result<(String, Option<String>), Error> {
+    let name = str_attr(resource, "displayName")
+        .ok_or_else(|| ScimError::invalid_value("'displayName' is required"))?;
+    Ok((
+        name.to_string(),
+        str_attr(resource, "externalId").map(str::to_string),
+    ))
+}
+
+#[tracing::instrument(skip_all, fields(org = %org_id))]
+pub fn create(
+    conn: &mut DbConn,
+    org_id: &str,
+    resource: Value,
+    members: Vec<MemberRef>,
+    actor: &Actor,
+) -> Result<GroupView, Error> {
+    let (display_name, external_id) = indexed(&resource)?;
+    let now = store::now();
+    let row = GroupRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        org_id: org_id.to_string(),
+        display_name_norm: display_name.to_lowercase(),
+        display_name,
+        external_id,
+        resource: resource.to_string(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store::groups::insert(conn, &row)?;
+    let rows = resolve_members(conn, org_id, &members)?;
+    for m in &rows {
+        store::groups::add_member(conn, org_id, &row.id, m, now)?;
+    }
+    audit::record(
+        conn,
+        org_id,
+        actor,
+        "group.created",
+        Some(&row.id),
+        json!({"members": rows.len()}),
+    )?;
+    get(conn, org_id, &row.id, true)
+}
+
+pub fn get(conn: &mut DbConn, org_id: &str, id: &str, with_members: bool) -> Result<GroupView, Error> {
+    let row = store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
+    let mut views = load_views(conn, org_id, vec![row], with_members)?;
+    views.pop().ok_or_else(|| Error::not_found("Group"))
+}
+
+/// Views for a page of groups; members (with display names) in three queries in all.
+pub fn load_views(
+    conn: &mut DbConn,
+    org_id: &str,
+    rows: Vec<GroupRow>,
+    with_members: bool,
+) -> Result<Vec<GroupView>, Error> {
+    if !with_members {
+        return Ok(rows
+            .into_iter()
+            .map(|row| GroupView { row, members: None })
+            .collect());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let members = store::groups::members_of(conn, org_id, &ids)?;
+    let (user_ids, group_ids): (Vec<_>, Vec<_>) = members
+        .iter()
+        .map(|(_, m)| m)
+        .partition(|m| m.member_type == "User");
+    let user_ids: Vec<String> = user_ids.into_iter().map(|m| m.member_id.clone()).collect();
+    let group_ids: Vec<String> = group_ids.into_iter().map(|m| m.member_id.clone()).collect();
+    let mut names: HashMap<String, String> = store::users::display_names(conn, org_id, &user_ids)?
+        .into_iter()
+        .collect();
+    names.extend(store::groups::display_names(conn, org_id, &group_ids)?);
+    let mut by_group: HashMap<String, Vec<Member>> = HashMap::new();
+    for (gid, m) in members {
+        by_group.entry(gid).or_default().push(Member {
+            display: names.get(&m.member_id).cloned(),
+            id: m.member_id,
+            kind: m.member_type,
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| GroupView {
+            members: Some(by_group.remove(&row.id).unwrap_or_default()),
+            row,
+        })
+        .collect())
+}
+
+/// Change a group: `f` maps the current canonical resource (without members) to the new one;
+/// member changes are applied as row operations, in order.
+#[tracing::instrument(skip_all, fields(org = %org_id, group_id = %id))]
+pub fn modify(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    pre: &Preconditions,
+    actor: &Actor,
+    f: impl FnOnce(Value) -> Result<(Value, Vec<MemberChange>), Error>,
+    return_members: bool,
+) -> Result<GroupView, Error> {
+    let mut row = store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
+    pre.check_write(row.version)?;
+    let current: Value = serde_json::from_str(&row.resource)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("stored group {id} is not JSON: {e}")))?;
+    let (resource, changes) = f(current.clone())?;
+    let now = store::now();
+    let mut changed = resource != current;
+    let (mut added, mut removed) = (0usize, 0usize);
+    for change in changes {
+        match change {
+            MemberChange::Add(refs) => {
+                for m in resolve_members(conn, org_id, &refs)? {
+                    added += store::groups::add_member(conn, org_id, id, &m, now)? as usize;
+                }
+            }
+            MemberChange::Remove(ids) => {
+                removed += store::groups::remove_members(conn, org_id, id, &ids)?;
+            }
+            MemberChange::RemoveAll => {
+                removed += store::groups::remove_all_members(conn, org_id, id)?;
+            }
+            MemberChange::ReplaceAll(refs) => {
+                let rows = resolve_members(conn, org_id, &refs)?;
+                removed += store::groups::remove_all_members(conn, org_id, id)?;
+                for m in &rows {
+                    added += store::groups::add_member(conn, org_id, id, m, now)? as usize;
+                }
+            }
+        }
+    }
+    changed |= added > 0 || removed > 0;
+    if changed {
+        let (display_name, external_id) = indexed(&resource)?;
+        row.display_name_norm = display_name.to_lowercase();
+        row.display_name = display_name;
+        row.external_id = external_id;
+        row.resource = resource.to_string();
+        row.version += 1;
+        row.updated_at = now;
+        store::groups::update(conn, &row)?;
+        audit::record(
+            conn,
+            org_id,
+            actor,
+            "group.updated",
+            Some(id),
+            json!({"membersAdded": added, "membersRemoved": removed}),
+        )?;
+    }
+    let mut views = load_views(conn, org_id, vec![row], return_members)?;
+    views.pop().ok_or_else(|| Error::not_found("Group"))
+}
+
+#[tracing::instrument(skip_all, fields(org = %org_id, group_id = %id))]
+pub fn delete(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    pre: &Preconditions,
+    actor: &Actor,
+) -> Result<(), Error> {
+    let row = store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
+    pre.check_write(row.version)?;
+    store::groups::delete(conn, org_id, id)?;
+    audit::record(conn, org_id, actor, "group.deleted", Some(id), json!({}))?;
+    Ok(())
+}
+
+fn group_sort(sort_by: Option<&str>) -> Result<store::groups::GroupSort, Error> {
+    use store::groups::GroupSort as S;
+    let Some(name) = sort_by else {
+        return Ok(S::Created);
+    };
+    let reg = &crate::scim::schema::Registry::get().group;
+    let r = reg
+        .resolve(name)
+        .ok_or_else(|| ScimError::invalid_value(format!("cannot sort by unknown attribute '{name}'")))?;
+    Ok(match (r.attr.name, r.sub.map(|s| s.name)) {
+        ("displayName", None) => S::DisplayName,
+        ("externalId", None) => S::ExternalId,
+        ("id", None) => S::Id,
+        ("meta", Some("created")) => S::Created,
+        ("meta", Some("lastModified")) => S::LastModified,
+        _ => {
+            return Err(ScimError::invalid_value(format!(
+                "sorting by '{name}' is not supported; sort by displayName, externalId, id, meta.created or meta.lastModified"
+            ))
+            .into())
+        }
+    })
+}
+
+/// List groups matching a query; members are loaded only when they will be returned.
+pub fn search(
+    conn: &mut DbConn,
+    org_id: &str,
+    q: &crate::scim::list::ListQuery,
+) -> Result<(Vec<GroupView>, i64), Error> {
+    let sort = group_sort(q.sort_by.as_deref())?;
+    let (predicate, count_predicate) = match &q.filter {
+        Some(f) => {
+            let typed = crate::store::filter_sql::parse_group_filter(f)?;
+            (
+                Some(crate::store::filter_sql::group_predicate(&typed, org_id)?),
+                Some(crate::store::filter_sql::group_predicate(&typed, org_id)?),
+            )
+        }
+        None => (None, None),
+    };
+    let (rows, total) = store::groups::list(
+        conn,
+        org_id,
+        store::groups::ListParams {
+            predicate,
+            count_predicate,
+            sort,
+            descending: q.sort_order == crate::scim::list::SortOrder::Descending,
+            offset: q.offset(),
+            limit: q.count,
+        },
+    )?;
+    let with_members = crate::scim::list::wants(q, "members");
+    Ok((load_views(conn, org_id, rows, with_members)?, total))
+}

@@ -1,0 +1,111 @@
+//! Organizations: creation with their initial seat allocation and verified domains.
+
+use serde_json::json;
+
+use super::{audit, Actor, Tier};
+use crate::error::Error;
+use crate::store::{self, orgs::OrgRow, seats::PoolRow, DbConn};
+
+#[derive(Debug, Clone)]
+pub struct NewOrg {
+    pub slug: String,
+    pub name: String,
+    pub domains: Vec<String>,
+    pub standard_seats: i64,
+    pub premium_seats: i64,
+}
+
+/// Slugs name organizations in URLs and CLI calls: lowercase letters, digits and dashes.
+pub fn validate_slug(slug: &str) -> Result<(), Error> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 63
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !slug.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadRequest(format!(
+            "invalid slug '{slug}': use 1-63 lowercase letters, digits and dashes"
+        )))
+    }
+}
+
+pub fn validate_domain(domain: &str) -> Result<String, Error> {
+    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let ok = d.contains('.')
+        && d.len() <= 253
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(d)
+    } else {
+        Err(Error::BadRequest(format!("invalid domain '{domain}'")))
+    }
+}
+
+pub fn create(conn: &mut DbConn, new: &NewOrg) -> Result<OrgRow, Error> {
+    validate_slug(&new.slug)?;
+    if new.name.trim().is_empty() {
+        return Err(Error::BadRequest("the organization needs a name".into()));
+    }
+    if new.standard_seats < 0 || new.premium_seats < 0 {
+        return Err(Error::BadRequest("seat counts cannot be negative".into()));
+    }
+    let domains = new
+        .domains
+        .iter()
+        .map(|d| validate_domain(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    if store::orgs::find_by_slug(conn, &new.slug)?.is_some() {
+        return Err(Error::Conflict(format!(
+            "an organization with slug '{}' already exists",
+            new.slug
+        )));
+    }
+    let now = store::now();
+    let org = OrgRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        slug: new.slug.clone(),
+        name: new.name.trim().to_string(),
+        queue_counter: 0,
+        created_at: now,
+    };
+    store::orgs::insert(conn, &org)?;
+    for d in &domains {
+        store::orgs::add_domain(conn, &org.id, d, now)?;
+    }
+    for (tier, n) in [
+        (Tier::Premium, new.premium_seats),
+        (Tier::Standard, new.standard_seats),
+    ] {
+        store::seats::insert(
+            conn,
+            &PoolRow {
+                org_id: org.id.clone(),
+                tier: tier.as_str().into(),
+                purchased: n,
+                claimed: 0,
+                updated_at: now,
+            },
+        )?;
+    }
+    audit::record(
+        conn,
+        &org.id,
+        &Actor::system(),
+        "org.created",
+        Some(&org.id),
+        json!({"standard": new.standard_seats, "premium": new.premium_seats, "domains": domains}),
+    )?;
+    Ok(org)
+}
+
+pub fn by_slug(conn: &mut DbConn, slug: &str) -> Result<OrgRow, Error> {
+    store::orgs::find_by_slug(conn, slug)?
+        .ok_or_else(|| Error::not_found(format!("organization '{slug}'")))
+}

@@ -1,0 +1,186 @@
+//! The seat engine: claim the highest free tier or queue, release, and drain the queue in
+//! first-come order. Every function runs inside the caller's write transaction, after the
+//! caller took the organization lock (`lock_org`), so the invariants hold under concurrency:
+//! `0 <= claimed <= purchased` per tier, and no seat is free while someone waits.
+
+use serde_json::json;
+
+use super::{audit, Actor, Tier};
+use crate::error::Error;
+use crate::store::{self, users::UserRow, DbConn};
+
+pub const STATUS_ACTIVE: &str = "active";
+pub const STATUS_PENDING: &str = "pending";
+pub const STATUS_INACTIVE: &str = "inactive";
+
+/// Lock the organization for this transaction; returns a fresh first-come number.
+pub fn lock_org(conn: &mut DbConn, org_id: &str) -> Result<i64, Error> {
+    store::orgs::lock_and_next_seq(conn, org_id).map_err(|e| match e {
+        diesel::result::Error::NotFound => Error::not_found("organization"),
+        e => e.into(),
+    })
+}
+
+/// Tiers to try for a user, best first: the preferred tier (group policy) if any, then the
+/// highest free one.
+fn tier_order(preferred: Option<Tier>) -> Vec<Tier> {
+    let mut order = Vec::with_capacity(2);
+    if let Some(p) = preferred {
+        order.push(p);
+    }
+    order.extend(Tier::ALL.iter().copied().filter(|t| Some(*t) != preferred));
+    order
+}
+
+/// Give `user` a seat of the best free tier, or put it at the back of the queue with `seq`.
+/// Updates the row in memory; the caller writes it.
+pub fn claim_or_queue(
+    conn: &mut DbConn,
+    user: &mut UserRow,
+    seq: i64,
+    preferred: Option<Tier>,
+    actor: &Actor,
+) -> Result<(), Error> {
+    let now = store::now();
+    for tier in tier_order(preferred) {
+        if store::seats::try_claim(conn, &user.org_id, tier.as_str(), now)? {
+            set_active(user, tier, now);
+            audit::record(
+                conn,
+                &user.org_id,
+                actor,
+                "seat.claimed",
+                Some(&user.id),
+                json!({"tier": tier.as_str()}),
+            )?;
+            return Ok(());
+        }
+    }
+    user.seat_status = STATUS_PENDING.into();
+    user.seat_tier = None;
+    user.seated_at = None;
+    user.pending_since = Some(now);
+    user.queue_seq = Some(seq);
+    audit::record(
+        conn,
+        &user.org_id,
+        actor,
+        "user.queued",
+        Some(&user.id),
+        json!({"reason": "no free seat", "source": user.source}),
+    )?;
+    Ok(())
+}
+
+fn set_active(user: &mut UserRow, tier: Tier, now: chrono::NaiveDateTime) {
+    user.seat_status = STATUS_ACTIVE.into();
+    user.seat_tier = Some(tier.as_str().into());
+    user.seated_at = Some(now);
+    user.pending_since = None;
+    user.queue_seq = None;
+}
+
+/// Take `user` out of seat use: release its seat (the caller then drains) or leave the
+/// queue. Returns true when a seat was freed.
+pub fn vacate(conn: &mut DbConn, user: &mut UserRow, actor: &Actor) -> Result<bool, Error> {
+    let now = store::now();
+    let freed = match (user.seat_status.as_str(), user.seat_tier.clone()) {
+        (STATUS_ACTIVE, Some(tier)) => {
+            if !store::seats::release(conn, &user.org_id, &tier, now)? {
+                return Err(Error::Internal(anyhow::anyhow!(
+                    "seat pool {tier} of org {} had no claimed seat to release",
+                    user.org_id
+                )));
+            }
+            audit::record(
+                conn,
+                &user.org_id,
+                actor,
+                "seat.released",
+                Some(&user.id),
+                json!({"tier": tier}),
+            )?;
+            true
+        }
+        (STATUS_PENDING, _) => {
+            audit::record(
+                conn,
+                &user.org_id,
+                actor,
+                "user.left_queue",
+                Some(&user.id),
+                json!({"pendingSince": user.pending_since}),
+            )?;
+            false
+        }
+        _ => false,
+    };
+    user.seat_status = STATUS_INACTIVE.into();
+    user.seat_tier = None;
+    user.seated_at = None;
+    user.pending_since = None;
+    user.queue_seq = None;
+    Ok(freed)
+}
+
+/// Give free seats to the head of the queue, in order, until seats or waiters run out.
+/// Returns the ids of the users activated.
+pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<String>, Error> {
+    let mut activated = Vec::new();
+    while let Some(mut head) = store::users::queue_head(conn, org_id)? {
+        let now = store::now();
+        let mut claimed = None;
+        for tier in Tier::ALL {
+            if store::seats::try_claim(conn, org_id, tier.as_str(), now)? {
+                claimed = Some(tier);
+                break;
+            }
+        }
+        let Some(tier) = claimed else { break };
+        let waited_since = head.pending_since;
+        set_active(&mut head, tier, now);
+        head.version += 1;
+        head.updated_at = now;
+        store::users::update(conn, &head)?;
+        audit::record(
+            conn,
+            org_id,
+            actor,
+            "queue.activated",
+            Some(&head.id),
+            json!({"tier": tier.as_str(), "pendingSince": waited_since}),
+        )?;
+        activated.push(head.id);
+    }
+    Ok(activated)
+}
+
+/// The one entry point for "seats were added" (purchase, upgrade, renewal): lock and drain.
+pub fn seats_added(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<String>, Error> {
+    lock_org(conn, org_id)?;
+    drain(conn, org_id, actor)
+}
+
+/// Per-tier inventory.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PoolState {
+    pub tier: String,
+    pub purchased: i64,
+    pub claimed: i64,
+    pub unclaimed: i64,
+}
+
+pub fn inventory(conn: &mut DbConn, org_id: &str) -> Result<Vec<PoolState>, Error> {
+    let mut pools: Vec<PoolState> = store::seats::for_org(conn, org_id)?
+        .into_iter()
+        .map(|p| PoolState {
+            unclaimed: p.purchased - p.claimed,
+            tier: p.tier,
+            purchased: p.purchased,
+            claimed: p.claimed,
+        })
+        .collect();
+    // Highest tier first, as everywhere else.
+    pools.sort_by_key(|p| Tier::parse(&p.tier).map(|t| t != Tier::Premium));
+    Ok(pools)
+}

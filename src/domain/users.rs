@@ -1,0 +1,338 @@
+//! User provisioning use cases. Every write runs in one transaction: the resource change, the
+//! seat claim or release, the queue drain it causes, and the audit events.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+use super::seats::{self, STATUS_ACTIVE, STATUS_INACTIVE};
+use super::{audit, Actor, Preconditions, Tier};
+use crate::error::Error;
+use crate::scim::error::ScimError;
+use crate::scim::resource::str_attr;
+use crate::store::{self, users::EmailRow, users::UserRow, DbConn};
+
+/// A user with what its SCIM representation needs besides the row.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub row: UserRow,
+    /// `(group id, group display name)`
+    pub groups: Vec<(String, String)>,
+    pub queue_position: Option<i64>,
+}
+
+/// Columns derived from the canonical resource.
+struct Indexed {
+    user_name: String,
+    external_id: Option<String>,
+    display_name: Option<String>,
+    active: bool,
+    emails: Vec<EmailRow>,
+}
+
+fn indexed(resource: &Value) -> Result<Indexed, Error> {
+    let user_name = str_attr(resource, "userName")
+        .ok_or_else(|| ScimError::invalid_value("'userName' is required"))?
+        .to_string();
+    let emails = resource
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|e| {
+                    Some(EmailRow {
+                        value: e.get("value")?.as_str()?.to_string(),
+                        email_type: e.get("type").and_then(Value::as_str).map(str::to_string),
+                        primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Indexed {
+        user_name,
+        external_id: str_attr(resource, "externalId").map(str::to_string),
+        display_name: str_attr(resource, "displayName").map(str::to_string),
+        // RFC 7643 leaves an absent `active` open; an IdP that omits it means a usable account.
+        active: resource.get("active").and_then(Value::as_bool).unwrap_or(true),
+        emails,
+    })
+}
+
+fn ensure_user_name_free(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_name: &str,
+    except_id: Option<&str>,
+) -> Result<(), Error> {
+    if let Some(existing) = store::users::find_by_user_name(conn, org_id, user_name)? {
+        if Some(existing.id.as_str()) != except_id {
+            // The value itself stays out of the message: error details end up in logs.
+            return Err(ScimError::uniqueness(
+                "another user already has this userName (userName is case-insensitive)",
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Options of a create beyond the resource itself.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub preferred_tier: Option<Tier>,
+}
+
+/// Create a user from a normalized resource; claims a seat or queues it.
+#[tracing::instrument(skip_all, fields(org = %org_id))]
+pub fn create(
+    conn: &mut DbConn,
+    org_id: &str,
+    resource: Value,
+    opts: CreateOptions,
+    actor: &Actor,
+) -> Result<UserView, Error> {
+    let ix = indexed(&resource)?;
+    let seq = seats::lock_org(conn, org_id)?;
+    ensure_user_name_free(conn, org_id, &ix.user_name, None)?;
+    let now = store::now();
+    let mut row = UserRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        org_id: org_id.to_string(),
+        user_name_norm: ix.user_name.to_lowercase(),
+        user_name: ix.user_name,
+        external_id: ix.external_id,
+        display_name: ix.display_name,
+        active: ix.active,
+        seat_status: STATUS_INACTIVE.into(),
+        seat_tier: None,
+        seated_at: None,
+        pending_since: None,
+        queue_seq: None,
+        source: actor.source.as_str().into(),
+        resource: resource.to_string(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    if row.active {
+        seats::claim_or_queue(conn, &mut row, seq, opts.preferred_tier, actor)?;
+    }
+    store::users::insert(conn, &row)?;
+    store::users::set_emails(conn, org_id, &row.id, &ix.emails)?;
+    audit::record(
+        conn,
+        org_id,
+        actor,
+        "user.created",
+        Some(&row.id),
+        json!({"status": row.seat_status, "tier": row.seat_tier}),
+    )?;
+    view(conn, row, Vec::new())
+}
+
+pub fn get(conn: &mut DbConn, org_id: &str, id: &str, with_groups: bool) -> Result<UserView, Error> {
+    let row = store::users::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("User"))?;
+    let mut views = load_views(conn, org_id, vec![row], with_groups)?;
+    views.pop().ok_or_else(|| Error::not_found("User"))
+}
+
+/// Views for a page of rows: groups and queue positions in two queries, not per row.
+pub fn load_views(
+    conn: &mut DbConn,
+    org_id: &str,
+    rows: Vec<UserRow>,
+    with_groups: bool,
+) -> Result<Vec<UserView>, Error> {
+    let mut groups: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    if with_groups {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        for (user, gid, name) in store::users::groups_of(conn, org_id, &ids)? {
+            groups.entry(user).or_default().push((gid, name));
+        }
+    }
+    let seqs: Vec<i64> = rows.iter().filter_map(|r| r.queue_seq).collect();
+    let positions: HashMap<i64, i64> = store::users::queue_positions(conn, org_id, &seqs)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| UserView {
+            groups: groups.remove(&row.id).unwrap_or_default(),
+            queue_position: row.queue_seq.and_then(|s| positions.get(&s).copied()),
+            row,
+        })
+        .collect())
+}
+
+fn view(conn: &mut DbConn, row: UserRow, groups: Vec<(String, String)>) -> Result<UserView, Error> {
+    let queue_position = match row.queue_seq {
+        Some(seq) => Some(store::users::queue_position(conn, &row.org_id, seq)?),
+        None => None,
+    };
+    Ok(UserView {
+        row,
+        groups,
+        queue_position,
+    })
+}
+
+/// Replace the whole resource (PUT) with a normalized one.
+#[tracing::instrument(skip_all, fields(org = %org_id, user_id = %id))]
+pub fn replace(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    resource: Value,
+    pre: &Preconditions,
+    actor: &Actor,
+) -> Result<UserView, Error> {
+    modify(conn, org_id, id, pre, actor, move |_| Ok(resource))
+}
+
+/// Load, change with `f` (given the current canonical resource, returns the new normalized
+/// one), then apply the seat consequences of an `active` change — all in this transaction.
+pub fn modify(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    pre: &Preconditions,
+    actor: &Actor,
+    f: impl FnOnce(Value) -> Result<Value, Error>,
+) -> Result<UserView, Error> {
+    let seq = seats::lock_org(conn, org_id)?;
+    let mut row = store::users::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("User"))?;
+    pre.check_write(row.version)?;
+    let current: Value = serde_json::from_str(&row.resource)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("stored user {id} is not JSON: {e}")))?;
+    let resource = f(current.clone())?;
+    if resource == current {
+        // Nothing changed: no new version, no seat movement (idempotent IdP retries).
+        let groups = store::users::groups_of(conn, org_id, &[row.id.clone()])?
+            .into_iter()
+            .map(|(_, g, n)| (g, n))
+            .collect();
+        return view(conn, row, groups);
+    }
+    let ix = indexed(&resource)?;
+    ensure_user_name_free(conn, org_id, &ix.user_name, Some(id))?;
+    let was_active = row.active;
+    row.user_name_norm = ix.user_name.to_lowercase();
+    row.user_name = ix.user_name;
+    row.external_id = ix.external_id;
+    row.display_name = ix.display_name;
+    row.active = ix.active;
+    row.resource = resource.to_string();
+    row.version += 1;
+    row.updated_at = store::now();
+
+    let mut freed = false;
+    match (was_active, row.active) {
+        (false, true) => seats::claim_or_queue(conn, &mut row, seq, None, actor)?,
+        (true, false) => freed = seats::vacate(conn, &mut row, actor)?,
+        _ => {}
+    }
+    store::users::update(conn, &row)?;
+    store::users::set_emails(conn, org_id, &row.id, &ix.emails)?;
+    audit::record(
+        conn,
+        org_id,
+        actor,
+        "user.updated",
+        Some(&row.id),
+        json!({"active": {"before": was_active, "after": row.active}, "status": row.seat_status}),
+    )?;
+    if freed {
+        seats::drain(conn, org_id, actor)?;
+    }
+    let groups = store::users::groups_of(conn, org_id, &[row.id.clone()])?
+        .into_iter()
+        .map(|(_, g, n)| (g, n))
+        .collect();
+    view(conn, row, groups)
+}
+
+/// Delete a user; an active user's seat goes to the head of the queue.
+#[tracing::instrument(skip_all, fields(org = %org_id, user_id = %id))]
+pub fn delete(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    pre: &Preconditions,
+    actor: &Actor,
+) -> Result<(), Error> {
+    seats::lock_org(conn, org_id)?;
+    let mut row = store::users::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("User"))?;
+    pre.check_write(row.version)?;
+    let freed = seats::vacate(conn, &mut row, actor)?;
+    store::users::delete(conn, org_id, id)?;
+    audit::record(conn, org_id, actor, "user.deleted", Some(id), json!({}))?;
+    if freed {
+        seats::drain(conn, org_id, actor)?;
+    }
+    Ok(())
+}
+
+/// True when the row holds a seat.
+pub fn is_seated(row: &UserRow) -> bool {
+    row.seat_status == STATUS_ACTIVE
+}
+
+/// Sort key of a `sortBy` attribute; unknown attributes are refused rather than ignored.
+fn user_sort(sort_by: Option<&str>) -> Result<store::users::UserSort, Error> {
+    use store::users::UserSort as S;
+    let Some(name) = sort_by else {
+        return Ok(S::Created);
+    };
+    let reg = &crate::scim::schema::Registry::get().user;
+    let r = reg
+        .resolve(name)
+        .ok_or_else(|| ScimError::invalid_value(format!("cannot sort by unknown attribute '{name}'")))?;
+    Ok(match (r.attr.name, r.sub.map(|s| s.name)) {
+        ("userName", None) => S::UserName,
+        ("externalId", None) => S::ExternalId,
+        ("displayName", None) => S::DisplayName,
+        ("id", None) => S::Id,
+        ("meta", Some("created")) => S::Created,
+        ("meta", Some("lastModified")) => S::LastModified,
+        _ => {
+            return Err(ScimError::invalid_value(format!(
+                "sorting by '{name}' is not supported; sort by userName, externalId, displayName, id, meta.created or meta.lastModified"
+            ))
+            .into())
+        }
+    })
+}
+
+/// List users matching a query, filtered, sorted and paged in the database.
+pub fn search(
+    conn: &mut DbConn,
+    org_id: &str,
+    q: &crate::scim::list::ListQuery,
+) -> Result<(Vec<UserView>, i64), Error> {
+    let sort = user_sort(q.sort_by.as_deref())?;
+    let (predicate, count_predicate) = match &q.filter {
+        Some(f) => {
+            let typed = crate::store::filter_sql::parse_user_filter(f)?;
+            (
+                Some(crate::store::filter_sql::user_predicate(&typed, org_id)?),
+                Some(crate::store::filter_sql::user_predicate(&typed, org_id)?),
+            )
+        }
+        None => (None, None),
+    };
+    let (rows, total) = store::users::list(
+        conn,
+        org_id,
+        store::users::ListParams {
+            predicate,
+            count_predicate,
+            sort,
+            descending: q.sort_order == crate::scim::list::SortOrder::Descending,
+            offset: q.offset(),
+            limit: q.count,
+        },
+    )?;
+    let with_groups = crate::scim::list::wants(q, "groups");
+    Ok((load_views(conn, org_id, rows, with_groups)?, total))
+}

@@ -1,0 +1,141 @@
+//! The application error: every layer's failure ends here and is mapped to HTTP once.
+//! On SCIM routes the body is a SCIM error (RFC 7644 §3.12); the owner API uses the same
+//! shape without `scimType`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::scim::error::{ScimError, ScimErrorKind};
+use crate::scim::schema::ERROR as ERROR_URN;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A protocol error with its `scimType`.
+    #[error("{}", .0.detail)]
+    Scim(ScimError),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the resource changed: its version does not match If-Match")]
+    PreconditionFailed,
+    #[error("not modified")]
+    NotModified,
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("the service is busy; try again later")]
+    Unavailable,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Error::NotFound(what.into())
+    }
+
+    fn scim_type(&self) -> Option<&'static str> {
+        match self {
+            Error::Scim(e) => Some(e.kind.as_str()),
+            Error::PreconditionFailed => Some(ScimErrorKind::InvalidVers.as_str()),
+            _ => None,
+        }
+    }
+}
+
+impl From<ScimError> for Error {
+    fn from(e: ScimError) -> Self {
+        Error::Scim(e)
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error as D};
+        match e {
+            D::NotFound => Error::NotFound("resource".into()),
+            D::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Error::Scim(
+                ScimError::uniqueness("a resource with that unique attribute already exists"),
+            ),
+            D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Error::Unavailable,
+            other => Error::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<r2d2_error::PoolError> for Error {
+    fn from(_: r2d2_error::PoolError) -> Self {
+        Error::Unavailable
+    }
+}
+
+/// The r2d2 pool error type, named once here.
+mod r2d2_error {
+    pub type PoolError = diesel::r2d2::PoolError;
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    schemas: [&'static str; 1],
+    status: String,
+    #[serde(rename = "scimType", skip_serializing_if = "Option::is_none")]
+    scim_type: Option<&'static str>,
+    detail: &'a str,
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Error::Scim(e) => StatusCode::from_u16(e.kind.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Error::NotModified => StatusCode::NOT_MODIFIED,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status == StatusCode::NOT_MODIFIED {
+            return HttpResponse::NotModified().finish();
+        }
+        let detail = match self {
+            Error::Internal(e) => {
+                // Logged once here with its cause chain; the client sees a generic detail.
+                tracing::error!(error = ?e, "internal error");
+                "internal error".to_string()
+            }
+            e => e.to_string(),
+        };
+        let body = ErrorBody {
+            schemas: [ERROR_URN],
+            status: status.as_u16().to_string(),
+            scim_type: self.scim_type(),
+            detail: &detail,
+        };
+        let mut resp = HttpResponse::build(status);
+        resp.content_type("application/scim+json");
+        if status == StatusCode::UNAUTHORIZED {
+            resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"scim-seats\""));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.insert_header((header::RETRY_AFTER, "1"));
+        }
+        resp.json(body)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,12 @@
+//! scim-seats: a SCIM 2.0 provisioning server that sells seats.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod scim;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,241 @@
+//! SCIM groups and their membership rows.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{scim_group_members, scim_groups};
+use super::{DbConn, MultiBackend, Q};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = scim_groups, treat_none_as_null = true)]
+pub struct GroupRow {
+    pub id: String,
+    pub org_id: String,
+    pub display_name: String,
+    pub display_name_norm: String,
+    pub external_id: Option<String>,
+    pub resource: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub member_id: String,
+    pub member_type: String,
+}
+
+pub type GroupPredicate =
+    Box<dyn BoxableExpression<scim_groups::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
+
+pub fn insert(conn: &mut DbConn, row: &GroupRow) -> Q<()> {
+    diesel::insert_into(scim_groups::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn update(conn: &mut DbConn, row: &GroupRow) -> Q<()> {
+    diesel::update(
+        scim_groups::table
+            .filter(scim_groups::id.eq(&row.id))
+            .filter(scim_groups::org_id.eq(&row.org_id)),
+    )
+    .set(row)
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Bump version and lastModified only: a membership change leaves the JSON alone.
+pub fn touch(conn: &mut DbConn, org_id: &str, id: &str, now: NaiveDateTime) -> Q<()> {
+    diesel::update(
+        scim_groups::table
+            .filter(scim_groups::id.eq(id))
+            .filter(scim_groups::org_id.eq(org_id)),
+    )
+    .set((
+        scim_groups::version.eq(scim_groups::version + 1),
+        scim_groups::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, org_id: &str, id: &str) -> Q<Option<GroupRow>> {
+    scim_groups::table
+        .filter(scim_groups::org_id.eq(org_id))
+        .filter(scim_groups::id.eq(id))
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
+    // Memberships of this group in other groups; its own member rows cascade.
+    diesel::delete(
+        scim_group_members::table
+            .filter(scim_group_members::org_id.eq(org_id))
+            .filter(scim_group_members::member_id.eq(id)),
+    )
+    .execute(conn)?;
+    let n = diesel::delete(
+        scim_groups::table
+            .filter(scim_groups::org_id.eq(org_id))
+            .filter(scim_groups::id.eq(id)),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupSort {
+    Created,
+    DisplayName,
+    ExternalId,
+    LastModified,
+    Id,
+}
+
+pub struct ListParams {
+    pub predicate: Option<GroupPredicate>,
+    pub count_predicate: Option<GroupPredicate>,
+    pub sort: GroupSort,
+    pub descending: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<GroupRow>, i64)> {
+    let mut count_q = scim_groups::table
+        .filter(scim_groups::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(pred) = p.count_predicate {
+        count_q = count_q.filter(pred);
+    }
+    let total: i64 = count_q.count().get_result(conn)?;
+    if p.limit == 0 || total == 0 {
+        return Ok((Vec::new(), total));
+    }
+    let mut q = scim_groups::table
+        .filter(scim_groups::org_id.eq(org_id))
+        .select(GroupRow::as_select())
+        .into_boxed();
+    if let Some(pred) = p.predicate {
+        q = q.filter(pred);
+    }
+    use scim_groups::dsl as g;
+    q = match (p.sort, p.descending) {
+        (GroupSort::Created, false) => q.order((g::created_at.asc(), g::id.asc())),
+        (GroupSort::Created, true) => q.order((g::created_at.desc(), g::id.desc())),
+        (GroupSort::DisplayName, false) => q.order((g::display_name_norm.asc(), g::id.asc())),
+        (GroupSort::DisplayName, true) => q.order((g::display_name_norm.desc(), g::id.desc())),
+        (GroupSort::ExternalId, false) => q.order((g::external_id.asc(), g::id.asc())),
+        (GroupSort::ExternalId, true) => q.order((g::external_id.desc(), g::id.desc())),
+        (GroupSort::LastModified, false) => q.order((g::updated_at.asc(), g::id.asc())),
+        (GroupSort::LastModified, true) => q.order((g::updated_at.desc(), g::id.desc())),
+        (GroupSort::Id, false) => q.order(g::id.asc()),
+        (GroupSort::Id, true) => q.order(g::id.desc()),
+    };
+    let rows = q.offset(p.offset).limit(p.limit).load(conn)?;
+    Ok((rows, total))
+}
+
+/// Members of the groups given: `(group_id, member)`, in insertion order per group.
+pub fn members_of(conn: &mut DbConn, org_id: &str, group_ids: &[String]) -> Q<Vec<(String, MemberRow)>> {
+    if group_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String, String)> = scim_group_members::table
+        .filter(scim_group_members::org_id.eq(org_id))
+        .filter(scim_group_members::group_id.eq_any(group_ids))
+        .order((
+            scim_group_members::group_id.asc(),
+            scim_group_members::created_at.asc(),
+            scim_group_members::member_id.asc(),
+        ))
+        .select((
+            scim_group_members::group_id,
+            scim_group_members::member_id,
+            scim_group_members::member_type,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(g, member_id, member_type)| (g, MemberRow { member_id, member_type }))
+        .collect())
+}
+
+/// Add one member; adding an existing member is a no-op (true when a row was added).
+pub fn add_member(
+    conn: &mut DbConn,
+    org_id: &str,
+    group_id: &str,
+    member: &MemberRow,
+    now: NaiveDateTime,
+) -> Q<bool> {
+    let values = (
+        scim_group_members::group_id.eq(group_id),
+        scim_group_members::member_id.eq(&member.member_id),
+        scim_group_members::org_id.eq(org_id),
+        scim_group_members::member_type.eq(&member.member_type),
+        scim_group_members::created_at.eq(now),
+    );
+    // Dialect-only SQL: "insert unless present" has no portable diesel form.
+    let n = match conn {
+        DbConn::Pg(c) => diesel::insert_into(scim_group_members::table)
+            .values(values)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConn::Sqlite(c) => diesel::insert_or_ignore_into(scim_group_members::table)
+            .values(values)
+            .execute(c)?,
+    };
+    Ok(n == 1)
+}
+
+/// Remove the members given (missing ones are ignored); returns how many rows went.
+pub fn remove_members(conn: &mut DbConn, org_id: &str, group_id: &str, member_ids: &[String]) -> Q<usize> {
+    if member_ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(
+        scim_group_members::table
+            .filter(scim_group_members::org_id.eq(org_id))
+            .filter(scim_group_members::group_id.eq(group_id))
+            .filter(scim_group_members::member_id.eq_any(member_ids)),
+    )
+    .execute(conn)
+}
+
+pub fn remove_all_members(conn: &mut DbConn, org_id: &str, group_id: &str) -> Q<usize> {
+    diesel::delete(
+        scim_group_members::table
+            .filter(scim_group_members::org_id.eq(org_id))
+            .filter(scim_group_members::group_id.eq(group_id)),
+    )
+    .execute(conn)
+}
+
+/// Ids of the groups given that exist in the organization.
+pub fn existing_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    scim_groups::table
+        .filter(scim_groups::org_id.eq(org_id))
+        .filter(scim_groups::id.eq_any(ids))
+        .select(scim_groups::id)
+        .load(conn)
+}
+
+pub fn display_names(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    scim_groups::table
+        .filter(scim_groups::org_id.eq(org_id))
+        .filter(scim_groups::id.eq_any(ids))
+        .select((scim_groups::id, scim_groups::display_name))
+        .load(conn)
+}

@@ -1,0 +1,301 @@
+//! Storage: diesel only. One code path for SQLite and PostgreSQL through `DbConn`.
+//! Functions in the submodules never open transactions; use cases do, once, via `write_tx`.
+
+pub mod audit;
+pub mod filter_sql;
+pub mod groups;
+pub mod orgs;
+pub mod schema;
+pub mod seats;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, QueryResult};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::Error;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which backend a URL names. Chosen from the scheme, never by trying each in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Pg,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Pg
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// SQLite accepts a bare path or `sqlite://path`; diesel wants the bare path.
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnManager {
+    url: String,
+    backend: Backend,
+}
+
+impl ConnManager {
+    pub fn new(url: &str) -> Self {
+        let backend = Backend::from_url(url);
+        let url = match backend {
+            Backend::Sqlite => sqlite_path(url).to_string(),
+            Backend::Pg => url.to_string(),
+        };
+        Self { url, backend }
+    }
+}
+
+impl ManageConnection for ConnManager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match self.backend {
+            Backend::Pg => PgConnection::establish(&self.url).map(DbConn::Pg),
+            Backend::Sqlite => SqliteConnection::establish(&self.url).map(DbConn::Sqlite),
+        }
+        .map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        match conn {
+            DbConn::Pg(c) => {
+                AnsiTransactionManager::is_broken_transaction_manager(c)
+            }
+            DbConn::Sqlite(c) => {
+                AnsiTransactionManager::is_broken_transaction_manager(c)
+            }
+        }
+    }
+}
+
+/// Per-checkout SQLite settings; WAL itself is set once, at migration time.
+#[derive(Debug, Clone, Copy)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        if let DbConn::Sqlite(c) = conn {
+            // synchronous=FULL: a committed user or invoice survives a power cut, not only a crash.
+            c.batch_execute(
+                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;",
+            )
+            .map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnManager>;
+
+/// The database handle the server shares: a read pool and a write pool. On SQLite the write
+/// pool has one connection, because SQLite has one writer and its busy handler makes racing
+/// writers wait in sleeps; on PostgreSQL both are the same pool.
+#[derive(Clone)]
+pub struct Db {
+    read: Pool,
+    write: Pool,
+    backend: Backend,
+}
+
+impl Db {
+    pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
+        let backend = Backend::from_url(url);
+        let manager = ConnManager::new(url);
+        if backend == Backend::Sqlite {
+            prepare_sqlite_file(&manager)?;
+        }
+        let build = |size: u32| {
+            r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(1))
+                .connection_timeout(Duration::from_secs(10))
+                .connection_customizer(Box::new(SqlitePragmas))
+                .build(manager.clone())
+        };
+        let (read, write) = match backend {
+            Backend::Pg => {
+                let pool = build(pool_size.max(2))?;
+                (pool.clone(), pool)
+            }
+            Backend::Sqlite => (build(pool_size.max(1))?, build(1)?),
+        };
+        Ok(Db {
+            read,
+            write,
+            backend,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Run pending migrations of the backend in use.
+    pub fn migrate(&self) -> anyhow::Result<()> {
+        let mut conn = self.write.get()?;
+        run_migrations(&mut conn)
+    }
+
+    /// Run a read-only closure on a pooled connection, off the async workers.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        run_blocking(self.read.clone(), f).await
+    }
+
+    /// Run a use case in one write transaction (the write lock is taken up front).
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        run_blocking(self.write.clone(), move |conn| write_tx(conn, f)).await
+    }
+
+    /// Synchronous access for the CLI and background jobs.
+    pub fn write_sync<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = self.write.get().map_err(|_| Error::Unavailable)?;
+        write_tx(&mut conn, f)
+    }
+
+    /// Synchronous read access for the CLI and background jobs.
+    pub fn read_sync<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = self.read.get().map_err(|_| Error::Unavailable)?;
+        f(&mut conn)
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(
+    pool: Pool,
+    f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let span = tracing::Span::current();
+    actix_web::web::block(move || {
+        span.in_scope(|| {
+            let mut conn = pool.get().map_err(|_| Error::Unavailable)?;
+            f(&mut conn)
+        })
+    })
+    .await
+    .map_err(|e| Error::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+fn prepare_sqlite_file(manager: &ConnManager) -> anyhow::Result<()> {
+    let path = std::path::Path::new(&manager.url);
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let mut conn = manager.connect()?;
+    // WAL lets readers run beside the single writer; it is persistent in the file.
+    conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+    Ok(())
+}
+
+pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<()> {
+    match conn {
+        DbConn::Pg(c) => {
+            c.run_pending_migrations(PG_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!("migrating PostgreSQL: {e}"))?;
+        }
+        DbConn::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!("migrating SQLite: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// One write transaction that takes the write lock at BEGIN: `BEGIN IMMEDIATE` on SQLite
+/// (a deferred BEGIN would fail with "database is locked" when two readers upgrade), plain
+/// `BEGIN` on PostgreSQL where seat-changing use cases lock their organization row first.
+pub fn write_tx<T, E: From<diesel::result::Error>>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
+    }
+    match f(conn) {
+        Ok(v) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(v)
+        }
+        Err(e) => {
+            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// Current time in UTC, truncated to microseconds so it round-trips through both backends.
+pub fn now() -> chrono::NaiveDateTime {
+    let t = chrono::Utc::now().naive_utc();
+    let micros = t.and_utc().timestamp_micros();
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|d| d.naive_utc())
+        .unwrap_or(t)
+}
+
+/// Shorthand used by every store function.
+pub type Q<T> = QueryResult<T>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(m: &EmbeddedMigrations) -> Vec<String> {
+        use diesel::migration::MigrationSource;
+        let list: Vec<_> = MigrationSource::<diesel::sqlite::Sqlite>::migrations(m)
+            .expect("embedded migrations");
+        list.iter().map(|m| m.name().to_string()).collect()
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        assert_eq!(names(&SQLITE_MIGRATIONS), names(&PG_MIGRATIONS));
+        assert!(!names(&SQLITE_MIGRATIONS).is_empty());
+    }
+
+    #[test]
+    fn backend_is_chosen_by_scheme() {
+        assert_eq!(Backend::from_url("postgres://x/y"), Backend::Pg);
+        assert_eq!(Backend::from_url("postgresql://x/y"), Backend::Pg);
+        assert_eq!(Backend::from_url("sqlite://data/x.db"), Backend::Sqlite);
+        assert_eq!(Backend::from_url("data/x.db"), Backend::Sqlite);
+        assert_eq!(sqlite_path("sqlite://data/x.db"), "data/x.db");
+    }
+}

@@ -1,0 +1,69 @@
+//! Organizations (tenants) and their verified domains.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{org_domains, organizations};
+use super::{DbConn, Q};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct OrgRow {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub queue_counter: i64,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, row: &OrgRow) -> Q<()> {
+    diesel::insert_into(organizations::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> Q<Option<OrgRow>> {
+    organizations::table
+        .filter(organizations::slug.eq(slug))
+        .select(OrgRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Q<Option<OrgRow>> {
+    organizations::table
+        .find(id)
+        .select(OrgRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Take the organization's row lock for the rest of the transaction and return the next
+/// first-come number. Every seat-changing use case calls this first, so on PostgreSQL they
+/// run one at a time per organization (on SQLite `BEGIN IMMEDIATE` already does).
+pub fn lock_and_next_seq(conn: &mut DbConn, org_id: &str) -> Q<i64> {
+    diesel::update(organizations::table.find(org_id))
+        .set(organizations::queue_counter.eq(organizations::queue_counter + 1))
+        .returning(organizations::queue_counter)
+        .get_result(conn)
+}
+
+pub fn add_domain(conn: &mut DbConn, org_id: &str, domain: &str, now: NaiveDateTime) -> Q<()> {
+    diesel::insert_into(org_domains::table)
+        .values((
+            org_domains::org_id.eq(org_id),
+            org_domains::domain.eq(domain.to_ascii_lowercase()),
+            org_domains::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn domains(conn: &mut DbConn, org_id: &str) -> Q<Vec<String>> {
+    org_domains::table
+        .filter(org_domains::org_id.eq(org_id))
+        .order(org_domains::domain.asc())
+        .select(org_domains::domain)
+        .load(conn)
+}

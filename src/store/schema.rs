@@ -1,0 +1,133 @@
+//! Tables, written by hand with portable types so one definition serves SQLite and PostgreSQL.
+//! A test migrates each backend and loads every table through these definitions.
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        queue_counter -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    org_domains (org_id, domain) {
+        org_id -> Text,
+        domain -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_tokens (id) {
+        id -> Text,
+        org_id -> Text,
+        token_hash -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    seat_pools (org_id, tier) {
+        org_id -> Text,
+        tier -> Text,
+        purchased -> BigInt,
+        claimed -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_users (id) {
+        id -> Text,
+        org_id -> Text,
+        user_name -> Text,
+        user_name_norm -> Text,
+        external_id -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        active -> Bool,
+        seat_status -> Text,
+        seat_tier -> Nullable<Text>,
+        seated_at -> Nullable<Timestamp>,
+        pending_since -> Nullable<Timestamp>,
+        queue_seq -> Nullable<BigInt>,
+        source -> Text,
+        resource -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_user_emails (user_id, position) {
+        user_id -> Text,
+        org_id -> Text,
+        position -> Integer,
+        value -> Text,
+        value_norm -> Text,
+        email_type -> Nullable<Text>,
+        is_primary -> Bool,
+    }
+}
+
+diesel::table! {
+    scim_groups (id) {
+        id -> Text,
+        org_id -> Text,
+        display_name -> Text,
+        display_name_norm -> Text,
+        external_id -> Nullable<Text>,
+        resource -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_group_members (group_id, member_id) {
+        group_id -> Text,
+        member_id -> Text,
+        org_id -> Text,
+        member_type -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        org_id -> Text,
+        at -> Timestamp,
+        actor -> Text,
+        source -> Text,
+        kind -> Text,
+        subject_id -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(scim_tokens -> organizations (org_id));
+diesel::joinable!(seat_pools -> organizations (org_id));
+diesel::joinable!(scim_users -> organizations (org_id));
+diesel::joinable!(scim_user_emails -> scim_users (user_id));
+diesel::joinable!(scim_groups -> organizations (org_id));
+diesel::joinable!(scim_group_members -> scim_groups (group_id));
+diesel::joinable!(audit_log -> organizations (org_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    org_domains,
+    scim_tokens,
+    seat_pools,
+    scim_users,
+    scim_user_emails,
+    scim_groups,
+    scim_group_members,
+    audit_log,
+);

@@ -1,0 +1,91 @@
+//! Seat pools: one row per organization and tier, `0 <= claimed <= purchased` enforced by a
+//! CHECK constraint and by the guarded updates below.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::seat_pools;
+use super::{DbConn, Q};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = seat_pools)]
+pub struct PoolRow {
+    pub org_id: String,
+    pub tier: String,
+    pub purchased: i64,
+    pub claimed: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, row: &PoolRow) -> Q<()> {
+    diesel::insert_into(seat_pools::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn for_org(conn: &mut DbConn, org_id: &str) -> Q<Vec<PoolRow>> {
+    seat_pools::table
+        .filter(seat_pools::org_id.eq(org_id))
+        .order(seat_pools::tier.asc())
+        .select(PoolRow::as_select())
+        .load(conn)
+}
+
+/// Take one seat of `tier` if one is free; true when taken. One guarded statement, so two
+/// concurrent claims can never both take the last seat.
+pub fn try_claim(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
+    let n = diesel::update(
+        seat_pools::table
+            .filter(seat_pools::org_id.eq(org_id))
+            .filter(seat_pools::tier.eq(tier))
+            .filter(seat_pools::claimed.lt(seat_pools::purchased)),
+    )
+    .set((
+        seat_pools::claimed.eq(seat_pools::claimed + 1),
+        seat_pools::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Give one seat of `tier` back; true when a claimed seat was released.
+pub fn release(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
+    let n = diesel::update(
+        seat_pools::table
+            .filter(seat_pools::org_id.eq(org_id))
+            .filter(seat_pools::tier.eq(tier))
+            .filter(seat_pools::claimed.gt(0)),
+    )
+    .set((
+        seat_pools::claimed.eq(seat_pools::claimed - 1),
+        seat_pools::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Raise the purchased count of a tier (never lowers it).
+pub fn add_purchased(conn: &mut DbConn, org_id: &str, tier: &str, n: i64, now: NaiveDateTime) -> Q<()> {
+    diesel::update(
+        seat_pools::table
+            .filter(seat_pools::org_id.eq(org_id))
+            .filter(seat_pools::tier.eq(tier)),
+    )
+    .set((
+        seat_pools::purchased.eq(seat_pools::purchased + n),
+        seat_pools::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// True when any tier has an unclaimed seat.
+pub fn any_free(conn: &mut DbConn, org_id: &str) -> Q<bool> {
+    let n: i64 = seat_pools::table
+        .filter(seat_pools::org_id.eq(org_id))
+        .filter(seat_pools::claimed.lt(seat_pools::purchased))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

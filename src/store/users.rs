@@ -1,0 +1,279 @@
+//! SCIM users: indexed columns for what IdPs filter on, the full resource as JSON text, and
+//! the seat state the engine keeps.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{scim_group_members, scim_groups, scim_user_emails, scim_users};
+use super::{DbConn, MultiBackend, Q};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = scim_users, treat_none_as_null = true)]
+pub struct UserRow {
+    pub id: String,
+    pub org_id: String,
+    pub user_name: String,
+    pub user_name_norm: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub active: bool,
+    pub seat_status: String,
+    pub seat_tier: Option<String>,
+    pub seated_at: Option<NaiveDateTime>,
+    pub pending_since: Option<NaiveDateTime>,
+    pub queue_seq: Option<i64>,
+    pub source: String,
+    pub resource: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One email value, kept as a row so email filters are index lookups.
+#[derive(Debug, Clone)]
+pub struct EmailRow {
+    pub value: String,
+    pub email_type: Option<String>,
+    pub primary: bool,
+}
+
+pub type UserPredicate =
+    Box<dyn BoxableExpression<scim_users::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
+
+pub fn insert(conn: &mut DbConn, row: &UserRow) -> Q<()> {
+    diesel::insert_into(scim_users::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Write back every column of the row (seat state and resource change together).
+pub fn update(conn: &mut DbConn, row: &UserRow) -> Q<()> {
+    diesel::update(
+        scim_users::table
+            .filter(scim_users::id.eq(&row.id))
+            .filter(scim_users::org_id.eq(&row.org_id)),
+    )
+    .set(row)
+    .execute(conn)
+    .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, org_id: &str, id: &str) -> Q<Option<UserRow>> {
+    scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::id.eq(id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_user_name(conn: &mut DbConn, org_id: &str, user_name: &str) -> Q<Option<UserRow>> {
+    scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::user_name_norm.eq(user_name.to_lowercase()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Delete a user with its emails and memberships; true when it existed.
+pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
+    diesel::delete(
+        scim_group_members::table
+            .filter(scim_group_members::org_id.eq(org_id))
+            .filter(scim_group_members::member_id.eq(id)),
+    )
+    .execute(conn)?;
+    let n = diesel::delete(
+        scim_users::table
+            .filter(scim_users::org_id.eq(org_id))
+            .filter(scim_users::id.eq(id)),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Replace the email rows of a user.
+pub fn set_emails(conn: &mut DbConn, org_id: &str, user_id: &str, emails: &[EmailRow]) -> Q<()> {
+    diesel::delete(scim_user_emails::table.filter(scim_user_emails::user_id.eq(user_id)))
+        .execute(conn)?;
+    if emails.is_empty() {
+        return Ok(());
+    }
+    // One insert per value: multi-backend connections have no portable batch insert.
+    for (i, e) in emails.iter().enumerate() {
+        diesel::insert_into(scim_user_emails::table)
+            .values((
+                scim_user_emails::user_id.eq(user_id),
+                scim_user_emails::org_id.eq(org_id),
+                scim_user_emails::position.eq(i as i32),
+                scim_user_emails::value.eq(&e.value),
+                scim_user_emails::value_norm.eq(e.value.to_lowercase()),
+                scim_user_emails::email_type.eq(e.email_type.as_deref()),
+                scim_user_emails::is_primary.eq(e.primary),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Sort keys the list endpoint can order by in SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSort {
+    Created,
+    UserName,
+    ExternalId,
+    DisplayName,
+    LastModified,
+    Id,
+}
+
+pub struct ListParams {
+    pub predicate: Option<UserPredicate>,
+    pub count_predicate: Option<UserPredicate>,
+    pub sort: UserSort,
+    pub descending: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// One page of users matching the predicate, and the total that match.
+pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<UserRow>, i64)> {
+    let mut count_q = scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(pred) = p.count_predicate {
+        count_q = count_q.filter(pred);
+    }
+    let total: i64 = count_q.count().get_result(conn)?;
+    if p.limit == 0 || total == 0 {
+        return Ok((Vec::new(), total));
+    }
+    let mut q = scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .select(UserRow::as_select())
+        .into_boxed();
+    if let Some(pred) = p.predicate {
+        q = q.filter(pred);
+    }
+    use scim_users::dsl as u;
+    q = match (p.sort, p.descending) {
+        (UserSort::Created, false) => q.order((u::created_at.asc(), u::id.asc())),
+        (UserSort::Created, true) => q.order((u::created_at.desc(), u::id.desc())),
+        (UserSort::UserName, false) => q.order((u::user_name_norm.asc(), u::id.asc())),
+        (UserSort::UserName, true) => q.order((u::user_name_norm.desc(), u::id.desc())),
+        (UserSort::ExternalId, false) => q.order((u::external_id.asc(), u::id.asc())),
+        (UserSort::ExternalId, true) => q.order((u::external_id.desc(), u::id.desc())),
+        (UserSort::DisplayName, false) => q.order((u::display_name.asc(), u::id.asc())),
+        (UserSort::DisplayName, true) => q.order((u::display_name.desc(), u::id.desc())),
+        (UserSort::LastModified, false) => q.order((u::updated_at.asc(), u::id.asc())),
+        (UserSort::LastModified, true) => q.order((u::updated_at.desc(), u::id.desc())),
+        (UserSort::Id, false) => q.order(u::id.asc()),
+        (UserSort::Id, true) => q.order(u::id.desc()),
+    };
+    let rows = q.offset(p.offset).limit(p.limit).load(conn)?;
+    Ok((rows, total))
+}
+
+/// The oldest pending user of the organization (head of the queue).
+pub fn queue_head(conn: &mut DbConn, org_id: &str) -> Q<Option<UserRow>> {
+    scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::queue_seq.is_not_null())
+        .order(scim_users::queue_seq.asc())
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// 1-based position of a queue number in the organization's queue.
+pub fn queue_position(conn: &mut DbConn, org_id: &str, seq: i64) -> Q<i64> {
+    scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::queue_seq.le(seq))
+        .count()
+        .get_result(conn)
+}
+
+/// Queue positions for many queue numbers at once (one query for a whole page).
+pub fn queue_positions(conn: &mut DbConn, org_id: &str, seqs: &[i64]) -> Q<Vec<(i64, i64)>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let min = seqs.iter().copied().min().unwrap_or(0);
+    let ahead: i64 = scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::queue_seq.lt(min))
+        .count()
+        .get_result(conn)?;
+    let mut in_range: Vec<i64> = scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::queue_seq.ge(min))
+        .filter(scim_users::queue_seq.le(seqs.iter().copied().max().unwrap_or(min)))
+        .select(scim_users::queue_seq.assume_not_null())
+        .load(conn)?;
+    in_range.sort_unstable();
+    Ok(seqs
+        .iter()
+        .map(|s| {
+            let before = in_range.partition_point(|x| x < s) as i64;
+            (*s, ahead + before + 1)
+        })
+        .collect())
+}
+
+/// Count users in a seat status (for invariants and reports).
+pub fn count_by_status(conn: &mut DbConn, org_id: &str, status: &str) -> Q<i64> {
+    scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::seat_status.eq(status))
+        .count()
+        .get_result(conn)
+}
+
+/// `(user_id, group_id, group display name)` for the users given: their `groups` attribute.
+pub fn groups_of(conn: &mut DbConn, org_id: &str, user_ids: &[String]) -> Q<Vec<(String, String, String)>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    scim_group_members::table
+        .inner_join(scim_groups::table)
+        .filter(scim_group_members::org_id.eq(org_id))
+        .filter(scim_group_members::member_id.eq_any(user_ids))
+        .order((scim_group_members::member_id.asc(), scim_groups::display_name.asc()))
+        .select((
+            scim_group_members::member_id,
+            scim_groups::id,
+            scim_groups::display_name,
+        ))
+        .load(conn)
+}
+
+/// Ids of the users given that exist in the organization.
+pub fn existing_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::id.eq_any(ids))
+        .select(scim_users::id)
+        .load(conn)
+}
+
+/// `(id, display name or userName)` of the users given, for `members[].display`.
+pub fn display_names(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, Option<String>, String)> = scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::id.eq_any(ids))
+        .select((scim_users::id, scim_users::display_name, scim_users::user_name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, d, u)| (id, d.unwrap_or(u)))
+        .collect())
+}
