@@ -9,7 +9,11 @@ use crate::startup::Application;
 use crate::store::Db;
 
 #[derive(Debug, Parser)]
-#[command(name = "scim-seats", version, about = "SCIM 2.0 provisioning server that sells seats")]
+#[command(
+    name = "scim-seats",
+    version,
+    about = "SCIM 2.0 provisioning server that sells seats"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -189,12 +193,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(crate::store::tokens::list(c, &org.id)?)
                 })?;
                 for t in rows {
-                    let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                    let state = if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
                     let last = t
                         .last_used_at
                         .map(|t| t.to_string())
                         .unwrap_or_else(|| "never".into());
-                    println!("{}\t{state}\tcreated {}\tlast used {last}\t{}", t.id, t.created_at, t.description);
+                    println!(
+                        "{}\t{state}\tcreated {}\tlast used {last}\t{}",
+                        t.id, t.created_at, t.description
+                    );
                 }
             }
         },

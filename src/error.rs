@@ -93,7 +93,9 @@ struct ErrorBody<'a> {
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {
-            Error::Scim(e) => StatusCode::from_u16(e.kind.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            Error::Scim(e) => {
+                StatusCode::from_u16(e.kind.status()).unwrap_or(StatusCode::BAD_REQUEST)
+            }
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Conflict(_) => StatusCode::CONFLICT,

@@ -8,7 +8,11 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::scim::error::ScimError;
 
-pub async fn read_json(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Value, Error> {
+pub async fn read_json(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Value, Error> {
     let too_large = || Error::PayloadTooLarge(format!("the request body exceeds {limit} bytes"));
     if let Some(len) = req
         .headers()
@@ -22,7 +26,8 @@ pub async fn read_json(req: &HttpRequest, mut payload: web::Payload, limit: usiz
     }
     let mut buf = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Error::BadRequest(format!("reading the body failed: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| Error::BadRequest(format!("reading the body failed: {e}")))?;
         if buf.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -31,6 +36,7 @@ pub async fn read_json(req: &HttpRequest, mut payload: web::Payload, limit: usiz
     if buf.is_empty() {
         return Err(ScimError::invalid_syntax("the request body is empty").into());
     }
-    serde_json::from_slice(&buf)
-        .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")).into())
+    serde_json::from_slice(&buf).map_err(|e| {
+        ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")).into()
+    })
 }

@@ -63,15 +63,23 @@ pub struct GroupView {
 
 /// Resolve member ids to rows of this organization; an id that is no user or group of the
 /// organization is refused (and never reveals whether it exists elsewhere).
-fn resolve_members(conn: &mut DbConn, org_id: &str, refs: &[MemberRef]) -> Result<Vec<MemberRow>, Error> {
+fn resolve_members(
+    conn: &mut DbConn,
+    org_id: &str,
+    refs: &[MemberRef],
+) -> Result<Vec<MemberRow>, Error> {
     let mut seen = HashSet::new();
     let ids: Vec<String> = refs
         .iter()
         .filter(|r| seen.insert(r.value.clone()))
         .map(|r| r.value.clone())
         .collect();
-    let users: HashSet<String> = store::users::existing_ids(conn, org_id, &ids)?.into_iter().collect();
-    let groups: HashSet<String> = store::groups::existing_ids(conn, org_id, &ids)?.into_iter().collect();
+    let users: HashSet<String> = store::users::existing_ids(conn, org_id, &ids)?
+        .into_iter()
+        .collect();
+    let groups: HashSet<String> = store::groups::existing_ids(conn, org_id, &ids)?
+        .into_iter()
+        .collect();
     ids.into_iter()
         .map(|id| {
             let kind = if users.contains(&id) {
@@ -79,7 +87,9 @@ fn resolve_members(conn: &mut DbConn, org_id: &str, refs: &[MemberRef]) -> Resul
             } else if groups.contains(&id) {
                 "Group"
             } else {
-                return Err(ScimError::invalid_value(format!("member '{id}' does not exist")).into());
+                return Err(
+                    ScimError::invalid_value(format!("member '{id}' does not exist")).into(),
+                );
             };
             Ok(MemberRow {
                 member_id: id,
@@ -135,7 +145,12 @@ pub fn create(
     get(conn, org_id, &row.id, true)
 }
 
-pub fn get(conn: &mut DbConn, org_id: &str, id: &str, with_members: bool) -> Result<GroupView, Error> {
+pub fn get(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    with_members: bool,
+) -> Result<GroupView, Error> {
     let row = store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
     let mut views = load_views(conn, org_id, vec![row], with_members)?;
     views.pop().ok_or_else(|| Error::not_found("Group"))
@@ -195,7 +210,8 @@ pub fn modify(
     f: impl FnOnce(Value) -> Result<(Value, Vec<MemberChange>), Error>,
     return_members: bool,
 ) -> Result<GroupView, Error> {
-    let mut row = store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
+    let mut row =
+        store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
     pre.check_write(row.version)?;
     let current: Value = serde_json::from_str(&row.resource)
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored group {id} is not JSON: {e}")))?;
@@ -269,9 +285,9 @@ fn group_sort(sort_by: Option<&str>) -> Result<store::groups::GroupSort, Error> 
         return Ok(S::Created);
     };
     let reg = &crate::scim::schema::Registry::get().group;
-    let r = reg
-        .resolve(name)
-        .ok_or_else(|| ScimError::invalid_value(format!("cannot sort by unknown attribute '{name}'")))?;
+    let r = reg.resolve(name).ok_or_else(|| {
+        ScimError::invalid_value(format!("cannot sort by unknown attribute '{name}'"))
+    })?;
     Ok(match (r.attr.name, r.sub.map(|s| s.name)) {
         ("displayName", None) => S::DisplayName,
         ("externalId", None) => S::ExternalId,

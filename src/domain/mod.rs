@@ -101,9 +101,9 @@ pub struct Preconditions {
 
 fn tag_list_matches(list: &str, version: i64) -> bool {
     let want = version.to_string();
-    list.split(',').map(str::trim).any(|t| {
-        t == "*" || t.trim_start_matches("W/").trim_matches('"') == want
-    })
+    list.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == want)
 }
 
 impl Preconditions {

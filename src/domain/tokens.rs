@@ -65,7 +65,10 @@ pub fn verify(conn: &mut DbConn, bearer: &str) -> Result<Option<TokenGrant>, Err
     let Some(row) = store::tokens::find(conn, id)? else {
         return Ok(None);
     };
-    let matches: bool = hash(bearer).as_bytes().ct_eq(row.token_hash.as_bytes()).into();
+    let matches: bool = hash(bearer)
+        .as_bytes()
+        .ct_eq(row.token_hash.as_bytes())
+        .into();
     if !matches || row.revoked_at.is_some() {
         return Ok(None);
     }

@@ -54,7 +54,10 @@ fn indexed(resource: &Value) -> Result<Indexed, Error> {
         external_id: str_attr(resource, "externalId").map(str::to_string),
         display_name: str_attr(resource, "displayName").map(str::to_string),
         // RFC 7643 leaves an absent `active` open; an IdP that omits it means a usable account.
-        active: resource.get("active").and_then(Value::as_bool).unwrap_or(true),
+        active: resource
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
         emails,
     })
 }
@@ -131,7 +134,12 @@ pub fn create(
     view(conn, row, Vec::new())
 }
 
-pub fn get(conn: &mut DbConn, org_id: &str, id: &str, with_groups: bool) -> Result<UserView, Error> {
+pub fn get(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    with_groups: bool,
+) -> Result<UserView, Error> {
     let row = store::users::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("User"))?;
     let mut views = load_views(conn, org_id, vec![row], with_groups)?;
     views.pop().ok_or_else(|| Error::not_found("User"))
@@ -285,9 +293,9 @@ fn user_sort(sort_by: Option<&str>) -> Result<store::users::UserSort, Error> {
         return Ok(S::Created);
     };
     let reg = &crate::scim::schema::Registry::get().user;
-    let r = reg
-        .resolve(name)
-        .ok_or_else(|| ScimError::invalid_value(format!("cannot sort by unknown attribute '{name}'")))?;
+    let r = reg.resolve(name).ok_or_else(|| {
+        ScimError::invalid_value(format!("cannot sort by unknown attribute '{name}'"))
+    })?;
     Ok(match (r.attr.name, r.sub.map(|s| s.name)) {
         ("userName", None) => S::UserName,
         ("externalId", None) => S::ExternalId,

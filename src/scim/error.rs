@@ -55,7 +55,10 @@ pub struct ScimError {
 
 impl ScimError {
     pub fn new(kind: ScimErrorKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into() }
+        Self {
+            kind,
+            detail: detail.into(),
+        }
     }
     pub fn invalid_filter(detail: impl Into<String>) -> Self {
         Self::new(ScimErrorKind::InvalidFilter, detail)

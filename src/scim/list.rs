@@ -92,8 +92,10 @@ impl ListQuery {
             .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
             .and_then(|(_, v)| v.as_array())
             .map(|a| {
-                a.iter()
-                    .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST)))
+                a.iter().any(|s| {
+                    s.as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST))
+                })
             })
             .unwrap_or(false);
         if !schemas_ok {
@@ -162,18 +164,42 @@ pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Val
     })
 }
 
+/// Whether a top-level attribute will be returned for this query (so it need not be loaded
+/// when it will not). Attribute names compare case-insensitively; `name.sub` counts for `name`.
+pub fn wants(q: &ListQuery, attr: &str) -> bool {
+    let names = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .map(|a| {
+                let a = a.rsplit(':').next().unwrap_or(a);
+                a.split('.').next().unwrap_or(a).to_ascii_lowercase()
+            })
+            .collect()
+    };
+    let attr = attr.to_ascii_lowercase();
+    if !q.attributes.is_empty() {
+        return names(&q.attributes).contains(&attr);
+    }
+    !names(&q.excluded_attributes).contains(&attr)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn clamps_and_reads_names_case_insensitively() {
         let q = ListQuery::from_pairs(
-            &pairs(&[("StartIndex", "0"), ("COUNT", "5000"), ("sortOrder", "Descending")]),
+            &pairs(&[
+                ("StartIndex", "0"),
+                ("COUNT", "5000"),
+                ("sortOrder", "Descending"),
+            ]),
             200,
         )
         .unwrap();
@@ -198,22 +224,4 @@ mod tests {
         assert_eq!(q.attributes, vec!["userName".to_string()]);
         assert!(ListQuery::from_search_request(&json!({"filter": "x"}), 100).is_err());
     }
-}
-
-/// Whether a top-level attribute will be returned for this query (so it need not be loaded
-/// when it will not). Attribute names compare case-insensitively; `name.sub` counts for `name`.
-pub fn wants(q: &ListQuery, attr: &str) -> bool {
-    let names = |list: &[String]| -> Vec<String> {
-        list.iter()
-            .map(|a| {
-                let a = a.rsplit(':').next().unwrap_or(a);
-                a.split('.').next().unwrap_or(a).to_ascii_lowercase()
-            })
-            .collect()
-    };
-    let attr = attr.to_ascii_lowercase();
-    if !q.attributes.is_empty() {
-        return names(&q.attributes).contains(&attr);
-    }
-    !names(&q.excluded_attributes).contains(&attr)
 }

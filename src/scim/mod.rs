@@ -1,6 +1,10 @@
 //! The SCIM protocol, pure: serde + std, no actix, no diesel. Knows nothing about seats.
 
 pub mod error;
+pub mod filter;
 pub mod list;
+pub mod patch;
+pub mod path;
+pub mod projection;
 pub mod resource;
 pub mod schema;

@@ -20,7 +20,11 @@ pub fn normalize(input: &Value, rs: &ResourceSchema) -> ScimResult<Value> {
             continue;
         }
         if let Some(ext) = rs.extension(key) {
-            if ext.attributes.iter().all(|a| a.mutability == Mutability::ReadOnly) {
+            if ext
+                .attributes
+                .iter()
+                .all(|a| a.mutability == Mutability::ReadOnly)
+            {
                 continue; // e.g. our seat state: server-owned, ignored on write
             }
             let Some(ext_obj) = value.as_object() else {
@@ -194,7 +198,11 @@ fn normalize_complex(attr: &AttrDef, value: &Value) -> ScimResult<Option<Value>>
                     m.insert(sub.name.to_string(), v);
                 }
             }
-            return Ok(if m.is_empty() { None } else { Some(Value::Object(m)) });
+            return Ok(if m.is_empty() {
+                None
+            } else {
+                Some(Value::Object(m))
+            });
         }
         _ => {
             return Err(ScimError::invalid_value(format!(
@@ -214,7 +222,11 @@ fn normalize_complex(attr: &AttrDef, value: &Value) -> ScimResult<Option<Value>>
             }
         }
     }
-    Ok(if m.is_empty() { None } else { Some(Value::Object(m)) })
+    Ok(if m.is_empty() {
+        None
+    } else {
+        Some(Value::Object(m))
+    })
 }
 
 /// Scalars, with the coercions IdPs rely on: booleans as "True"/"False" strings (Entra).
@@ -246,7 +258,9 @@ pub fn normalize_scalar(attr: &AttrDef, value: &Value) -> ScimResult<Value> {
             _ => Err(wrong()),
         },
         AttrType::DateTime => match value {
-            Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => Ok(value.clone()),
+            Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => {
+                Ok(value.clone())
+            }
             _ => Err(ScimError::invalid_value(format!(
                 "'{}' must be an RFC 3339 date-time",
                 attr.name
@@ -321,8 +335,11 @@ mod tests {
         assert_eq!(e.kind.as_str(), "invalidValue");
         let e = normalize(&json!({"schemas": [CORE_USER]}), &rs).unwrap_err();
         assert_eq!(e.kind.as_str(), "invalidValue");
-        let e = normalize(&json!({"schemas": [CORE_USER], "userName": "a", "active": "maybe"}), &rs)
-            .unwrap_err();
+        let e = normalize(
+            &json!({"schemas": [CORE_USER], "userName": "a", "active": "maybe"}),
+            &rs,
+        )
+        .unwrap_err();
         assert_eq!(e.kind.as_str(), "invalidValue");
         let e = normalize(&json!({"schemas": ["urn:nope"], "userName": "a"}), &rs).unwrap_err();
         assert_eq!(e.kind.as_str(), "invalidValue");

@@ -192,7 +192,10 @@ impl AttrDef {
         m.insert("multiValued".into(), json!(self.multi_valued));
         m.insert("description".into(), json!(self.description));
         m.insert("required".into(), json!(self.required));
-        if matches!(self.ty, AttrType::String | AttrType::Reference | AttrType::Binary) {
+        if matches!(
+            self.ty,
+            AttrType::String | AttrType::Reference | AttrType::Binary
+        ) {
             m.insert("caseExact".into(), json!(self.case_exact));
         }
         if !self.canonical_values.is_empty() {
@@ -424,15 +427,17 @@ fn user_core() -> SchemaDef {
         AttrDef::new("preferredLanguage", T::String),
         AttrDef::new("locale", T::String),
         AttrDef::new("timezone", T::String),
-        AttrDef::new("active", T::Boolean).describe(
-            "Administrative status, owned by the identity provider and stored as sent.",
-        ),
+        AttrDef::new("active", T::Boolean)
+            .describe("Administrative status, owned by the identity provider and stored as sent."),
         AttrDef::new("password", T::String)
             .mutability(M::WriteOnly)
             .returned(R::Never)
             .describe("Never stored in clear and never returned."),
         multi_string_value("emails", &["work", "home", "other"]),
-        multi_string_value("phoneNumbers", &["work", "home", "mobile", "fax", "pager", "other"]),
+        multi_string_value(
+            "phoneNumbers",
+            &["work", "home", "mobile", "fax", "pager", "other"],
+        ),
         multi_string_value(
             "ims",
             &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"],
@@ -469,12 +474,14 @@ fn user_core() -> SchemaDef {
             ]),
         multi_string_value("entitlements", &[]),
         multi_string_value("roles", &[]),
-        AttrDef::new("x509Certificates", T::Complex).multi().subs(vec![
-            AttrDef::new("value", T::Binary),
-            AttrDef::new("display", T::String),
-            AttrDef::new("type", T::String),
-            AttrDef::new("primary", T::Boolean),
-        ]),
+        AttrDef::new("x509Certificates", T::Complex)
+            .multi()
+            .subs(vec![
+                AttrDef::new("value", T::Binary),
+                AttrDef::new("display", T::String),
+                AttrDef::new("type", T::String),
+                AttrDef::new("primary", T::Boolean),
+            ]),
     ]);
     SchemaDef {
         id: CORE_USER,

@@ -45,7 +45,11 @@ pub fn user_predicate(f: &SimpleEq, _org_id: &str) -> Result<UserPredicate, Erro
         "externalid" => Box::new(u::external_id.assume_not_null().eq(f.value.clone())),
         "displayname" => Box::new(u::display_name.assume_not_null().eq(f.value.clone())),
         "id" => Box::new(u::id.eq(f.value.clone())),
-        _ => return Err(ScimError::invalid_filter(format!("unsupported attribute '{}'", f.attr)).into()),
+        _ => {
+            return Err(
+                ScimError::invalid_filter(format!("unsupported attribute '{}'", f.attr)).into(),
+            )
+        }
     })
 }
 
@@ -55,6 +59,10 @@ pub fn group_predicate(f: &SimpleEq, _org_id: &str) -> Result<GroupPredicate, Er
         "displayname" => Box::new(g::display_name_norm.eq(f.value.to_lowercase())),
         "externalid" => Box::new(g::external_id.assume_not_null().eq(f.value.clone())),
         "id" => Box::new(g::id.eq(f.value.clone())),
-        _ => return Err(ScimError::invalid_filter(format!("unsupported attribute '{}'", f.attr)).into()),
+        _ => {
+            return Err(
+                ScimError::invalid_filter(format!("unsupported attribute '{}'", f.attr)).into(),
+            )
+        }
     })
 }

@@ -142,7 +142,11 @@ pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<GroupRow>,
 }
 
 /// Members of the groups given: `(group_id, member)`, in insertion order per group.
-pub fn members_of(conn: &mut DbConn, org_id: &str, group_ids: &[String]) -> Q<Vec<(String, MemberRow)>> {
+pub fn members_of(
+    conn: &mut DbConn,
+    org_id: &str,
+    group_ids: &[String],
+) -> Q<Vec<(String, MemberRow)>> {
     if group_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -162,7 +166,15 @@ pub fn members_of(conn: &mut DbConn, org_id: &str, group_ids: &[String]) -> Q<Ve
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(g, member_id, member_type)| (g, MemberRow { member_id, member_type }))
+        .map(|(g, member_id, member_type)| {
+            (
+                g,
+                MemberRow {
+                    member_id,
+                    member_type,
+                },
+            )
+        })
         .collect())
 }
 
@@ -195,7 +207,12 @@ pub fn add_member(
 }
 
 /// Remove the members given (missing ones are ignored); returns how many rows went.
-pub fn remove_members(conn: &mut DbConn, org_id: &str, group_id: &str, member_ids: &[String]) -> Q<usize> {
+pub fn remove_members(
+    conn: &mut DbConn,
+    org_id: &str,
+    group_id: &str,
+    member_ids: &[String],
+) -> Q<usize> {
     if member_ids.is_empty() {
         return Ok(0);
     }

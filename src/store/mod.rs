@@ -84,17 +84,14 @@ impl ManageConnection for ConnManager {
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         match conn {
-            DbConn::Pg(c) => {
-                AnsiTransactionManager::is_broken_transaction_manager(c)
-            }
-            DbConn::Sqlite(c) => {
-                AnsiTransactionManager::is_broken_transaction_manager(c)
-            }
+            DbConn::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+            DbConn::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
         }
     }
 }
@@ -184,13 +181,19 @@ impl Db {
     }
 
     /// Synchronous access for the CLI and background jobs.
-    pub fn write_sync<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, Error>) -> Result<T, Error> {
+    pub fn write_sync<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut conn = self.write.get().map_err(|_| Error::Unavailable)?;
         write_tx(&mut conn, f)
     }
 
     /// Synchronous read access for the CLI and background jobs.
-    pub fn read_sync<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, Error>) -> Result<T, Error> {
+    pub fn read_sync<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut conn = self.read.get().map_err(|_| Error::Unavailable)?;
         f(&mut conn)
     }
@@ -279,8 +282,8 @@ mod tests {
 
     fn names(m: &EmbeddedMigrations) -> Vec<String> {
         use diesel::migration::MigrationSource;
-        let list: Vec<_> = MigrationSource::<diesel::sqlite::Sqlite>::migrations(m)
-            .expect("embedded migrations");
+        let list: Vec<_> =
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(m).expect("embedded migrations");
         list.iter().map(|m| m.name().to_string()).collect()
     }
 

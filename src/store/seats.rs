@@ -66,7 +66,13 @@ pub fn release(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) 
 }
 
 /// Raise the purchased count of a tier (never lowers it).
-pub fn add_purchased(conn: &mut DbConn, org_id: &str, tier: &str, n: i64, now: NaiveDateTime) -> Q<()> {
+pub fn add_purchased(
+    conn: &mut DbConn,
+    org_id: &str,
+    tier: &str,
+    n: i64,
+    now: NaiveDateTime,
+) -> Q<()> {
     diesel::update(
         seat_pools::table
             .filter(seat_pools::org_id.eq(org_id))

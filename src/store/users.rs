@@ -233,7 +233,11 @@ pub fn count_by_status(conn: &mut DbConn, org_id: &str, status: &str) -> Q<i64> 
 }
 
 /// `(user_id, group_id, group display name)` for the users given: their `groups` attribute.
-pub fn groups_of(conn: &mut DbConn, org_id: &str, user_ids: &[String]) -> Q<Vec<(String, String, String)>> {
+pub fn groups_of(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_ids: &[String],
+) -> Q<Vec<(String, String, String)>> {
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -241,7 +245,10 @@ pub fn groups_of(conn: &mut DbConn, org_id: &str, user_ids: &[String]) -> Q<Vec<
         .inner_join(scim_groups::table)
         .filter(scim_group_members::org_id.eq(org_id))
         .filter(scim_group_members::member_id.eq_any(user_ids))
-        .order((scim_group_members::member_id.asc(), scim_groups::display_name.asc()))
+        .order((
+            scim_group_members::member_id.asc(),
+            scim_groups::display_name.asc(),
+        ))
         .select((
             scim_group_members::member_id,
             scim_groups::id,
@@ -270,7 +277,11 @@ pub fn display_names(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<(
     let rows: Vec<(String, Option<String>, String)> = scim_users::table
         .filter(scim_users::org_id.eq(org_id))
         .filter(scim_users::id.eq_any(ids))
-        .select((scim_users::id, scim_users::display_name, scim_users::user_name))
+        .select((
+            scim_users::id,
+            scim_users::display_name,
+            scim_users::user_name,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()

@@ -59,7 +59,11 @@ pub async fn resource_types(req: HttpRequest) -> ScimJson {
 pub async fn resource_type(req: HttpRequest, id: web::Path<String>) -> Result<ScimJson, Error> {
     resource_type_docs(&base_url(&req))
         .into_iter()
-        .find(|d| d["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&id)))
+        .find(|d| {
+            d["id"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(&id))
+        })
         .map(ScimJson::ok)
         .ok_or_else(|| Error::not_found(format!("ResourceType '{id}'")))
 }
@@ -81,7 +85,11 @@ pub async fn schemas(req: HttpRequest) -> ScimJson {
 pub async fn schema(req: HttpRequest, id: web::Path<String>) -> Result<ScimJson, Error> {
     schema_docs(&base_url(&req))
         .into_iter()
-        .find(|d| d["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&id)))
+        .find(|d| {
+            d["id"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(&id))
+        })
         .map(ScimJson::ok)
         .ok_or_else(|| Error::not_found(format!("Schema '{id}'")))
 }

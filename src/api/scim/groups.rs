@@ -38,7 +38,10 @@ pub async fn create(
         .db
         .write(move |c| domain::create(c, &org, resource, members, &actor))
         .await?;
-    Ok(ScimJson::resource(StatusCode::CREATED, render::group(&view, &client.base_url)))
+    Ok(ScimJson::resource(
+        StatusCode::CREATED,
+        render::group(&view, &client.base_url),
+    ))
 }
 
 pub async fn get(
@@ -49,9 +52,15 @@ pub async fn get(
 ) -> Result<ScimJson, Error> {
     let pre = preconditions(&req);
     let org = client.org_id.clone();
-    let view = state.db.read(move |c| domain::get(c, &org, &id, true)).await?;
+    let view = state
+        .db
+        .read(move |c| domain::get(c, &org, &id, true))
+        .await?;
     pre.check_read(view.row.version)?;
-    Ok(ScimJson::resource(StatusCode::OK, render::group(&view, &client.base_url)))
+    Ok(ScimJson::resource(
+        StatusCode::OK,
+        render::group(&view, &client.base_url),
+    ))
 }
 
 pub async fn list(
@@ -63,8 +72,15 @@ pub async fn list(
     let org = client.org_id.clone();
     let q = query.clone();
     let (views, total) = state.db.read(move |c| domain::search(c, &org, &q)).await?;
-    let resources = views.iter().map(|v| render::group(v, &client.base_url)).collect();
-    Ok(ScimJson::ok(list_response(resources, total, query.start_index)))
+    let resources = views
+        .iter()
+        .map(|v| render::group(v, &client.base_url))
+        .collect();
+    Ok(ScimJson::ok(list_response(
+        resources,
+        total,
+        query.start_index,
+    )))
 }
 
 pub async fn replace(
@@ -91,7 +107,10 @@ pub async fn replace(
             )
         })
         .await?;
-    Ok(ScimJson::resource(StatusCode::OK, render::group(&view, &client.base_url)))
+    Ok(ScimJson::resource(
+        StatusCode::OK,
+        render::group(&view, &client.base_url),
+    ))
 }
 
 pub async fn delete(

@@ -12,9 +12,15 @@ use crate::domain::Preconditions;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/scim/v2")
-            .route("/ServiceProviderConfig", web::get().to(discovery::service_provider_config))
+            .route(
+                "/ServiceProviderConfig",
+                web::get().to(discovery::service_provider_config),
+            )
             .route("/ResourceTypes", web::get().to(discovery::resource_types))
-            .route("/ResourceTypes/{id}", web::get().to(discovery::resource_type))
+            .route(
+                "/ResourceTypes/{id}",
+                web::get().to(discovery::resource_type),
+            )
             .route("/Schemas", web::get().to(discovery::schemas))
             .route("/Schemas/{id}", web::get().to(discovery::schema))
             .route("/Users", web::post().to(users::create))

@@ -4,10 +4,10 @@
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{json, Map, Value};
 
+use crate::domain::etag;
 use crate::domain::groups::GroupView;
 use crate::domain::users::UserView;
-use crate::domain::etag;
-use crate::scim::schema::{SEAT_USER, CORE_GROUP, CORE_USER};
+use crate::scim::schema::{CORE_GROUP, CORE_USER, SEAT_USER};
 
 pub fn timestamp(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -20,7 +20,13 @@ fn parse_object(text: &str) -> Map<String, Value> {
     }
 }
 
-fn meta(kind: &str, location: String, created: NaiveDateTime, modified: NaiveDateTime, version: i64) -> Value {
+fn meta(
+    kind: &str,
+    location: String,
+    created: NaiveDateTime,
+    modified: NaiveDateTime,
+    version: i64,
+) -> Value {
     json!({
         "resourceType": kind,
         "created": timestamp(created),
@@ -64,7 +70,13 @@ pub fn user(v: &UserView, base: &str) -> Value {
     m.insert("schemas".into(), Value::Array(schemas));
     m.insert(
         "meta".into(),
-        meta("User", format!("{base}/Users/{}", row.id), row.created_at, row.updated_at, row.version),
+        meta(
+            "User",
+            format!("{base}/Users/{}", row.id),
+            row.created_at,
+            row.updated_at,
+            row.version,
+        ),
     );
     Value::Object(m)
 }
@@ -80,7 +92,11 @@ pub fn group(v: &GroupView, base: &str) -> Value {
         let list: Vec<Value> = members
             .iter()
             .map(|mem| {
-                let path = if mem.kind == "Group" { "Groups" } else { "Users" };
+                let path = if mem.kind == "Group" {
+                    "Groups"
+                } else {
+                    "Users"
+                };
                 let mut o = Map::new();
                 o.insert("value".into(), json!(mem.id));
                 o.insert("$ref".into(), json!(format!("{base}/{path}/{}", mem.id)));
@@ -95,7 +111,13 @@ pub fn group(v: &GroupView, base: &str) -> Value {
     }
     m.insert(
         "meta".into(),
-        meta("Group", format!("{base}/Groups/{}", row.id), row.created_at, row.updated_at, row.version),
+        meta(
+            "Group",
+            format!("{base}/Groups/{}", row.id),
+            row.created_at,
+            row.updated_at,
+            row.version,
+        ),
     );
     Value::Object(m)
 }

@@ -27,7 +27,10 @@ pub async fn create(
         .db
         .write(move |c| domain::create(c, &org, resource, CreateOptions::default(), &actor))
         .await?;
-    Ok(ScimJson::resource(StatusCode::CREATED, render::user(&view, &client.base_url)))
+    Ok(ScimJson::resource(
+        StatusCode::CREATED,
+        render::user(&view, &client.base_url),
+    ))
 }
 
 pub async fn get(
@@ -43,7 +46,10 @@ pub async fn get(
         .read(move |c| domain::get(c, &org, &id, true))
         .await?;
     pre.check_read(view.row.version)?;
-    Ok(ScimJson::resource(StatusCode::OK, render::user(&view, &client.base_url)))
+    Ok(ScimJson::resource(
+        StatusCode::OK,
+        render::user(&view, &client.base_url),
+    ))
 }
 
 pub async fn list(
@@ -55,8 +61,15 @@ pub async fn list(
     let org = client.org_id.clone();
     let q = query.clone();
     let (views, total) = state.db.read(move |c| domain::search(c, &org, &q)).await?;
-    let resources = views.iter().map(|v| render::user(v, &client.base_url)).collect();
-    Ok(ScimJson::ok(list_response(resources, total, query.start_index)))
+    let resources = views
+        .iter()
+        .map(|v| render::user(v, &client.base_url))
+        .collect();
+    Ok(ScimJson::ok(list_response(
+        resources,
+        total,
+        query.start_index,
+    )))
 }
 
 pub async fn replace(
@@ -73,7 +86,10 @@ pub async fn replace(
         .db
         .write(move |c| domain::replace(c, &org, &id, resource, &pre, &actor))
         .await?;
-    Ok(ScimJson::resource(StatusCode::OK, render::user(&view, &client.base_url)))
+    Ok(ScimJson::resource(
+        StatusCode::OK,
+        render::user(&view, &client.base_url),
+    ))
 }
 
 pub async fn delete(

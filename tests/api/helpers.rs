@@ -1,0 +1,334 @@
+// Shared by every test module; not every test uses every helper.
+#![allow(dead_code)]
+
+//! Test harness: each test gets its own server on a random port and its own database — a
+//! SQLite file in a temp dir, or (with TEST_DATABASE_URL=postgres://…) a fresh PostgreSQL
+//! database that is dropped afterwards.
+
+use std::sync::Once;
+
+use diesel::{Connection, RunQueryDsl};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use scim_seats::config::Settings;
+use scim_seats::domain::{orgs, tokens};
+use scim_seats::startup::Application;
+use scim_seats::store::Db;
+
+pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const SEAT: &str = "urn:scim-seats:params:scim:schemas:extension:seat:2.0:User";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+static TRACING: Once = Once::new();
+
+fn init_tracing() {
+    TRACING.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            scim_seats::telemetry::init("debug", false);
+        }
+    });
+}
+
+/// A throwaway database.
+pub enum TestDb {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Pg {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl TestDb {
+    pub fn fresh() -> TestDb {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if admin_url.starts_with("postgres") => {
+                let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                    panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
+                });
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(&admin_url);
+                let url = format!("{base}/{name}");
+                TestDb::Pg {
+                    admin_url,
+                    name,
+                    url,
+                }
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                TestDb::Sqlite { _dir: dir, url }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Pg { url, .. } => url,
+        }
+    }
+
+    pub fn is_pg(&self) -> bool {
+        matches!(self, TestDb::Pg { .. })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Pg {
+            admin_url, name, ..
+        } = self
+        {
+            if let Ok(mut conn) = diesel::PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: String,
+    pub base: String,
+    pub token: String,
+    pub org_id: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub settings: Settings,
+    // Dropped last: the database outlives the server handle.
+    pub test_db: TestDb,
+}
+
+pub struct Seats {
+    pub standard: i64,
+    pub premium: i64,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(
+        Seats {
+            standard: 100,
+            premium: 0,
+        },
+        |_| {},
+    )
+    .await
+}
+
+pub async fn spawn_app_with(seats: Seats, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    init_tracing();
+    let test_db = TestDb::fresh();
+    let mut settings = Settings::default();
+    settings.http.bind = "127.0.0.1:0".into();
+    settings.http.workers = 2;
+    settings.database.url = test_db.url().to_string();
+    settings.database.pool_size = 4;
+    tweak(&mut settings);
+    let app = Application::build(settings.clone())
+        .await
+        .expect("build app");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    let db = Db::connect(test_db.url(), 2).expect("connect");
+    let (org_id, token) = new_org(&db, "acme", seats);
+    let addr = format!("http://127.0.0.1:{port}");
+    TestApp {
+        base: format!("{addr}/scim/v2"),
+        addr,
+        token,
+        org_id,
+        client: reqwest::Client::new(),
+        db,
+        settings,
+        test_db,
+    }
+}
+
+/// Create an organization with seats and a SCIM token for it.
+pub fn new_org(db: &Db, slug: &str, seats: Seats) -> (String, String) {
+    let new = orgs::NewOrg {
+        slug: slug.into(),
+        name: format!("{slug} Inc."),
+        domains: vec![format!("{slug}.example.com")],
+        standard_seats: seats.standard,
+        premium_seats: seats.premium,
+    };
+    db.write_sync(|c| {
+        let org = orgs::create(c, &new)?;
+        let t = tokens::issue(c, &org.id, "test")?;
+        Ok((org.id, t.secret))
+    })
+    .expect("create org")
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+}
+
+impl TestApp {
+    /// Send a request with this app's token; `path` is relative to the SCIM base.
+    pub async fn scim(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        self.scim_as(&self.token, method, path, body, &[]).await
+    }
+
+    pub async fn scim_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(token);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/scim+json")
+                .body(b.to_string());
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.scim(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.scim(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Resp {
+        self.scim(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Resp {
+        self.scim(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.scim(Method::DELETE, path, None).await
+    }
+
+    /// POST a minimal user; asserts 201 and returns the body.
+    pub async fn create_user(&self, user_name: &str) -> Value {
+        let r = self.post("/Users", user(user_name)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "create {user_name}: {}",
+            r.body
+        );
+        r.body
+    }
+
+    /// Seat pools as `(tier, purchased, claimed)`, straight from the database.
+    pub fn pools(&self) -> Vec<(String, i64, i64)> {
+        let org = self.org_id.clone();
+        self.db
+            .read_sync(move |c| Ok(scim_seats::store::seats::for_org(c, &org)?))
+            .expect("pools")
+            .into_iter()
+            .map(|p| (p.tier, p.purchased, p.claimed))
+            .collect()
+    }
+
+    /// Users per seat status, straight from the database.
+    pub fn count_status(&self, status: &str) -> i64 {
+        let org = self.org_id.clone();
+        let status = status.to_string();
+        self.db
+            .read_sync(move |c| Ok(scim_seats::store::users::count_by_status(c, &org, &status)?))
+            .expect("count")
+    }
+
+    /// The invariants that must hold after anything: per tier `0 <= claimed <= purchased`,
+    /// claimed seats equal active users, and no seat is free while someone waits.
+    pub fn assert_seat_invariants(&self) {
+        let pools = self.pools();
+        let claimed: i64 = pools.iter().map(|p| p.2).sum();
+        for (tier, purchased, c) in &pools {
+            assert!(
+                0 <= *c && c <= purchased,
+                "tier {tier}: claimed {c} purchased {purchased}"
+            );
+        }
+        assert_eq!(
+            claimed,
+            self.count_status("active"),
+            "claimed seats != active users"
+        );
+        let free: i64 = pools.iter().map(|p| p.1 - p.2).sum();
+        if self.count_status("pending") > 0 {
+            assert_eq!(free, 0, "a seat is free while users wait");
+        }
+    }
+}
+
+pub fn user(user_name: &str) -> Value {
+    json!({"schemas": [CORE_USER], "userName": user_name, "active": true})
+}
+
+pub fn seat(u: &Value) -> &Value {
+    &u[SEAT]
+}
+
+pub fn assert_scim_error(r: &Resp, status: u16, scim_type: Option<&str>) {
+    assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
+    assert_eq!(
+        r.body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    assert_eq!(r.body["status"], json!(status.to_string()));
+    match scim_type {
+        Some(t) => assert_eq!(r.body["scimType"], json!(t), "body: {}", r.body),
+        None => assert!(r.body.get("scimType").is_none(), "body: {}", r.body),
+    }
+    assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/scim+json"),
+        "SCIM errors are application/scim+json"
+    );
+}
