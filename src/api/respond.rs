@@ -60,3 +60,10 @@ impl Responder for ScimJson {
         resp.json(self.body)
     }
 }
+
+impl ScimJson {
+    /// For handlers that answer either a resource or an empty response.
+    pub fn respond_to_response(self, req: &HttpRequest) -> HttpResponse {
+        self.respond_to(req)
+    }
+}

@@ -313,9 +313,10 @@ pub fn search(
     let (predicate, count_predicate) = match &q.filter {
         Some(f) => {
             let typed = crate::store::filter_sql::parse_group_filter(f)?;
+            let backend = store::Backend::of(conn);
             (
-                Some(crate::store::filter_sql::group_predicate(&typed, org_id)?),
-                Some(crate::store::filter_sql::group_predicate(&typed, org_id)?),
+                Some(crate::store::filter_sql::group_predicate(&typed, backend)?),
+                Some(crate::store::filter_sql::group_predicate(&typed, backend)?),
             )
         }
         None => (None, None),
@@ -332,6 +333,11 @@ pub fn search(
             limit: q.count,
         },
     )?;
-    let with_members = crate::scim::list::wants(q, "members");
+    let with_members = crate::scim::projection::wants_attribute(
+        &crate::scim::schema::Registry::get().group,
+        &q.attributes,
+        &q.excluded_attributes,
+        "members",
+    );
     Ok((load_views(conn, org_id, rows, with_members)?, total))
 }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod groups;
 pub mod orgs;
+pub mod search;
 pub mod seats;
 pub mod tokens;
 pub mod users;

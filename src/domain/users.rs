@@ -322,9 +322,10 @@ pub fn search(
     let (predicate, count_predicate) = match &q.filter {
         Some(f) => {
             let typed = crate::store::filter_sql::parse_user_filter(f)?;
+            let backend = store::Backend::of(conn);
             (
-                Some(crate::store::filter_sql::user_predicate(&typed, org_id)?),
-                Some(crate::store::filter_sql::user_predicate(&typed, org_id)?),
+                Some(crate::store::filter_sql::user_predicate(&typed, backend)?),
+                Some(crate::store::filter_sql::user_predicate(&typed, backend)?),
             )
         }
         None => (None, None),
@@ -341,6 +342,11 @@ pub fn search(
             limit: q.count,
         },
     )?;
-    let with_groups = crate::scim::list::wants(q, "groups");
+    let with_groups = crate::scim::projection::wants_attribute(
+        &crate::scim::schema::Registry::get().user,
+        &q.attributes,
+        &q.excluded_attributes,
+        "groups",
+    );
     Ok((load_views(conn, org_id, rows, with_groups)?, total))
 }

@@ -164,24 +164,6 @@ pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Val
     })
 }
 
-/// Whether a top-level attribute will be returned for this query (so it need not be loaded
-/// when it will not). Attribute names compare case-insensitively; `name.sub` counts for `name`.
-pub fn wants(q: &ListQuery, attr: &str) -> bool {
-    let names = |list: &[String]| -> Vec<String> {
-        list.iter()
-            .map(|a| {
-                let a = a.rsplit(':').next().unwrap_or(a);
-                a.split('.').next().unwrap_or(a).to_ascii_lowercase()
-            })
-            .collect()
-    };
-    let attr = attr.to_ascii_lowercase();
-    if !q.attributes.is_empty() {
-        return names(&q.attributes).contains(&attr);
-    }
-    !names(&q.excluded_attributes).contains(&attr)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,13 +94,9 @@ fn check_schemas(obj: &Map<String, Value>, rs: &ResourceSchema) -> ScimResult<()
         let s = s
             .as_str()
             .ok_or_else(|| ScimError::invalid_syntax("'schemas' must be an array of URNs"))?;
+        // Other URNs (Entra adds its own ADSCIM Group URN) are ignored, like unknown attributes.
         if s.eq_ignore_ascii_case(rs.core.id) {
             has_core = true;
-        } else if rs.extension(s).is_none() {
-            return Err(ScimError::invalid_value(format!(
-                "schema '{s}' is not supported for {}",
-                rs.name
-            )));
         }
     }
     if !has_core {
@@ -342,6 +338,11 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.kind.as_str(), "invalidValue");
         let e = normalize(&json!({"schemas": ["urn:nope"], "userName": "a"}), &rs).unwrap_err();
-        assert_eq!(e.kind.as_str(), "invalidValue");
+        assert_eq!(e.kind.as_str(), "invalidSyntax");
+        let ok = normalize(
+            &json!({"schemas": [CORE_USER, "urn:other"], "userName": "a"}),
+            &rs,
+        );
+        assert_eq!(ok.unwrap()["schemas"], json!([CORE_USER]));
     }
 }

@@ -1,68 +1,778 @@
-//! Filters to SQL predicates. INTERIM: only `attr eq "value"` on indexed columns until the
-//! full grammar lands (issue 3); anything else is refused with invalidFilter.
+//! Typed SCIM filters to SQL, run in the database on both backends — never by loading rows.
+//!
+//! Attributes with their own columns (userName, externalId, id, active, meta timestamps, seat
+//! state, group displayName) compare on those columns, so the common IdP lookups use indexes;
+//! email values go through the `scim_user_emails` rows; group membership through
+//! `scim_group_members`; everything else reads the stored JSON with the backend's JSON
+//! functions. Every leaf is two-valued (never SQL NULL), so `not (…)` means what SCIM says.
+//! Attribute names in the SQL text come from the schema registry (never from the request);
+//! every value from the request is a bind parameter.
 
-use diesel::prelude::*;
+use chrono::NaiveDateTime;
+use diesel::expression::{
+    is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping,
+};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
+use diesel::QueryResult;
 
 use super::groups::GroupPredicate;
-use super::schema::{scim_groups, scim_users};
 use super::users::UserPredicate;
+use super::{Backend, MultiBackend};
 use crate::error::Error;
 use crate::scim::error::ScimError;
+use crate::scim::filter::{parse_filter, validate, CompValue, CompareOp, TypedAttr, TypedFilter};
+use crate::scim::schema::{AttrType, Registry, SEAT_USER};
 
-pub struct SimpleEq {
-    attr: String,
-    value: String,
+/// Parse and check a filter for the User resource.
+pub fn parse_user_filter(f: &str) -> Result<TypedFilter, Error> {
+    Ok(validate(&parse_filter(f)?, &Registry::get().user)?)
 }
 
-fn parse_eq(f: &str) -> Result<SimpleEq, Error> {
-    let bad = || ScimError::invalid_filter(format!("unsupported filter '{f}'"));
-    let mut parts = f.trim().splitn(3, ' ');
-    let attr = parts.next().ok_or_else(bad)?;
-    let op = parts.next().ok_or_else(bad)?;
-    let value = parts.next().ok_or_else(bad)?;
-    if !op.eq_ignore_ascii_case("eq") {
-        return Err(bad().into());
+/// Parse and check a filter for the Group resource.
+pub fn parse_group_filter(f: &str) -> Result<TypedFilter, Error> {
+    Ok(validate(&parse_filter(f)?, &Registry::get().group)?)
+}
+
+pub fn user_predicate(f: &TypedFilter, backend: Backend) -> Result<UserPredicate, Error> {
+    let mut buf = SqlBuf::default();
+    Translator {
+        resource: Resource::User,
+        backend,
     }
-    let value: String = serde_json::from_str(value).map_err(|_| bad())?;
-    Ok(SimpleEq {
-        attr: attr.to_ascii_lowercase(),
-        value,
-    })
+    .filter(f, &mut buf)?;
+    Ok(Box::new(buf.into_predicate()))
 }
 
-pub fn parse_user_filter(f: &str) -> Result<SimpleEq, Error> {
-    parse_eq(f)
+pub fn group_predicate(f: &TypedFilter, backend: Backend) -> Result<GroupPredicate, Error> {
+    let mut buf = SqlBuf::default();
+    Translator {
+        resource: Resource::Group,
+        backend,
+    }
+    .filter(f, &mut buf)?;
+    Ok(Box::new(buf.into_predicate()))
 }
 
-pub fn parse_group_filter(f: &str) -> Result<SimpleEq, Error> {
-    parse_eq(f)
+fn unsupported(what: impl Into<String>) -> Error {
+    ScimError::invalid_filter(what).into()
 }
 
-pub fn user_predicate(f: &SimpleEq, _org_id: &str) -> Result<UserPredicate, Error> {
-    use scim_users::dsl as u;
-    Ok(match f.attr.as_str() {
-        "username" => Box::new(u::user_name_norm.eq(f.value.to_lowercase())),
-        "externalid" => Box::new(u::external_id.assume_not_null().eq(f.value.clone())),
-        "displayname" => Box::new(u::display_name.assume_not_null().eq(f.value.clone())),
-        "id" => Box::new(u::id.eq(f.value.clone())),
-        _ => {
-            return Err(
-                ScimError::invalid_filter(format!("unsupported attribute '{}'", f.attr)).into(),
-            )
+// ---------------------------------------------------------------------------------------------
+// A raw boolean SQL expression with bind parameters, usable in diesel's boxed queries.
+
+#[derive(Debug, Clone)]
+enum Bind {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+    Ts(NaiveDateTime),
+}
+
+/// SQL text split around bind parameters: `parts.len() == binds.len() + 1`.
+#[derive(Debug, Clone)]
+struct SqlBuf {
+    parts: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Default for SqlBuf {
+    fn default() -> Self {
+        SqlBuf {
+            parts: vec![String::new()],
+            binds: Vec::new(),
+        }
+    }
+}
+
+impl SqlBuf {
+    fn sql(&mut self, s: &str) -> &mut Self {
+        if let Some(last) = self.parts.last_mut() {
+            last.push_str(s);
+        }
+        self
+    }
+    fn bind(&mut self, b: Bind) -> &mut Self {
+        self.binds.push(b);
+        self.parts.push(String::new());
+        self
+    }
+    fn into_predicate(self) -> RawPredicate {
+        RawPredicate {
+            parts: self.parts,
+            binds: self.binds,
+        }
+    }
+}
+
+/// The finished predicate. Implements just enough of diesel's expression traits to be boxed
+/// into `BoxableExpression<table, MultiBackend, SqlType = Bool>`.
+#[derive(Debug, Clone)]
+pub struct RawPredicate {
+    parts: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Expression for RawPredicate {
+    type SqlType = Bool;
+}
+
+impl<QS> AppearsOnTable<QS> for RawPredicate {}
+impl<QS> SelectableExpression<QS> for RawPredicate {}
+
+impl ValidGrouping<()> for RawPredicate {
+    type IsAggregate = is_aggregate::No;
+}
+
+impl QueryId for RawPredicate {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<MultiBackend> for RawPredicate {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        for (i, part) in self.parts.iter().enumerate() {
+            out.push_sql(part);
+            match self.binds.get(i) {
+                Some(Bind::Text(s)) => out.push_bind_param::<Text, String>(s)?,
+                Some(Bind::Int(n)) => out.push_bind_param::<BigInt, i64>(n)?,
+                Some(Bind::Bool(b)) => out.push_bind_param::<Bool, bool>(b)?,
+                Some(Bind::Ts(t)) => out.push_bind_param::<Timestamp, NaiveDateTime>(t)?,
+                None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Translation.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resource {
+    User,
+    Group,
+}
+
+impl Resource {
+    fn table(self) -> &'static str {
+        match self {
+            Resource::User => "scim_users",
+            Resource::Group => "scim_groups",
+        }
+    }
+}
+
+/// How a value compares: the SQL of the value and what kind of thing it is.
+#[derive(Debug, Clone)]
+struct Field {
+    sql: String,
+    kind: Kind,
+    nullable: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Text; `lowered` when the column already holds a lowercased copy (the `_norm` columns).
+    Text {
+        lowered: bool,
+    },
+    /// A boolean column.
+    BoolColumn,
+    /// A boolean read out of JSON (1/0 in SQLite, 'true'/'false' text in PostgreSQL).
+    JsonBool,
+    /// A number read out of JSON.
+    JsonNumber,
+    Timestamp,
+}
+
+/// Where the values of a multi-valued attribute live.
+#[derive(Debug, Clone)]
+enum Elements {
+    /// `scim_user_emails` rows (value/type/primary).
+    Emails,
+    /// The groups a user is a direct member of.
+    UserGroups,
+    /// Members of a group.
+    GroupMembers,
+    /// A JSON array in the stored resource.
+    Json(Vec<&'static str>),
+}
+
+struct Translator {
+    resource: Resource,
+    backend: Backend,
+}
+
+impl Translator {
+    fn filter(&self, f: &TypedFilter, buf: &mut SqlBuf) -> Result<(), Error> {
+        match f {
+            TypedFilter::And(a, b) | TypedFilter::Or(a, b) => {
+                let op = if matches!(f, TypedFilter::And(..)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                buf.sql("(");
+                self.filter(a, buf)?;
+                buf.sql(op);
+                self.filter(b, buf)?;
+                buf.sql(")");
+            }
+            TypedFilter::Not(inner) => {
+                buf.sql("(NOT ");
+                self.filter(inner, buf)?;
+                buf.sql(")");
+            }
+            TypedFilter::Present(attr) => self.attr_test(attr, None, buf)?,
+            TypedFilter::Compare { attr, op, value } => {
+                self.attr_test(attr, Some((*op, value)), buf)?
+            }
+            TypedFilter::ValuePath { attr, filter } => {
+                let elements = self.elements_for(attr, Some(filter))?;
+                self.exists(&elements, buf, |t, alias, buf| {
+                    t.element_filter(&elements, alias, filter, buf)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `pr` when `cmp` is None, else a comparison, on a top-level attribute path.
+    fn attr_test(
+        &self,
+        attr: &TypedAttr,
+        cmp: Option<(CompareOp, &CompValue)>,
+        buf: &mut SqlBuf,
+    ) -> Result<(), Error> {
+        // "eq null" means "has no value"; "ne null" means "has a value".
+        if let Some((op, CompValue::Null)) = cmp {
+            let present = TypedFilter::Present(attr.clone());
+            return match op {
+                CompareOp::Eq => self.filter(&TypedFilter::Not(Box::new(present)), buf),
+                CompareOp::Ne => self.filter(&present, buf),
+                _ => Err(unsupported("null can only be compared with eq or ne")),
+            };
+        }
+        if attr.attr == "schemas" {
+            return Err(unsupported("filtering on 'schemas' is not supported"));
+        }
+        let top_multi = self.is_multi_valued(attr);
+        if top_multi {
+            let elements = self.elements_for(attr, None)?;
+            let sub = attr.sub;
+            // "ne": no value is equal — so NOT EXISTS an equal one.
+            let (negate, cmp) = match cmp {
+                Some((CompareOp::Ne, v)) => (true, Some((CompareOp::Eq, v))),
+                other => (false, other),
+            };
+            if negate {
+                buf.sql("(NOT ");
+            }
+            self.exists(&elements, buf, |t, alias, buf| match sub {
+                None => {
+                    buf.sql("1 = 1");
+                    Ok(())
+                }
+                Some(sub) => {
+                    let field = t.element_field(&elements, alias, sub)?;
+                    t.test(&field, attr, cmp, buf)
+                }
+            })?;
+            if negate {
+                buf.sql(")");
+            }
+            return Ok(());
+        }
+        if let Some(constant) = self.constant(attr) {
+            return match cmp {
+                None => {
+                    buf.sql("1 = 1");
+                    Ok(())
+                }
+                Some((op @ (CompareOp::Eq | CompareOp::Ne), CompValue::Str(s))) => {
+                    let equal = s.eq_ignore_ascii_case(constant);
+                    buf.sql(if equal == (op == CompareOp::Eq) {
+                        "1 = 1"
+                    } else {
+                        "1 = 0"
+                    });
+                    Ok(())
+                }
+                _ => Err(unsupported(format!(
+                    "only eq and ne apply to {}",
+                    path_name(attr)
+                ))),
+            };
+        }
+        let field = self.field(attr)?;
+        self.test(&field, attr, cmp, buf)
+    }
+
+    fn is_multi_valued(&self, attr: &TypedAttr) -> bool {
+        let rs = match self.resource {
+            Resource::User => &Registry::get().user,
+            Resource::Group => &Registry::get().group,
+        };
+        let def = if attr.is_core {
+            rs.core.attr(attr.attr)
+        } else {
+            rs.extension(attr.schema).and_then(|s| s.attr(attr.attr))
+        };
+        def.is_some_and(|d| d.multi_valued)
+    }
+
+    /// `meta.resourceType` is the same for every row of a table.
+    fn constant(&self, attr: &TypedAttr) -> Option<&'static str> {
+        (attr.is_core && attr.attr == "meta" && attr.sub == Some("resourceType")).then_some(
+            match self.resource {
+                Resource::User => "User",
+                Resource::Group => "Group",
+            },
+        )
+    }
+
+    /// The SQL of a single-valued top-level attribute.
+    fn field(&self, attr: &TypedAttr) -> Result<Field, Error> {
+        let t = self.resource.table();
+        let col = |name: &str, kind: Kind, nullable: bool| Field {
+            sql: format!("{t}.{name}"),
+            kind,
+            nullable,
+        };
+        let text = Kind::Text { lowered: false };
+        if attr.is_core {
+            match (self.resource, attr.attr, attr.sub) {
+                (_, "id", None) => return Ok(col("id", text, false)),
+                (_, "externalId", None) => return Ok(col("external_id", text, true)),
+                (_, "meta", Some("created")) => {
+                    return Ok(col("created_at", Kind::Timestamp, false))
+                }
+                (_, "meta", Some("lastModified")) => {
+                    return Ok(col("updated_at", Kind::Timestamp, false))
+                }
+                (_, "meta", Some(other)) => {
+                    return Err(unsupported(format!(
+                        "filtering on meta.{other} is not supported"
+                    )))
+                }
+                (Resource::User, "userName", None) => {
+                    return Ok(col("user_name_norm", Kind::Text { lowered: true }, false))
+                }
+                (Resource::User, "displayName", None) => {
+                    return Ok(col("display_name", text, true))
+                }
+                (Resource::User, "active", None) => {
+                    return Ok(col("active", Kind::BoolColumn, false))
+                }
+                (Resource::Group, "displayName", None) => {
+                    return Ok(col(
+                        "display_name_norm",
+                        Kind::Text { lowered: true },
+                        false,
+                    ))
+                }
+                _ => {}
+            }
+        } else if attr.schema == SEAT_USER {
+            return match attr.attr {
+                "status" => Ok(col("seat_status", text, false)),
+                "tier" => Ok(col("seat_tier", text, true)),
+                "pendingSince" => Ok(col("pending_since", Kind::Timestamp, true)),
+                other => Err(unsupported(format!(
+                    "filtering on the seat extension's '{other}' is not supported"
+                ))),
+            };
+        }
+        let mut path: Vec<&'static str> = Vec::new();
+        if !attr.is_core {
+            path.push(attr.schema);
+        }
+        path.push(attr.attr);
+        if let Some(sub) = attr.sub {
+            path.push(sub);
+        }
+        Ok(Field {
+            sql: self.json_text(&format!("{t}.resource"), &path, attr.ty),
+            kind: json_kind(attr.ty),
+            nullable: true,
+        })
+    }
+
+    /// A JSON leaf as SQL: text for strings, typed for booleans and numbers.
+    fn json_text(&self, doc: &str, path: &[&str], ty: AttrType) -> String {
+        match self.backend {
+            Backend::Sqlite => {
+                let p: String = path.iter().map(|k| format!(".\"{k}\"")).collect();
+                format!("json_extract({doc}, '${p}')")
+            }
+            Backend::Pg => {
+                let p: Vec<String> = path.iter().map(|k| format!("\"{k}\"")).collect();
+                let text = format!("(({doc})::jsonb #>> '{{{}}}')", p.join(","));
+                match ty {
+                    AttrType::Integer | AttrType::Decimal => format!("({text})::numeric"),
+                    _ => text,
+                }
+            }
+        }
+    }
+
+    /// Which rows or JSON elements hold a multi-valued attribute's values. Emails use their
+    /// indexed rows unless the filter reaches for a sub-attribute only the JSON has.
+    fn elements_for(
+        &self,
+        attr: &TypedAttr,
+        inner: Option<&TypedFilter>,
+    ) -> Result<Elements, Error> {
+        Ok(match (self.resource, attr.is_core, attr.attr) {
+            (Resource::User, true, "emails") => {
+                let mut subs = Vec::new();
+                if let Some(s) = attr.sub {
+                    subs.push(s);
+                }
+                if let Some(f) = inner {
+                    collect_subs(f, &mut subs);
+                }
+                if subs
+                    .iter()
+                    .all(|s| matches!(*s, "value" | "type" | "primary"))
+                {
+                    Elements::Emails
+                } else {
+                    Elements::Json(vec!["emails"])
+                }
+            }
+            (Resource::User, true, "groups") => Elements::UserGroups,
+            (Resource::Group, true, "members") => Elements::GroupMembers,
+            (_, true, name) => Elements::Json(vec![name]),
+            (_, false, name) => Elements::Json(vec![attr.schema, name]),
+        })
+    }
+
+    /// `EXISTS (SELECT 1 FROM <elements> WHERE <body>)`.
+    fn exists(
+        &self,
+        elements: &Elements,
+        buf: &mut SqlBuf,
+        body: impl FnOnce(&Self, &str, &mut SqlBuf) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let t = self.resource.table();
+        let alias = "el";
+        let from = match elements {
+            Elements::Emails => format!("scim_user_emails {alias} WHERE {alias}.user_id = {t}.id"),
+            Elements::UserGroups => format!(
+                "scim_group_members {alias} JOIN scim_groups elg ON elg.id = {alias}.group_id WHERE {alias}.member_id = {t}.id"
+            ),
+            Elements::GroupMembers => format!("scim_group_members {alias} WHERE {alias}.group_id = {t}.id"),
+            Elements::Json(path) => match self.backend {
+                Backend::Sqlite => {
+                    let p: String = path.iter().map(|k| format!(".\"{k}\"")).collect();
+                    format!("json_each({t}.resource, '${p}') {alias} WHERE 1 = 1")
+                }
+                Backend::Pg => {
+                    let p: Vec<String> = path.iter().map(|k| format!("\"{k}\"")).collect();
+                    format!(
+                        "jsonb_array_elements(CASE WHEN jsonb_typeof(({t}.resource)::jsonb #> '{{{0}}}') = 'array' \
+                         THEN ({t}.resource)::jsonb #> '{{{0}}}' ELSE '[]'::jsonb END) {alias}(value) WHERE 1 = 1",
+                        p.join(",")
+                    )
+                }
+            },
+        };
+        buf.sql(&format!("EXISTS (SELECT 1 FROM {from} AND ("));
+        body(self, alias, buf)?;
+        buf.sql("))");
+        Ok(())
+    }
+
+    /// A sub-attribute of one element.
+    fn element_field(&self, elements: &Elements, alias: &str, sub: &str) -> Result<Field, Error> {
+        let text = Kind::Text { lowered: false };
+        let f = |sql: String, kind: Kind, nullable: bool| {
+            Ok(Field {
+                sql,
+                kind,
+                nullable,
+            })
+        };
+        match (elements, sub) {
+            (Elements::Emails, "value") => f(
+                format!("{alias}.value_norm"),
+                Kind::Text { lowered: true },
+                false,
+            ),
+            (Elements::Emails, "type") => f(format!("{alias}.email_type"), text, true),
+            (Elements::Emails, "primary") => {
+                f(format!("{alias}.is_primary"), Kind::BoolColumn, false)
+            }
+            (Elements::UserGroups, "value") => f(format!("{alias}.group_id"), text, false),
+            (Elements::UserGroups, "display") => f("elg.display_name".into(), text, false),
+            (Elements::UserGroups, "type") => f("'direct'".into(), text, false),
+            (Elements::GroupMembers, "value") => f(format!("{alias}.member_id"), text, false),
+            (Elements::GroupMembers, "type") => f(format!("{alias}.member_type"), text, false),
+            (Elements::Json(path), sub) => {
+                let ty = self.sub_type(path, sub);
+                let sql = match self.backend {
+                    Backend::Sqlite => format!("json_extract({alias}.value, '$.\"{sub}\"')"),
+                    Backend::Pg => {
+                        let text = format!("({alias}.value #>> '{{\"{sub}\"}}')");
+                        match ty {
+                            AttrType::Integer | AttrType::Decimal => format!("({text})::numeric"),
+                            _ => text,
+                        }
+                    }
+                };
+                f(sql, json_kind(ty), true)
+            }
+            (_, other) => Err(unsupported(format!(
+                "filtering on the sub-attribute '{other}' is not supported here"
+            ))),
+        }
+    }
+
+    fn sub_type(&self, path: &[&'static str], sub: &str) -> AttrType {
+        let rs = match self.resource {
+            Resource::User => &Registry::get().user,
+            Resource::Group => &Registry::get().group,
+        };
+        let def = match path {
+            [attr] => rs.core.attr(attr),
+            [schema, attr] => rs.extension(schema).and_then(|s| s.attr(attr)),
+            _ => None,
+        };
+        def.and_then(|d| d.sub(sub))
+            .map(|s| s.ty)
+            .unwrap_or(AttrType::String)
+    }
+
+    /// The inner filter of a value path, on one element.
+    fn element_filter(
+        &self,
+        elements: &Elements,
+        alias: &str,
+        f: &TypedFilter,
+        buf: &mut SqlBuf,
+    ) -> Result<(), Error> {
+        match f {
+            TypedFilter::And(a, b) | TypedFilter::Or(a, b) => {
+                let op = if matches!(f, TypedFilter::And(..)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                buf.sql("(");
+                self.element_filter(elements, alias, a, buf)?;
+                buf.sql(op);
+                self.element_filter(elements, alias, b, buf)?;
+                buf.sql(")");
+                Ok(())
+            }
+            TypedFilter::Not(inner) => {
+                buf.sql("(NOT ");
+                self.element_filter(elements, alias, inner, buf)?;
+                buf.sql(")");
+                Ok(())
+            }
+            TypedFilter::Present(attr) | TypedFilter::Compare { attr, .. } => {
+                let sub = attr
+                    .sub
+                    .ok_or_else(|| unsupported("a value filter compares sub-attributes"))?;
+                let field = self.element_field(elements, alias, sub)?;
+                let cmp = match f {
+                    TypedFilter::Compare { op, value, .. } => Some((*op, value)),
+                    _ => None,
+                };
+                match cmp {
+                    Some((CompareOp::Eq, CompValue::Null)) => {
+                        buf.sql("(NOT ");
+                        self.test(&field, attr, None, buf)?;
+                        buf.sql(")");
+                        Ok(())
+                    }
+                    Some((CompareOp::Ne, CompValue::Null)) => self.test(&field, attr, None, buf),
+                    _ => self.test(&field, attr, cmp, buf),
+                }
+            }
+            TypedFilter::ValuePath { .. } => Err(unsupported("value filters cannot be nested")),
+        }
+    }
+
+    /// A two-valued test of one field: presence when `cmp` is None.
+    fn test(
+        &self,
+        field: &Field,
+        attr: &TypedAttr,
+        cmp: Option<(CompareOp, &CompValue)>,
+        buf: &mut SqlBuf,
+    ) -> Result<(), Error> {
+        let guard = |buf: &mut SqlBuf| {
+            if field.nullable {
+                buf.sql(&format!("{} IS NOT NULL AND ", field.sql));
+            }
+        };
+        let Some((op, value)) = cmp else {
+            buf.sql("(");
+            match field.kind {
+                Kind::Text { .. } if field.nullable => {
+                    buf.sql(&format!("{0} IS NOT NULL AND {0} <> ''", field.sql));
+                }
+                _ if field.nullable => {
+                    buf.sql(&format!("{} IS NOT NULL", field.sql));
+                }
+                _ => {
+                    buf.sql("1 = 1");
+                }
+            }
+            buf.sql(")");
+            return Ok(());
+        };
+        if op == CompareOp::Ne {
+            // Absent attributes are "ne" anything: not (present and equal).
+            buf.sql("(NOT ");
+            self.test(field, attr, Some((CompareOp::Eq, value)), buf)?;
+            buf.sql(")");
+            return Ok(());
+        }
+        buf.sql("(");
+        guard(buf);
+        match (field.kind, value) {
+            (Kind::Text { lowered }, CompValue::Str(s)) => {
+                let fold = !attr.case_exact;
+                let lhs = if fold && !lowered {
+                    format!("LOWER({})", field.sql)
+                } else {
+                    field.sql.clone()
+                };
+                let v = if fold { s.to_lowercase() } else { s.clone() };
+                self.text_op(&lhs, op, v, buf)?;
+            }
+            (Kind::BoolColumn, CompValue::Bool(b)) if op == CompareOp::Eq => {
+                buf.sql(&format!("{} = ", field.sql)).bind(Bind::Bool(*b));
+            }
+            (Kind::JsonBool, CompValue::Bool(b)) if op == CompareOp::Eq => {
+                let literal = match (self.backend, b) {
+                    (Backend::Sqlite, true) => "1",
+                    (Backend::Sqlite, false) => "0",
+                    (Backend::Pg, true) => "'true'",
+                    (Backend::Pg, false) => "'false'",
+                };
+                buf.sql(&format!("{} = {literal}", field.sql));
+            }
+            (Kind::JsonNumber, CompValue::Num(n)) => {
+                // A validated JSON number: digits, sign, dot and exponent only.
+                let lit = n.to_string();
+                if !lit
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || "+-.eE".contains(c))
+                {
+                    return Err(unsupported("malformed number"));
+                }
+                buf.sql(&format!("{} {} {lit}", field.sql, sql_op(op)?));
+            }
+            (Kind::Timestamp, CompValue::Str(s)) => {
+                let t = chrono::DateTime::parse_from_rfc3339(s)
+                    .map_err(|_| unsupported(format!("'{s}' is not an RFC 3339 date-time")))?
+                    .naive_utc();
+                buf.sql(&format!("{} {} ", field.sql, sql_op(op)?))
+                    .bind(Bind::Ts(t));
+            }
+            (Kind::Timestamp, _) => {
+                return Err(unsupported("date-times compare with RFC 3339 strings"))
+            }
+            _ => {
+                return Err(unsupported(format!(
+                    "'{}' cannot be compared with {} that value",
+                    path_name(attr),
+                    op.as_str()
+                )))
+            }
+        }
+        buf.sql(")");
+        Ok(())
+    }
+
+    fn text_op(&self, lhs: &str, op: CompareOp, v: String, buf: &mut SqlBuf) -> Result<(), Error> {
+        let len = v.chars().count() as i64;
+        match op {
+            CompareOp::Co | CompareOp::Sw | CompareOp::Ew if len == 0 => {
+                buf.sql("1 = 1");
+            }
+            CompareOp::Co => {
+                // instr/strpos rather than LIKE: no wildcard escaping, and case-exact on SQLite.
+                let f = match self.backend {
+                    Backend::Sqlite => "instr",
+                    Backend::Pg => "strpos",
+                };
+                buf.sql(&format!("{f}({lhs}, "))
+                    .bind(Bind::Text(v))
+                    .sql(") > 0");
+            }
+            CompareOp::Sw => {
+                buf.sql(&format!("substr({lhs}, 1, "))
+                    .bind(Bind::Int(len))
+                    .sql(") = ")
+                    .bind(Bind::Text(v));
+            }
+            CompareOp::Ew => {
+                match self.backend {
+                    Backend::Sqlite => buf.sql(&format!("substr({lhs}, -")).bind(Bind::Int(len)),
+                    Backend::Pg => buf.sql(&format!("right({lhs}, ")).bind(Bind::Int(len)),
+                };
+                buf.sql(") = ").bind(Bind::Text(v));
+            }
+            _ => {
+                buf.sql(&format!("{lhs} {} ", sql_op(op)?))
+                    .bind(Bind::Text(v));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn json_kind(ty: AttrType) -> Kind {
+    match ty {
+        AttrType::Boolean => Kind::JsonBool,
+        AttrType::Integer | AttrType::Decimal => Kind::JsonNumber,
+        _ => Kind::Text { lowered: false },
+    }
+}
+
+fn sql_op(op: CompareOp) -> Result<&'static str, Error> {
+    Ok(match op {
+        CompareOp::Eq => "=",
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+        other => {
+            return Err(unsupported(format!(
+                "operator {} does not apply here",
+                other.as_str()
+            )))
         }
     })
 }
 
-pub fn group_predicate(f: &SimpleEq, _org_id: &str) -> Result<GroupPredicate, Error> {
-    use scim_groups::dsl as g;
-    Ok(match f.attr.as_str() {
-        "displayname" => Box::new(g::display_name_norm.eq(f.value.to_lowercase())),
-        "externalid" => Box::new(g::external_id.assume_not_null().eq(f.value.clone())),
-        "id" => Box::new(g::id.eq(f.value.clone())),
-        _ => {
-            return Err(
-                ScimError::invalid_filter(format!("unsupported attribute '{}'", f.attr)).into(),
-            )
+fn path_name(attr: &TypedAttr) -> String {
+    match attr.sub {
+        Some(s) => format!("{}.{s}", attr.attr),
+        None => attr.attr.to_string(),
+    }
+}
+
+fn collect_subs(f: &TypedFilter, out: &mut Vec<&'static str>) {
+    match f {
+        TypedFilter::And(a, b) | TypedFilter::Or(a, b) => {
+            collect_subs(a, out);
+            collect_subs(b, out);
         }
-    })
+        TypedFilter::Not(i) => collect_subs(i, out),
+        TypedFilter::Present(a) | TypedFilter::Compare { attr: a, .. } => {
+            if let Some(s) = a.sub {
+                out.push(s);
+            }
+        }
+        TypedFilter::ValuePath { filter, .. } => collect_subs(filter, out),
+    }
 }

@@ -38,6 +38,14 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend of an open connection.
+    pub fn of(conn: &DbConn) -> Backend {
+        match conn {
+            DbConn::Pg(_) => Backend::Pg,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
     pub fn from_url(url: &str) -> Backend {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Pg

@@ -1,6 +1,7 @@
 //! Black-box tests through the real server. One test binary; see helpers.rs.
 
 mod discovery;
+mod fixtures;
 mod groups;
 mod helpers;
 mod security;

@@ -4,13 +4,14 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use super::{preconditions, query_pairs, render};
+use super::{preconditions, query_pairs, render, with_id, Projection};
 use crate::api::body::read_json;
 use crate::api::respond::ScimJson;
 use crate::auth::ScimClient;
-use crate::domain::groups::{self as domain, member_refs, MemberChange, MemberRef};
+use crate::domain::groups::{self as domain, member_refs, GroupView, MemberChange, MemberRef};
 use crate::error::Error;
 use crate::scim::list::{list_response, ListQuery};
+use crate::scim::patch::{apply, parse_patch_request, MemberOp};
 use crate::scim::resource::normalize;
 use crate::scim::schema::Registry;
 use crate::startup::AppState;
@@ -23,6 +24,23 @@ fn split_members(body: &Value) -> Result<(Value, Vec<MemberRef>), Error> {
         None => Vec::new(),
     };
     Ok((resource, members))
+}
+
+fn member_change(op: MemberOp) -> Result<MemberChange, Error> {
+    Ok(match op {
+        MemberOp::Add(list) => MemberChange::Add(member_refs(&Value::Array(list))?),
+        MemberOp::Remove(ids) => MemberChange::Remove(ids),
+        MemberOp::RemoveAll => MemberChange::RemoveAll,
+        MemberOp::ReplaceAll(list) => MemberChange::ReplaceAll(member_refs(&Value::Array(list))?),
+    })
+}
+
+fn respond(status: StatusCode, view: &GroupView, client: &ScimClient, p: &Projection) -> ScimJson {
+    let body = p.apply(
+        render::group(view, &client.base_url),
+        &Registry::get().group,
+    );
+    ScimJson::resource(status, body)
 }
 
 pub async fn create(
@@ -38,9 +56,11 @@ pub async fn create(
         .db
         .write(move |c| domain::create(c, &org, resource, members, &actor))
         .await?;
-    Ok(ScimJson::resource(
+    Ok(respond(
         StatusCode::CREATED,
-        render::group(&view, &client.base_url),
+        &view,
+        &client,
+        &Projection::from_request(&req),
     ))
 }
 
@@ -50,17 +70,15 @@ pub async fn get(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<ScimJson, Error> {
-    let pre = preconditions(&req);
+    let (pre, projection) = (preconditions(&req), Projection::from_request(&req));
+    let with_members = projection.wants(&Registry::get().group, "members");
     let org = client.org_id.clone();
     let view = state
         .db
-        .read(move |c| domain::get(c, &org, &id, true))
+        .read(move |c| domain::get(c, &org, &id, with_members))
         .await?;
     pre.check_read(view.row.version)?;
-    Ok(ScimJson::resource(
-        StatusCode::OK,
-        render::group(&view, &client.base_url),
-    ))
+    Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
 
 pub async fn list(
@@ -69,12 +87,32 @@ pub async fn list(
     req: HttpRequest,
 ) -> Result<ScimJson, Error> {
     let query = ListQuery::from_pairs(&query_pairs(&req), state.settings.scim.max_results)?;
+    search_with(client, state, query).await
+}
+
+pub async fn search(
+    client: ScimClient,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<ScimJson, Error> {
+    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
+    let query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
+    search_with(client, state, query).await
+}
+
+async fn search_with(
+    client: ScimClient,
+    state: web::Data<AppState>,
+    query: ListQuery,
+) -> Result<ScimJson, Error> {
     let org = client.org_id.clone();
     let q = query.clone();
     let (views, total) = state.db.read(move |c| domain::search(c, &org, &q)).await?;
+    let projection = Projection::from_query(&query);
     let resources = views
         .iter()
-        .map(|v| render::group(v, &client.base_url))
+        .map(|v| projection.apply(render::group(v, &client.base_url), &Registry::get().group))
         .collect();
     Ok(ScimJson::ok(list_response(
         resources,
@@ -93,6 +131,8 @@ pub async fn replace(
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
     let (resource, members) = split_members(&body)?;
     let (org, actor, pre) = (client.org_id.clone(), client.actor(), preconditions(&req));
+    let projection = Projection::from_request(&req);
+    let with_members = projection.wants(&Registry::get().group, "members");
     let view = state
         .db
         .write(move |c| {
@@ -103,14 +143,62 @@ pub async fn replace(
                 &pre,
                 &actor,
                 move |_| Ok((resource, vec![MemberChange::ReplaceAll(members)])),
-                true,
+                with_members,
             )
         })
         .await?;
-    Ok(ScimJson::resource(
-        StatusCode::OK,
-        render::group(&view, &client.base_url),
-    ))
+    Ok(respond(StatusCode::OK, &view, &client, &projection))
+}
+
+/// PATCH answers 204 (RFC 7644 §3.5.2 allows it) unless the client asks for attributes:
+/// returning a 100,000-member group after adding one member would defeat row-level membership.
+pub async fn patch(
+    client: ScimClient,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
+    let ops = parse_patch_request(&body)?;
+    let (org, actor, pre) = (client.org_id.clone(), client.actor(), preconditions(&req));
+    let projection = Projection::from_request(&req);
+    let wants_body = !projection.is_empty();
+    let with_members = wants_body && projection.wants(&Registry::get().group, "members");
+    let view = state
+        .db
+        .write(move |c| {
+            let id_value = Value::String(id.to_string());
+            domain::modify(
+                c,
+                &org,
+                &id,
+                &pre,
+                &actor,
+                move |mut current: Value| {
+                    let rs = &Registry::get().group;
+                    with_id(&mut current, id_value);
+                    let outcome = apply(&mut current, &ops, rs)?;
+                    let changes = outcome
+                        .member_ops
+                        .into_iter()
+                        .map(member_change)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok((normalize(&current, rs)?, changes))
+                },
+                with_members,
+            )
+        })
+        .await?;
+    if wants_body {
+        return Ok(respond(StatusCode::OK, &view, &client, &projection).respond_to_response(&req));
+    }
+    Ok(HttpResponse::NoContent()
+        .insert_header((
+            actix_web::http::header::ETAG,
+            crate::domain::etag(view.row.version),
+        ))
+        .finish())
 }
 
 pub async fn delete(

@@ -2,17 +2,24 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
 
-use super::{preconditions, query_pairs, render};
+use super::{preconditions, query_pairs, render, with_id, Projection};
 use crate::api::body::read_json;
 use crate::api::respond::ScimJson;
 use crate::auth::ScimClient;
-use crate::domain::users::{self as domain, CreateOptions};
+use crate::domain::users::{self as domain, CreateOptions, UserView};
 use crate::error::Error;
 use crate::scim::list::{list_response, ListQuery};
+use crate::scim::patch::{apply, parse_patch_request};
 use crate::scim::resource::normalize;
 use crate::scim::schema::Registry;
 use crate::startup::AppState;
+
+fn respond(status: StatusCode, view: &UserView, client: &ScimClient, p: &Projection) -> ScimJson {
+    let body = p.apply(render::user(view, &client.base_url), &Registry::get().user);
+    ScimJson::resource(status, body)
+}
 
 pub async fn create(
     client: ScimClient,
@@ -27,9 +34,11 @@ pub async fn create(
         .db
         .write(move |c| domain::create(c, &org, resource, CreateOptions::default(), &actor))
         .await?;
-    Ok(ScimJson::resource(
+    Ok(respond(
         StatusCode::CREATED,
-        render::user(&view, &client.base_url),
+        &view,
+        &client,
+        &Projection::from_request(&req),
     ))
 }
 
@@ -39,17 +48,15 @@ pub async fn get(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<ScimJson, Error> {
-    let pre = preconditions(&req);
+    let (pre, projection) = (preconditions(&req), Projection::from_request(&req));
+    let with_groups = projection.wants(&Registry::get().user, "groups");
     let org = client.org_id.clone();
     let view = state
         .db
-        .read(move |c| domain::get(c, &org, &id, true))
+        .read(move |c| domain::get(c, &org, &id, with_groups))
         .await?;
     pre.check_read(view.row.version)?;
-    Ok(ScimJson::resource(
-        StatusCode::OK,
-        render::user(&view, &client.base_url),
-    ))
+    Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
 
 pub async fn list(
@@ -58,12 +65,32 @@ pub async fn list(
     req: HttpRequest,
 ) -> Result<ScimJson, Error> {
     let query = ListQuery::from_pairs(&query_pairs(&req), state.settings.scim.max_results)?;
+    search_with(client, state, query).await
+}
+
+pub async fn search(
+    client: ScimClient,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<ScimJson, Error> {
+    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
+    let query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
+    search_with(client, state, query).await
+}
+
+async fn search_with(
+    client: ScimClient,
+    state: web::Data<AppState>,
+    query: ListQuery,
+) -> Result<ScimJson, Error> {
     let org = client.org_id.clone();
     let q = query.clone();
     let (views, total) = state.db.read(move |c| domain::search(c, &org, &q)).await?;
+    let projection = Projection::from_query(&query);
     let resources = views
         .iter()
-        .map(|v| render::user(v, &client.base_url))
+        .map(|v| projection.apply(render::user(v, &client.base_url), &Registry::get().user))
         .collect();
     Ok(ScimJson::ok(list_response(
         resources,
@@ -86,9 +113,42 @@ pub async fn replace(
         .db
         .write(move |c| domain::replace(c, &org, &id, resource, &pre, &actor))
         .await?;
-    Ok(ScimJson::resource(
+    Ok(respond(
         StatusCode::OK,
-        render::user(&view, &client.base_url),
+        &view,
+        &client,
+        &Projection::from_request(&req),
+    ))
+}
+
+pub async fn patch(
+    client: ScimClient,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<ScimJson, Error> {
+    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
+    let ops = parse_patch_request(&body)?;
+    let (org, actor, pre) = (client.org_id.clone(), client.actor(), preconditions(&req));
+    let view = state
+        .db
+        .write(move |c| {
+            let id_value = Value::String(id.to_string());
+            domain::modify(c, &org, &id, &pre, &actor, move |mut current: Value| {
+                let rs = &Registry::get().user;
+                with_id(&mut current, id_value);
+                apply(&mut current, &ops, rs)?;
+                // Re-normalize: types, required attributes and write-only values checked once.
+                Ok(normalize(&current, rs)?)
+            })
+        })
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        &view,
+        &client,
+        &Projection::from_request(&req),
     ))
 }
 

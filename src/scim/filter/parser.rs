@@ -210,16 +210,57 @@ impl Parser {
         self.expect(Tok::RBracket)?;
         self.in_value_filter = false;
         self.depth -= 1;
-        if let Some(Token {
-            tok: Tok::Word(w),
-            pos,
-        }) = self.peek()
-        {
-            if w.starts_with('.') && !self.allow_trailing_sub {
+        // `emails[type eq "work"].value eq "x"`: not RFC grammar, but Entra sends it. It means
+        // one element with type work whose value is x, so it becomes
+        // `emails[type eq "work" and value eq "x"]`.
+        let trailing = match self.peek() {
+            Some(Token {
+                tok: Tok::Word(w),
+                pos,
+            }) if w.starts_with('.') && !self.allow_trailing_sub => Some((w.clone(), *pos)),
+            _ => None,
+        };
+        if let Some((w, sub_pos)) = trailing {
+            self.next()?;
+            let sub = &w[1..];
+            if sub.is_empty()
+                || !sub
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '-')
+            {
                 return Err(ScimError::invalid_filter(format!(
-                    "'{path}[…]{w}' at position {pos}: a sub-attribute after a value filter is only allowed in PATCH paths"
+                    "invalid sub-attribute '{w}' at position {sub_pos}"
                 )));
             }
+            let sub_path = AttrPath::new(sub);
+            self.count_node(sub_pos)?;
+            let extra = match self.next()? {
+                Token {
+                    tok: Tok::Word(op),
+                    pos,
+                } => {
+                    if op.eq_ignore_ascii_case("pr") {
+                        Filter::Present(sub_path)
+                    } else {
+                        let op = CompareOp::from_keyword(&op).ok_or_else(|| {
+                            ScimError::invalid_filter(format!(
+                                "unknown operator '{op}' at position {pos}"
+                            ))
+                        })?;
+                        let value = self.parse_comp_value()?;
+                        Filter::Compare {
+                            path: sub_path,
+                            op,
+                            value,
+                        }
+                    }
+                }
+                t => return Err(unexpected(&t)),
+            };
+            return Ok(Filter::ValuePath {
+                path,
+                filter: Box::new(Filter::And(Box::new(filter), Box::new(extra))),
+            });
         }
         Ok(Filter::ValuePath {
             path,
@@ -525,9 +566,13 @@ pub(crate) mod tests {
 
     #[test]
     fn value_path_rules() {
-        assert!(
-            err(r#"emails[type eq "work"].value eq "x""#).contains("only allowed in PATCH paths")
+        // Entra's `valuePath.sub op value` is read as one element matching both.
+        assert_eq!(
+            p(r#"emails[type eq "work"].value eq "x""#),
+            p(r#"emails[type eq "work" and value eq "x"]"#)
         );
+        assert!(err(r#"emails[type eq "work"].value"#).contains("end of input"));
+        assert!(err(r#"emails[type eq "work"].value foo "x""#).contains("unknown operator"));
         assert!(err(r#"emails[type eq "work" and x[y pr]]"#).contains("cannot be nested"));
         assert!(err(r#"emails.value[type eq "work"]"#).contains("sub-attribute"));
         assert!(err(r#"emails[type eq "work""#).contains("end of input"));

@@ -1,0 +1,44 @@
+//! `POST /.search` on the SCIM root.
+
+use actix_web::{web, HttpRequest};
+
+use super::{render, Projection};
+use crate::api::body::read_json;
+use crate::api::respond::ScimJson;
+use crate::auth::ScimClient;
+use crate::domain::search::search_all;
+use crate::error::Error;
+use crate::scim::list::{list_response, ListQuery};
+use crate::scim::schema::Registry;
+use crate::startup::AppState;
+
+pub async fn root(
+    client: ScimClient,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<ScimJson, Error> {
+    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
+    let query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
+    let org = client.org_id.clone();
+    let q = query.clone();
+    let found = state.db.read(move |c| search_all(c, &org, &q)).await?;
+    let p = Projection::from_query(&query);
+    let reg = Registry::get();
+    let mut resources: Vec<_> = found
+        .users
+        .iter()
+        .map(|v| p.apply(render::user(v, &client.base_url), &reg.user))
+        .collect();
+    resources.extend(
+        found
+            .groups
+            .iter()
+            .map(|v| p.apply(render::group(v, &client.base_url), &reg.group)),
+    );
+    Ok(ScimJson::ok(list_response(
+        resources,
+        found.total,
+        query.start_index,
+    )))
+}
