@@ -90,6 +90,27 @@ struct ErrorBody<'a> {
     detail: &'a str,
 }
 
+impl Error {
+    /// The SCIM error body (also used inside `/Bulk` responses).
+    pub fn body(&self) -> serde_json::Value {
+        let detail = match self {
+            Error::Internal(e) => {
+                // Logged once here with its cause chain; the client sees a generic detail.
+                tracing::error!(error = ?e, "internal error");
+                "internal error".to_string()
+            }
+            e => e.to_string(),
+        };
+        let body = ErrorBody {
+            schemas: [ERROR_URN],
+            status: self.status_code().as_u16().to_string(),
+            scim_type: self.scim_type(),
+            detail: &detail,
+        };
+        serde_json::to_value(body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -114,20 +135,7 @@ impl ResponseError for Error {
         if status == StatusCode::NOT_MODIFIED {
             return HttpResponse::NotModified().finish();
         }
-        let detail = match self {
-            Error::Internal(e) => {
-                // Logged once here with its cause chain; the client sees a generic detail.
-                tracing::error!(error = ?e, "internal error");
-                "internal error".to_string()
-            }
-            e => e.to_string(),
-        };
-        let body = ErrorBody {
-            schemas: [ERROR_URN],
-            status: status.as_u16().to_string(),
-            scim_type: self.scim_type(),
-            detail: &detail,
-        };
+        let body = self.body();
         let mut resp = HttpResponse::build(status);
         resp.content_type("application/scim+json");
         if status == StatusCode::UNAUTHORIZED {

@@ -1,5 +1,6 @@
 //! The SCIM protocol, pure: serde + std, no actix, no diesel. Knows nothing about seats.
 
+pub mod bulk;
 pub mod error;
 pub mod filter;
 pub mod list;

@@ -709,17 +709,20 @@ impl Translator {
                     .sql(") > 0");
             }
             CompareOp::Sw => {
-                buf.sql(&format!("substr({lhs}, 1, "))
+                // Lengths are cast: PostgreSQL's substr/right take int4, binds are int8.
+                buf.sql(&format!("substr({lhs}, 1, CAST("))
                     .bind(Bind::Int(len))
-                    .sql(") = ")
+                    .sql(" AS INTEGER)) = ")
                     .bind(Bind::Text(v));
             }
             CompareOp::Ew => {
                 match self.backend {
-                    Backend::Sqlite => buf.sql(&format!("substr({lhs}, -")).bind(Bind::Int(len)),
-                    Backend::Pg => buf.sql(&format!("right({lhs}, ")).bind(Bind::Int(len)),
+                    Backend::Sqlite => buf
+                        .sql(&format!("substr({lhs}, -CAST("))
+                        .bind(Bind::Int(len)),
+                    Backend::Pg => buf.sql(&format!("right({lhs}, CAST(")).bind(Bind::Int(len)),
                 };
-                buf.sql(") = ").bind(Bind::Text(v));
+                buf.sql(" AS INTEGER)) = ").bind(Bind::Text(v));
             }
             _ => {
                 buf.sql(&format!("{lhs} {} ", sql_op(op)?))

@@ -1,8 +1,13 @@
 //! Black-box tests through the real server. One test binary; see helpers.rs.
 
+mod bulk;
 mod discovery;
+mod etags;
+mod filters;
 mod fixtures;
 mod groups;
 mod helpers;
+mod lists;
+mod patch;
 mod security;
 mod users;

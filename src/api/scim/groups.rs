@@ -9,6 +9,7 @@ use crate::api::body::read_json;
 use crate::api::respond::ScimJson;
 use crate::auth::ScimClient;
 use crate::domain::groups::{self as domain, member_refs, GroupView, MemberChange, MemberRef};
+use crate::domain::Preconditions;
 use crate::error::Error;
 use crate::scim::list::{list_response, ListQuery};
 use crate::scim::patch::{apply, parse_patch_request, MemberOp};
@@ -50,18 +51,27 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let (resource, members) = split_members(&body)?;
-    let (org, actor) = (client.org_id.clone(), client.actor());
-    let view = state
-        .db
-        .write(move |c| domain::create(c, &org, resource, members, &actor))
-        .await?;
+    let view = create_op(&state, &client, body).await?;
     Ok(respond(
         StatusCode::CREATED,
         &view,
         &client,
         &Projection::from_request(&req),
     ))
+}
+
+/// POST /Groups, shared by the handler and `/Bulk`.
+pub async fn create_op(
+    state: &AppState,
+    client: &ScimClient,
+    body: Value,
+) -> Result<GroupView, Error> {
+    let (resource, members) = split_members(&body)?;
+    let (org, actor) = (client.org_id.clone(), client.actor());
+    state
+        .db
+        .write(move |c| domain::create(c, &org, resource, members, &actor))
+        .await
 }
 
 pub async fn get(
@@ -129,11 +139,32 @@ pub async fn replace(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let (resource, members) = split_members(&body)?;
-    let (org, actor, pre) = (client.org_id.clone(), client.actor(), preconditions(&req));
     let projection = Projection::from_request(&req);
     let with_members = projection.wants(&Registry::get().group, "members");
-    let view = state
+    let view = replace_op(
+        &state,
+        &client,
+        id.into_inner(),
+        body,
+        preconditions(&req),
+        with_members,
+    )
+    .await?;
+    Ok(respond(StatusCode::OK, &view, &client, &projection))
+}
+
+/// PUT /Groups/{id}, shared by the handler and `/Bulk`.
+pub async fn replace_op(
+    state: &AppState,
+    client: &ScimClient,
+    id: String,
+    body: Value,
+    pre: Preconditions,
+    with_members: bool,
+) -> Result<GroupView, Error> {
+    let (resource, members) = split_members(&body)?;
+    let (org, actor) = (client.org_id.clone(), client.actor());
+    state
         .db
         .write(move |c| {
             domain::modify(
@@ -146,8 +177,7 @@ pub async fn replace(
                 with_members,
             )
         })
-        .await?;
-    Ok(respond(StatusCode::OK, &view, &client, &projection))
+        .await
 }
 
 /// PATCH answers 204 (RFC 7644 §3.5.2 allows it) unless the client asks for attributes:
@@ -160,15 +190,44 @@ pub async fn patch(
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let ops = parse_patch_request(&body)?;
-    let (org, actor, pre) = (client.org_id.clone(), client.actor(), preconditions(&req));
     let projection = Projection::from_request(&req);
     let wants_body = !projection.is_empty();
     let with_members = wants_body && projection.wants(&Registry::get().group, "members");
-    let view = state
+    let view = patch_op(
+        &state,
+        &client,
+        id.into_inner(),
+        body,
+        preconditions(&req),
+        with_members,
+    )
+    .await?;
+    if wants_body {
+        return Ok(respond(StatusCode::OK, &view, &client, &projection).respond_to_response(&req));
+    }
+    Ok(HttpResponse::NoContent()
+        .insert_header((
+            actix_web::http::header::ETAG,
+            crate::domain::etag(view.row.version),
+        ))
+        .finish())
+}
+
+/// PATCH /Groups/{id}, shared by the handler and `/Bulk`.
+pub async fn patch_op(
+    state: &AppState,
+    client: &ScimClient,
+    id: String,
+    body: Value,
+    pre: Preconditions,
+    with_members: bool,
+) -> Result<GroupView, Error> {
+    let ops = parse_patch_request(&body)?;
+    let (org, actor) = (client.org_id.clone(), client.actor());
+    state
         .db
         .write(move |c| {
-            let id_value = Value::String(id.to_string());
+            let id_value = Value::String(id.clone());
             domain::modify(
                 c,
                 &org,
@@ -189,16 +248,7 @@ pub async fn patch(
                 with_members,
             )
         })
-        .await?;
-    if wants_body {
-        return Ok(respond(StatusCode::OK, &view, &client, &projection).respond_to_response(&req));
-    }
-    Ok(HttpResponse::NoContent()
-        .insert_header((
-            actix_web::http::header::ETAG,
-            crate::domain::etag(view.row.version),
-        ))
-        .finish())
+        .await
 }
 
 pub async fn delete(
@@ -207,10 +257,20 @@ pub async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    let (org, actor, pre) = (client.org_id.clone(), client.actor(), preconditions(&req));
+    delete_op(&state, &client, id.into_inner(), preconditions(&req)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// DELETE /Groups/{id}, shared by the handler and `/Bulk`.
+pub async fn delete_op(
+    state: &AppState,
+    client: &ScimClient,
+    id: String,
+    pre: Preconditions,
+) -> Result<(), Error> {
+    let (org, actor) = (client.org_id.clone(), client.actor());
     state
         .db
         .write(move |c| domain::delete(c, &org, &id, &pre, &actor))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .await
 }

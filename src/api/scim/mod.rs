@@ -1,5 +1,6 @@
 //! SCIM 2.0 routes under `/scim/v2`.
 
+pub mod bulk;
 pub mod discovery;
 pub mod groups;
 pub mod render;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/Schemas", web::get().to(discovery::schemas))
             .route("/Schemas/{id}", web::get().to(discovery::schema))
+            .route("/Bulk", web::post().to(bulk::bulk))
             .route("/.search", web::post().to(search::root))
             .route("/Users/.search", web::post().to(users::search))
             .route("/Groups/.search", web::post().to(groups::search))
@@ -72,7 +74,7 @@ pub struct Features {
 
 pub const FEATURES: Features = Features {
     patch: true,
-    bulk: false,
+    bulk: true,
     sort: true,
 };
 

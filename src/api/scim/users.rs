@@ -9,6 +9,7 @@ use crate::api::body::read_json;
 use crate::api::respond::ScimJson;
 use crate::auth::ScimClient;
 use crate::domain::users::{self as domain, CreateOptions, UserView};
+use crate::domain::Preconditions;
 use crate::error::Error;
 use crate::scim::list::{list_response, ListQuery};
 use crate::scim::patch::{apply, parse_patch_request};
@@ -28,18 +29,27 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let resource = normalize(&body, &Registry::get().user)?;
-    let (org, actor) = (client.org_id.clone(), client.actor());
-    let view = state
-        .db
-        .write(move |c| domain::create(c, &org, resource, CreateOptions::default(), &actor))
-        .await?;
+    let view = create_op(&state, &client, body).await?;
     Ok(respond(
         StatusCode::CREATED,
         &view,
         &client,
         &Projection::from_request(&req),
     ))
+}
+
+/// POST /Users, shared by the handler and `/Bulk`.
+pub async fn create_op(
+    state: &AppState,
+    client: &ScimClient,
+    body: Value,
+) -> Result<UserView, Error> {
+    let resource = normalize(&body, &Registry::get().user)?;
+    let (org, actor) = (client.org_id.clone(), client.actor());
+    state
+        .db
+        .write(move |c| domain::create(c, &org, resource, CreateOptions::default(), &actor))
+        .await
 }
 
 pub async fn get(
@@ -107,18 +117,29 @@ pub async fn replace(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let resource = normalize(&body, &Registry::get().user)?;
-    let (org, actor, pre) = (client.org_id.clone(), client.actor(), preconditions(&req));
-    let view = state
-        .db
-        .write(move |c| domain::replace(c, &org, &id, resource, &pre, &actor))
-        .await?;
+    let view = replace_op(&state, &client, id.into_inner(), body, preconditions(&req)).await?;
     Ok(respond(
         StatusCode::OK,
         &view,
         &client,
         &Projection::from_request(&req),
     ))
+}
+
+/// PUT /Users/{id}, shared by the handler and `/Bulk`.
+pub async fn replace_op(
+    state: &AppState,
+    client: &ScimClient,
+    id: String,
+    body: Value,
+    pre: Preconditions,
+) -> Result<UserView, Error> {
+    let resource = normalize(&body, &Registry::get().user)?;
+    let (org, actor) = (client.org_id.clone(), client.actor());
+    state
+        .db
+        .write(move |c| domain::replace(c, &org, &id, resource, &pre, &actor))
+        .await
 }
 
 pub async fn patch(
@@ -129,21 +150,7 @@ pub async fn patch(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let ops = parse_patch_request(&body)?;
-    let (org, actor, pre) = (client.org_id.clone(), client.actor(), preconditions(&req));
-    let view = state
-        .db
-        .write(move |c| {
-            let id_value = Value::String(id.to_string());
-            domain::modify(c, &org, &id, &pre, &actor, move |mut current: Value| {
-                let rs = &Registry::get().user;
-                with_id(&mut current, id_value);
-                apply(&mut current, &ops, rs)?;
-                // Re-normalize: types, required attributes and write-only values checked once.
-                Ok(normalize(&current, rs)?)
-            })
-        })
-        .await?;
+    let view = patch_op(&state, &client, id.into_inner(), body, preconditions(&req)).await?;
     Ok(respond(
         StatusCode::OK,
         &view,
@@ -152,16 +159,51 @@ pub async fn patch(
     ))
 }
 
+/// PATCH /Users/{id}, shared by the handler and `/Bulk`.
+pub async fn patch_op(
+    state: &AppState,
+    client: &ScimClient,
+    id: String,
+    body: Value,
+    pre: Preconditions,
+) -> Result<UserView, Error> {
+    let ops = parse_patch_request(&body)?;
+    let (org, actor) = (client.org_id.clone(), client.actor());
+    state
+        .db
+        .write(move |c| {
+            let id_value = Value::String(id.clone());
+            domain::modify(c, &org, &id, &pre, &actor, move |mut current: Value| {
+                let rs = &Registry::get().user;
+                with_id(&mut current, id_value);
+                apply(&mut current, &ops, rs)?;
+                // Re-normalize: types, required attributes and write-only values checked once.
+                Ok(normalize(&current, rs)?)
+            })
+        })
+        .await
+}
+
 pub async fn delete(
     client: ScimClient,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    let (org, actor, pre) = (client.org_id.clone(), client.actor(), preconditions(&req));
+    delete_op(&state, &client, id.into_inner(), preconditions(&req)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// DELETE /Users/{id}, shared by the handler and `/Bulk`.
+pub async fn delete_op(
+    state: &AppState,
+    client: &ScimClient,
+    id: String,
+    pre: Preconditions,
+) -> Result<(), Error> {
+    let (org, actor) = (client.org_id.clone(), client.actor());
     state
         .db
         .write(move |c| domain::delete(c, &org, &id, &pre, &actor))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .await
 }

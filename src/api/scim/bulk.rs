@@ -1,0 +1,168 @@
+//! `POST /Bulk` (RFC 7644 §3.7): each operation runs through the same operation functions as
+//! the single-resource endpoints, in order, each in its own transaction.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use serde_json::{json, Map, Value};
+
+use super::{groups, render, users};
+use crate::api::body::read_json;
+use crate::api::respond::ScimJson;
+use crate::auth::ScimClient;
+use crate::domain::Preconditions;
+use crate::error::Error;
+use crate::scim::bulk::{
+    parse_bulk_request, resolve_refs, BulkMethod, BulkOperation, BulkResource,
+};
+use crate::scim::error::{ScimError, ScimErrorKind};
+use crate::scim::schema::BULK_RESPONSE;
+use crate::startup::AppState;
+
+pub async fn bulk(
+    client: ScimClient,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<ScimJson, Error> {
+    let limits = &state.settings.scim;
+    let body = read_json(&req, payload, limits.bulk_max_payload_bytes).await?;
+    let request =
+        parse_bulk_request(&body, limits.bulk_max_operations).map_err(|e| match e.kind {
+            ScimErrorKind::TooMany => Error::PayloadTooLarge(e.detail),
+            _ => e.into(),
+        })?;
+    let mut created: HashMap<String, String> = HashMap::new();
+    let mut results = Vec::with_capacity(request.operations.len());
+    let mut errors = 0usize;
+    for op in request.operations {
+        if request.fail_on_errors.is_some_and(|max| errors >= max) {
+            break;
+        }
+        let (method, bulk_id) = (op.method, op.bulk_id.clone());
+        let mut out = Map::new();
+        out.insert("method".into(), json!(method.as_str()));
+        if let Some(b) = &bulk_id {
+            out.insert("bulkId".into(), json!(b));
+        }
+        match run(&state, &client, op, &created).await {
+            Ok(done) => {
+                if let (Some(b), Some(id)) = (&bulk_id, &done.id) {
+                    created.insert(b.clone(), id.clone());
+                }
+                if let Some(loc) = done.location {
+                    out.insert("location".into(), json!(loc));
+                }
+                if let Some(v) = done.version {
+                    out.insert("version".into(), json!(v));
+                }
+                out.insert("status".into(), json!(done.status.as_u16().to_string()));
+            }
+            Err(e) => {
+                errors += 1;
+                out.insert(
+                    "status".into(),
+                    json!(actix_web::ResponseError::status_code(&e)
+                        .as_u16()
+                        .to_string()),
+                );
+                out.insert("response".into(), e.body());
+            }
+        }
+        results.push(Value::Object(out));
+    }
+    Ok(ScimJson::ok(
+        json!({"schemas": [BULK_RESPONSE], "Operations": results}),
+    ))
+}
+
+struct Done {
+    status: StatusCode,
+    id: Option<String>,
+    location: Option<String>,
+    version: Option<String>,
+}
+
+fn resolved_id(op: &BulkOperation, created: &HashMap<String, String>) -> Result<String, Error> {
+    let raw = op
+        .id
+        .clone()
+        .ok_or_else(|| Error::from(ScimError::invalid_path("the operation needs a resource id")))?;
+    let mut v = Value::String(raw);
+    resolve_refs(&mut v, created)?;
+    Ok(v.as_str().unwrap_or_default().to_string())
+}
+
+async fn run(
+    state: &AppState,
+    client: &ScimClient,
+    op: BulkOperation,
+    created: &HashMap<String, String>,
+) -> Result<Done, Error> {
+    let pre = Preconditions {
+        if_match: op.version.clone(),
+        if_none_match: None,
+    };
+    let mut data = op.data.clone().unwrap_or(Value::Null);
+    resolve_refs(&mut data, created)?;
+    let base = &client.base_url;
+    let resource = |status: StatusCode, body: Value| Done {
+        status,
+        id: body["id"].as_str().map(str::to_string),
+        location: body
+            .pointer("/meta/location")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        version: body
+            .pointer("/meta/version")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    };
+    Ok(match (op.resource, op.method) {
+        (BulkResource::Users, BulkMethod::Post) => {
+            let v = users::create_op(state, client, data).await?;
+            resource(StatusCode::CREATED, render::user(&v, base))
+        }
+        (BulkResource::Users, BulkMethod::Put) => {
+            let v = users::replace_op(state, client, resolved_id(&op, created)?, data, pre).await?;
+            resource(StatusCode::OK, render::user(&v, base))
+        }
+        (BulkResource::Users, BulkMethod::Patch) => {
+            let v = users::patch_op(state, client, resolved_id(&op, created)?, data, pre).await?;
+            resource(StatusCode::OK, render::user(&v, base))
+        }
+        (BulkResource::Users, BulkMethod::Delete) => {
+            users::delete_op(state, client, resolved_id(&op, created)?, pre).await?;
+            Done {
+                status: StatusCode::NO_CONTENT,
+                id: None,
+                location: None,
+                version: None,
+            }
+        }
+        (BulkResource::Groups, BulkMethod::Post) => {
+            let v = groups::create_op(state, client, data).await?;
+            resource(StatusCode::CREATED, render::group(&v, base))
+        }
+        (BulkResource::Groups, BulkMethod::Put) => {
+            let v = groups::replace_op(state, client, resolved_id(&op, created)?, data, pre, false)
+                .await?;
+            resource(StatusCode::OK, render::group(&v, base))
+        }
+        (BulkResource::Groups, BulkMethod::Patch) => {
+            let v = groups::patch_op(state, client, resolved_id(&op, created)?, data, pre, false)
+                .await?;
+            resource(StatusCode::OK, render::group(&v, base))
+        }
+        (BulkResource::Groups, BulkMethod::Delete) => {
+            groups::delete_op(state, client, resolved_id(&op, created)?, pre).await?;
+            Done {
+                status: StatusCode::NO_CONTENT,
+                id: None,
+                location: None,
+                version: None,
+            }
+        }
+    })
+}

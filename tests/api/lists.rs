@@ -1,0 +1,145 @@
+//! Sorting, attribute projection, count=0, maximum page size, and POST /.search.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+#[tokio::test]
+async fn sorting_paging_and_projection() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 10,
+            premium: 0,
+        },
+        |s| s.scim.max_results = 3,
+    )
+    .await;
+    for n in ["delta", "alpha", "charlie", "bravo"] {
+        app.post(
+            "/Users",
+            json!({"schemas": [CORE_USER], "userName": format!("{n}@x.com"),
+            "displayName": n.to_uppercase(), "name": {"givenName": n}}),
+        )
+        .await;
+    }
+    let r = app
+        .get("/Users?sortBy=userName&sortOrder=descending&count=10")
+        .await;
+    assert_eq!(r.body["itemsPerPage"], 3, "count is clamped to maxResults");
+    assert_eq!(r.body["totalResults"], 4);
+    let got: Vec<&str> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ["delta@x.com", "charlie@x.com", "bravo@x.com"]);
+    let r = app.get("/Users?sortBy=userName&startIndex=4").await;
+    assert_eq!(r.body["Resources"][0]["userName"], "delta@x.com");
+    let r = app.get("/Users?sortBy=nosuch").await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
+
+    let r = app
+        .get("/Users?attributes=userName,name.givenName&sortBy=userName")
+        .await;
+    let first = &r.body["Resources"][0];
+    assert_eq!(first["userName"], "alpha@x.com");
+    assert_eq!(first["name"], json!({"givenName": "alpha"}));
+    assert!(first.get("id").is_some(), "id is always returned");
+    assert!(first.get("displayName").is_none());
+    assert!(first.get("meta").is_none());
+    let r = app
+        .get("/Users?excludedAttributes=displayName,meta&sortBy=userName")
+        .await;
+    let first = &r.body["Resources"][0];
+    assert!(first.get("displayName").is_none() && first.get("meta").is_none());
+    assert_eq!(first["userName"], "alpha@x.com");
+    let id = first["id"].as_str().unwrap();
+    let one = app
+        .get(&format!("/Users/{id}?attributes=displayName"))
+        .await;
+    assert_eq!(one.body["displayName"], "ALPHA");
+    assert!(one.body.get("userName").is_none());
+
+    let r = app.get("/Users?count=0").await;
+    assert_eq!(r.body["totalResults"], 4);
+    assert_eq!(r.body["itemsPerPage"], 0);
+}
+
+#[tokio::test]
+async fn root_search_spans_users_and_groups() {
+    let app = spawn_app().await;
+    app.create_user("s1@x.com").await;
+    app.create_user("s2@x.com").await;
+    app.post(
+        "/Groups",
+        json!({"schemas": [CORE_GROUP], "displayName": "S"}),
+    )
+    .await;
+    let r = app
+        .post(
+            "/.search",
+            json!({"schemas": [SEARCH], "startIndex": 2, "count": 2}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(r.body["totalResults"], 3);
+    let kinds: Vec<&str> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["meta"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["User", "Group"]);
+    let r = app
+        .post(
+            "/.search",
+            json!({"schemas": [SEARCH], "filter": "displayName eq \"S\""}),
+        )
+        .await;
+    assert_eq!(r.body["totalResults"], 1);
+    let r = app
+        .post(
+            "/.search",
+            json!({"schemas": [SEARCH], "filter": "userName sw \"s\""}),
+        )
+        .await;
+    assert_eq!(
+        r.body["totalResults"], 2,
+        "a user-only attribute matches no group"
+    );
+    let r = app
+        .post(
+            "/.search",
+            json!({"schemas": [SEARCH], "filter": "nosuch eq 1"}),
+        )
+        .await;
+    assert_scim_error(&r, 400, Some("invalidFilter"));
+    let r = app.post("/Users/.search", json!({"filter": "x"})).await;
+    assert_scim_error(&r, 400, Some("invalidSyntax"));
+}
+
+#[tokio::test]
+async fn excluded_members_are_not_returned() {
+    let app = spawn_app().await;
+    let u = app.create_user("m@x.com").await;
+    let r = app
+        .post(
+            "/Groups",
+            json!({"schemas": [CORE_GROUP], "displayName": "M",
+        "members": [{"value": u["id"]}]}),
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap();
+    let one = app
+        .get(&format!("/Groups/{id}?excludedAttributes=members"))
+        .await;
+    assert!(one.body.get("members").is_none());
+    assert_eq!(one.body["displayName"], "M");
+    let all = app.get("/Groups?excludedAttributes=members").await;
+    assert!(all.body["Resources"][0].get("members").is_none());
+    let with = app.get(&format!("/Groups/{id}")).await;
+    assert_eq!(with.body["members"].as_array().unwrap().len(), 1);
+}
