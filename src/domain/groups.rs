@@ -51,7 +51,6 @@ pub enum MemberChange {
 pub struct Member {
     pub id: String,
     pub kind: String,
-    pub display: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -156,7 +155,7 @@ pub fn get(
     views.pop().ok_or_else(|| Error::not_found("Group"))
 }
 
-/// Views for a page of groups; members (with display names) in three queries in all.
+/// Views for a page of groups; members in one query for the whole page.
 pub fn load_views(
     conn: &mut DbConn,
     org_id: &str,
@@ -170,21 +169,9 @@ pub fn load_views(
             .collect());
     }
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let members = store::groups::members_of(conn, org_id, &ids)?;
-    let (user_ids, group_ids): (Vec<_>, Vec<_>) = members
-        .iter()
-        .map(|(_, m)| m)
-        .partition(|m| m.member_type == "User");
-    let user_ids: Vec<String> = user_ids.into_iter().map(|m| m.member_id.clone()).collect();
-    let group_ids: Vec<String> = group_ids.into_iter().map(|m| m.member_id.clone()).collect();
-    let mut names: HashMap<String, String> = store::users::display_names(conn, org_id, &user_ids)?
-        .into_iter()
-        .collect();
-    names.extend(store::groups::display_names(conn, org_id, &group_ids)?);
     let mut by_group: HashMap<String, Vec<Member>> = HashMap::new();
-    for (gid, m) in members {
+    for (gid, m) in store::groups::members_of(conn, org_id, &ids)? {
         by_group.entry(gid).or_default().push(Member {
-            display: names.get(&m.member_id).cloned(),
             id: m.member_id,
             kind: m.member_type,
         });

@@ -262,6 +262,11 @@ impl<'r> Patcher<'r> {
             ))
         })?;
         for (key, v) in obj {
+            // An extension object as a client library serialises it carries its own
+            // `schemas`; we maintain `schemas` ourselves.
+            if key.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
             let target = parse_path(&format!("{}:{key}", ext.id), self.rs)?;
             self.apply_target(kind, &target, Some(v), origin)?;
         }
@@ -774,6 +779,11 @@ fn normalize_complex(def: &AttrDef, v: &Value, label: &str) -> ScimResult<Value>
     };
     let mut out = Map::new();
     for (k, x) in obj {
+        // Clients send sub-attributes a schema does not define, such as `display` on group
+        // members (Okta); like unknown attributes in POST/PUT, they are ignored.
+        if def.name == "members" && def.sub(k).is_none() {
+            continue;
+        }
         let sub = def.sub(k).ok_or_else(|| {
             ScimError::invalid_value(format!("unknown sub-attribute '{k}' of '{label}'"))
         })?;

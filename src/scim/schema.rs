@@ -553,7 +553,7 @@ fn group_core() -> SchemaDef {
                 AttrDef::new("$ref", T::Reference)
                     .mutability(M::Immutable)
                     .refs(&["User", "Group"]),
-                AttrDef::new("display", T::String).mutability(M::ReadOnly),
+                // No `display`: RFC 7643 §8.7.1 defines members as value, $ref and type only.
                 AttrDef::new("type", T::String)
                     .mutability(M::Immutable)
                     .canonical(&["User", "Group"]),

@@ -245,14 +245,3 @@ pub fn existing_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<St
         .select(scim_groups::id)
         .load(conn)
 }
-
-pub fn display_names(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<(String, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    scim_groups::table
-        .filter(scim_groups::org_id.eq(org_id))
-        .filter(scim_groups::id.eq_any(ids))
-        .select((scim_groups::id, scim_groups::display_name))
-        .load(conn)
-}

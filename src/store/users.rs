@@ -268,23 +268,3 @@ pub fn existing_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<St
         .select(scim_users::id)
         .load(conn)
 }
-
-/// `(id, display name or userName)` of the users given, for `members[].display`.
-pub fn display_names(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<(String, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(String, Option<String>, String)> = scim_users::table
-        .filter(scim_users::org_id.eq(org_id))
-        .filter(scim_users::id.eq_any(ids))
-        .select((
-            scim_users::id,
-            scim_users::display_name,
-            scim_users::user_name,
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, d, u)| (id, d.unwrap_or(u)))
-        .collect())
-}

@@ -100,3 +100,19 @@ async fn schemas_are_valid_rfc7643_documents() {
     assert_eq!(attr(&seat, "status")["mutability"], "readOnly");
     assert_scim_error(&app.get("/Schemas/urn:nope").await, 404, None);
 }
+
+#[tokio::test]
+async fn unsupported_methods_are_405_scim_errors() {
+    let app = spawn_app().await;
+    for (m, path) in [
+        (reqwest::Method::POST, "/ServiceProviderConfig"),
+        (reqwest::Method::DELETE, "/Schemas"),
+        (reqwest::Method::PUT, "/ResourceTypes"),
+        (reqwest::Method::DELETE, "/Users"),
+        (reqwest::Method::POST, "/Users/abc"),
+        (reqwest::Method::GET, "/Bulk"),
+    ] {
+        let r = app.scim(m.clone(), path, None).await;
+        assert_scim_error(&r, 405, None);
+    }
+}

@@ -12,36 +12,58 @@ use actix_web::{http::header, web, HttpRequest};
 use crate::domain::Preconditions;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Each path lists its methods; any other method gets 405 with a SCIM error body.
+    let res =
+        |path: &str| web::resource(path.to_string()).default_service(web::to(method_not_allowed));
     cfg.service(
         web::scope("/scim/v2")
-            .route(
-                "/ServiceProviderConfig",
-                web::get().to(discovery::service_provider_config),
+            .service(
+                res("/ServiceProviderConfig")
+                    .route(web::get().to(discovery::service_provider_config)),
             )
-            .route("/ResourceTypes", web::get().to(discovery::resource_types))
-            .route(
-                "/ResourceTypes/{id}",
-                web::get().to(discovery::resource_type),
+            .service(res("/ResourceTypes").route(web::get().to(discovery::resource_types)))
+            .service(res("/ResourceTypes/{id}").route(web::get().to(discovery::resource_type)))
+            .service(res("/Schemas").route(web::get().to(discovery::schemas)))
+            .service(res("/Schemas/{id}").route(web::get().to(discovery::schema)))
+            .service(res("/Bulk").route(web::post().to(bulk::bulk)))
+            .service(res("/.search").route(web::post().to(search::root)))
+            .service(res("/Users/.search").route(web::post().to(users::search)))
+            .service(res("/Groups/.search").route(web::post().to(groups::search)))
+            .service(
+                res("/Users")
+                    .route(web::post().to(users::create))
+                    .route(web::get().to(users::list)),
             )
-            .route("/Schemas", web::get().to(discovery::schemas))
-            .route("/Schemas/{id}", web::get().to(discovery::schema))
-            .route("/Bulk", web::post().to(bulk::bulk))
-            .route("/.search", web::post().to(search::root))
-            .route("/Users/.search", web::post().to(users::search))
-            .route("/Groups/.search", web::post().to(groups::search))
-            .route("/Users", web::post().to(users::create))
-            .route("/Users", web::get().to(users::list))
-            .route("/Users/{id}", web::get().to(users::get))
-            .route("/Users/{id}", web::put().to(users::replace))
-            .route("/Users/{id}", web::patch().to(users::patch))
-            .route("/Users/{id}", web::delete().to(users::delete))
-            .route("/Groups", web::post().to(groups::create))
-            .route("/Groups", web::get().to(groups::list))
-            .route("/Groups/{id}", web::get().to(groups::get))
-            .route("/Groups/{id}", web::put().to(groups::replace))
-            .route("/Groups/{id}", web::patch().to(groups::patch))
-            .route("/Groups/{id}", web::delete().to(groups::delete)),
+            .service(
+                res("/Users/{id}")
+                    .route(web::get().to(users::get))
+                    .route(web::put().to(users::replace))
+                    .route(web::patch().to(users::patch))
+                    .route(web::delete().to(users::delete)),
+            )
+            .service(
+                res("/Groups")
+                    .route(web::post().to(groups::create))
+                    .route(web::get().to(groups::list)),
+            )
+            .service(
+                res("/Groups/{id}")
+                    .route(web::get().to(groups::get))
+                    .route(web::put().to(groups::replace))
+                    .route(web::patch().to(groups::patch))
+                    .route(web::delete().to(groups::delete)),
+            ),
     );
+}
+
+async fn method_not_allowed(
+    req: HttpRequest,
+) -> Result<actix_web::HttpResponse, crate::error::Error> {
+    Err(crate::error::Error::MethodNotAllowed(format!(
+        "{} is not supported on {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 /// `If-Match` / `If-None-Match` of a request.

@@ -101,9 +101,6 @@ pub fn group(v: &GroupView, base: &str) -> Value {
                 o.insert("value".into(), json!(mem.id));
                 o.insert("$ref".into(), json!(format!("{base}/{path}/{}", mem.id)));
                 o.insert("type".into(), json!(mem.kind));
-                if let Some(d) = &mem.display {
-                    o.insert("display".into(), json!(d));
-                }
                 Value::Object(o)
             })
             .collect();
