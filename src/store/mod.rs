@@ -9,6 +9,7 @@ pub mod schema;
 pub mod seats;
 pub mod tokens;
 pub mod users;
+pub mod writer;
 
 use std::time::Duration;
 
@@ -66,6 +67,8 @@ fn sqlite_path(url: &str) -> &str {
 pub struct ConnManager {
     url: String,
     backend: Backend,
+    /// Apply the SQLite pragmas in `connect` (for connections made outside a pool).
+    pragmas: bool,
 }
 
 impl ConnManager {
@@ -75,7 +78,11 @@ impl ConnManager {
             Backend::Sqlite => sqlite_path(url).to_string(),
             Backend::Pg => url.to_string(),
         };
-        Self { url, backend }
+        Self {
+            url,
+            backend,
+            pragmas: false,
+        }
     }
 }
 
@@ -84,11 +91,15 @@ impl ManageConnection for ConnManager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
-        match self.backend {
+        let mut conn = match self.backend {
             Backend::Pg => PgConnection::establish(&self.url).map(DbConn::Pg),
             Backend::Sqlite => SqliteConnection::establish(&self.url).map(DbConn::Sqlite),
         }
-        .map_err(r2d2::Error::ConnectionError)
+        .map_err(r2d2::Error::ConnectionError)?;
+        if self.pragmas {
+            SqlitePragmas.on_acquire(&mut conn)?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
@@ -123,13 +134,21 @@ impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
 
 pub type Pool = r2d2::Pool<ConnManager>;
 
-/// The database handle the server shares: a read pool and a write pool. On SQLite the write
-/// pool has one connection, because SQLite has one writer and its busy handler makes racing
-/// writers wait in sleeps; on PostgreSQL both are the same pool.
+/// How writes reach the database.
+#[derive(Clone)]
+enum Writer {
+    /// PostgreSQL: a pooled connection and one transaction per use case; the server does
+    /// its own group commit across concurrent transactions.
+    Pool(Pool),
+    /// SQLite: one writer thread batching use cases into shared transactions.
+    Batch(writer::BatchWriter),
+}
+
+/// The database handle the server shares: a read pool, and the write path of the backend.
 #[derive(Clone)]
 pub struct Db {
     read: Pool,
-    write: Pool,
+    write: Writer,
     backend: Backend,
 }
 
@@ -140,20 +159,19 @@ impl Db {
         if backend == Backend::Sqlite {
             prepare_sqlite_file(&manager)?;
         }
-        let build = |size: u32| {
-            r2d2::Pool::builder()
-                .max_size(size)
-                .min_idle(Some(1))
-                .connection_timeout(Duration::from_secs(10))
-                .connection_customizer(Box::new(SqlitePragmas))
-                .build(manager.clone())
-        };
-        let (read, write) = match backend {
-            Backend::Pg => {
-                let pool = build(pool_size.max(2))?;
-                (pool.clone(), pool)
+        let read = r2d2::Pool::builder()
+            .max_size(pool_size.max(2))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(SqlitePragmas))
+            .build(manager.clone())?;
+        let write = match backend {
+            Backend::Pg => Writer::Pool(read.clone()),
+            Backend::Sqlite => {
+                let mut c = manager.clone();
+                c.pragmas = true;
+                Writer::Batch(writer::BatchWriter::start(c)?)
             }
-            Backend::Sqlite => (build(pool_size.max(1))?, build(1)?),
         };
         Ok(Db {
             read,
@@ -168,7 +186,7 @@ impl Db {
 
     /// Run pending migrations of the backend in use.
     pub fn migrate(&self) -> anyhow::Result<()> {
-        let mut conn = self.write.get()?;
+        let mut conn = self.read.get()?;
         run_migrations(&mut conn)
     }
 
@@ -180,20 +198,31 @@ impl Db {
         run_blocking(self.read.clone(), f).await
     }
 
-    /// Run a use case in one write transaction (the write lock is taken up front).
+    /// Run a use case in one write transaction (the write lock is taken up front). Returns
+    /// only once the change is committed.
     pub async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        run_blocking(self.write.clone(), move |conn| write_tx(conn, f)).await
+        match &self.write {
+            Writer::Pool(pool) => run_blocking(pool.clone(), move |conn| write_tx(conn, f)).await,
+            Writer::Batch(w) => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                w.submit(f, move |r| {
+                    let _ = tx.send(r);
+                });
+                rx.await.map_err(|_| Error::Unavailable)?
+            }
+        }
     }
 
-    /// Synchronous access for the CLI and background jobs.
+    /// Synchronous write for the CLI, jobs and tests: its own transaction on a pooled
+    /// connection (SQLite's file lock orders it with the writer thread).
     pub fn write_sync<T>(
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut conn = self.write.get().map_err(|_| Error::Unavailable)?;
+        let mut conn = self.read.get().map_err(|_| Error::Unavailable)?;
         write_tx(&mut conn, f)
     }
 

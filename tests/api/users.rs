@@ -254,3 +254,42 @@ async fn list_pages_and_filters_by_eq() {
     let r = app.get("/Users?filter=userName%20eq").await;
     assert_scim_error(&r, 400, Some("invalidFilter"));
 }
+
+/// Concurrent writes share transactions (group commit on SQLite); a write that fails must roll
+/// back alone. 40 concurrent creates of 20 names, each sent twice: exactly one of each pair wins.
+#[tokio::test]
+async fn concurrent_duplicates_fail_alone() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 10,
+            premium: 0,
+        },
+        |_| {},
+    )
+    .await;
+    let sends = (0..40).map(|i| {
+        let app = &app;
+        async move {
+            app.post("/Users", user(&format!("dup{}@x.com", i % 20)))
+                .await
+                .status
+                .as_u16()
+        }
+    });
+    let mut statuses = futures_util::future::join_all(sends).await;
+    statuses.sort();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(app.get("/Users").await.body["totalResults"], 20);
+    assert_eq!(app.count_status("active"), 10);
+    assert_eq!(app.count_status("pending"), 10);
+    app.assert_seat_invariants();
+}

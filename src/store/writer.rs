@@ -1,0 +1,122 @@
+//! Group commit for SQLite. SQLite has one writer at a time and every commit pays for an
+//! fsync, so one thread owns the write connection and runs every queued write use case in a
+//! single `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint: a use case that fails
+//! rolls back alone, and no caller hears "done" before the whole batch is durable.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::r2d2::ManageConnection;
+use diesel::Connection;
+use tokio::sync::mpsc;
+
+use super::{ConnManager, DbConn};
+use crate::error::Error;
+
+/// What a job hands back after running: told whether the batch committed.
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&mut DbConn) -> Finish + Send>;
+
+/// Most use cases per transaction: bounds how long one batch holds the write lock.
+const MAX_BATCH: usize = 256;
+
+#[derive(Clone)]
+pub struct BatchWriter {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl BatchWriter {
+    pub fn start(manager: ConnManager) -> anyhow::Result<BatchWriter> {
+        let conn = manager.connect()?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(manager, conn, rx))?;
+        Ok(BatchWriter { jobs: tx })
+    }
+
+    /// Queue `f`; `deliver` gets its result once the batch it ran in has committed.
+    pub fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+        deliver: impl FnOnce(Result<T, Error>) + Send + 'static,
+    ) {
+        let span = tracing::Span::current();
+        let job: Job = Box::new(move |conn: &mut DbConn| {
+            let result = span.in_scope(|| in_savepoint(conn, f));
+            Box::new(move |committed: Result<(), String>| {
+                deliver(match committed {
+                    Ok(()) => result,
+                    Err(e) => Err(Error::Internal(anyhow::anyhow!("commit failed: {e}"))),
+                })
+            })
+        });
+        // If the writer thread is gone the job is dropped with its `deliver`, and the
+        // caller's channel closes: it answers "unavailable" instead of waiting forever.
+        if self.jobs.send(job).is_err() {
+            tracing::error!("the SQLite writer thread has stopped; a write was refused");
+        }
+    }
+}
+
+/// Run one use case inside a savepoint of the batch transaction. A panic is caught and
+/// treated as an error, so one bad request cannot take the writer down.
+fn in_savepoint<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
+) -> Result<T, Error> {
+    <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+    let outcome = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
+        Err(Error::Internal(anyhow::anyhow!(
+            "a write use case panicked"
+        )))
+    });
+    match outcome {
+        Ok(v) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(v)
+        }
+        Err(e) => {
+            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+fn begin(conn: &mut DbConn) -> Result<(), String> {
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+            .map_err(|e| e.to_string()),
+        DbConn::Pg(_) => Err("the batch writer is for SQLite only".into()),
+    }
+}
+
+fn run(manager: ConnManager, mut conn: DbConn, mut rx: mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = begin(&mut conn) {
+            tracing::error!(error = %e, "could not begin a write transaction; reconnecting");
+            // Run nothing: dropping the jobs closes each caller's channel ("unavailable").
+            drop(batch);
+            if let Ok(fresh) = manager.connect() {
+                conn = fresh;
+            }
+            continue;
+        }
+        let finishers: Vec<Finish> = batch.into_iter().map(|job| job(&mut conn)).collect();
+        let committed = <DbConn as Connection>::TransactionManager::commit_transaction(&mut conn)
+            .map_err(|e| e.to_string());
+        if committed.is_err() {
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(&mut conn);
+        }
+        for finish in finishers {
+            finish(committed.clone());
+        }
+    }
+}
