@@ -3,5 +3,6 @@
 mod discovery;
 mod groups;
 mod helpers;
+mod seats;
 mod security;
 mod users;
