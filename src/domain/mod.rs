@@ -2,8 +2,11 @@
 
 pub mod audit;
 pub mod groups;
+pub mod members;
 pub mod orgs;
+pub mod reassign;
 pub mod search;
+pub mod seat_policy;
 pub mod seats;
 pub mod tokens;
 pub mod users;
@@ -78,6 +81,13 @@ impl Actor {
         Actor {
             id: format!("scim-token:{token_id}"),
             source: Source::Scim,
+        }
+    }
+    /// An admin or owner acting through the owner API.
+    pub fn admin(user_id: &str) -> Actor {
+        Actor {
+            id: format!("user:{user_id}"),
+            source: Source::Admin,
         }
     }
     pub fn system() -> Actor {

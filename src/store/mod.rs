@@ -6,6 +6,7 @@ pub mod filter_sql;
 pub mod groups;
 pub mod orgs;
 pub mod schema;
+pub mod seat_policy;
 pub mod seats;
 pub mod tokens;
 pub mod users;

@@ -112,6 +112,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    group_tier_policies (org_id, group_id) {
+        org_id -> Text,
+        group_id -> Text,
+        tier -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(scim_tokens -> organizations (org_id));
 diesel::joinable!(seat_pools -> organizations (org_id));
 diesel::joinable!(scim_users -> organizations (org_id));
@@ -119,6 +128,7 @@ diesel::joinable!(scim_user_emails -> scim_users (user_id));
 diesel::joinable!(scim_groups -> organizations (org_id));
 diesel::joinable!(scim_group_members -> scim_groups (group_id));
 diesel::joinable!(audit_log -> organizations (org_id));
+diesel::joinable!(group_tier_policies -> scim_groups (group_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -130,4 +140,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     scim_groups,
     scim_group_members,
     audit_log,
+    group_tier_policies,
 );

@@ -9,5 +9,6 @@ mod groups;
 mod helpers;
 mod lists;
 mod patch;
+mod seats;
 mod security;
 mod users;
