@@ -40,29 +40,34 @@ fn months(m: &MonthsLeft) -> Value {
     })
 }
 
-fn line_json(
-    kind: &str,
-    tier: Option<&str>,
-    description: &str,
+/// One invoice or quote line on the wire.
+struct LineOut<'a> {
+    kind: &'a str,
+    tier: Option<&'a str>,
+    description: &'a str,
     quantity: i64,
     unit_price: String,
-    m: &MonthsLeft,
+    months: MonthsLeft,
     amount: String,
     amount_minor: Option<i64>,
-) -> Value {
-    let mut v = json!({
-        "kind": kind,
-        "tier": tier,
-        "description": description,
-        "quantity": quantity,
-        "unit_price": unit_price,
-        "amount": amount,
-        "amount_minor": amount_minor,
-    });
-    if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), months(m)) {
-        obj.extend(extra);
+}
+
+impl LineOut<'_> {
+    fn json(&self) -> Value {
+        let mut v = json!({
+            "kind": self.kind,
+            "tier": self.tier,
+            "description": self.description,
+            "quantity": self.quantity,
+            "unit_price": self.unit_price,
+            "amount": self.amount,
+            "amount_minor": self.amount_minor,
+        });
+        if let (Some(obj), Value::Object(extra)) = (v.as_object_mut(), months(&self.months)) {
+            obj.extend(extra);
+        }
+        v
     }
-    v
 }
 
 fn kind_of(kind: LineKind) -> (&'static str, Option<Tier>) {
@@ -80,16 +85,17 @@ pub fn quote(q: &Quote) -> Value {
         .iter()
         .map(|l| {
             let (kind, tier) = kind_of(l.kind);
-            line_json(
+            LineOut {
                 kind,
-                tier.map(Tier::as_str),
-                &l.description,
-                i64::from(l.quantity),
-                l.unit_price.to_string(),
-                &l.months_left,
-                l.amount.to_string(),
-                l.amount_minor(&q.currency).ok(),
-            )
+                tier: tier.map(Tier::as_str),
+                description: &l.description,
+                quantity: i64::from(l.quantity),
+                unit_price: l.unit_price.to_string(),
+                months: l.months_left,
+                amount: l.amount.to_string(),
+                amount_minor: l.amount_minor(&q.currency).ok(),
+            }
+            .json()
         })
         .collect();
     json!({
@@ -106,16 +112,17 @@ pub fn invoice(inv: &InvoiceView) -> Value {
         .lines
         .iter()
         .map(|l| {
-            line_json(
-                &l.kind,
-                l.tier.as_deref(),
-                &l.description,
-                l.quantity,
-                inv.money(l.unit_price_minor),
-                &invoices::months_left(l),
-                inv.money(l.amount_minor),
-                Some(l.amount_minor),
-            )
+            LineOut {
+                kind: &l.kind,
+                tier: l.tier.as_deref(),
+                description: &l.description,
+                quantity: l.quantity,
+                unit_price: inv.money(l.unit_price_minor),
+                months: invoices::months_left(l),
+                amount: inv.money(l.amount_minor),
+                amount_minor: Some(l.amount_minor),
+            }
+            .json()
         })
         .collect();
     json!({
