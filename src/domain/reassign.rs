@@ -9,7 +9,7 @@
 
 use serde_json::json;
 
-use super::members::{load, save};
+use super::seat_admin::{load, save};
 use super::seats::{self, seat_state, STATUS_ACTIVE, STATUS_PENDING};
 use super::users::{self, UserView};
 use super::{audit, Actor, Tier};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use scim_seats::domain::{members, reassign, seat_policy, seats, Actor, Tier};
+use scim_seats::domain::{reassign, seat_admin, seat_policy, seats, Actor, Tier};
 use scim_seats::error::Error;
 use scim_seats::store::{self, Db};
 
@@ -668,7 +668,7 @@ async fn admin_removal_frees_the_seat_but_keeps_active() {
     let b = id_of(&app.create_user("b@acme.example.com").await);
     let org = app.org_id.clone();
 
-    let v = engine(&app, |c| members::remove_member(c, &org, &a, &actor())).expect("remove");
+    let v = engine(&app, |c| seat_admin::remove_member(c, &org, &a, &actor())).expect("remove");
     assert_eq!(v.row.seat_status, "inactive");
     let got = app.get(&format!("/Users/{a}")).await.body;
     assert_eq!(got["active"], true, "the IdP's `active` is untouched");
@@ -696,21 +696,21 @@ async fn admin_removal_frees_the_seat_but_keeps_active() {
     assert_eq!(seat(&u.body)["status"], "inactive");
 
     // An admin assigns a seat: none free, so it queues at the back.
-    let v = engine(&app, |c| members::assign_seat(c, &org, &a, &actor())).expect("assign");
+    let v = engine(&app, |c| seat_admin::assign_seat(c, &org, &a, &actor())).expect("assign");
     assert_eq!(v.row.seat_status, "pending");
     assert_eq!(v.queue_position, Some(1));
     // Removing a pending member takes it out of the queue.
-    engine(&app, |c| members::remove_member(c, &org, &a, &actor())).expect("remove");
+    engine(&app, |c| seat_admin::remove_member(c, &org, &a, &actor())).expect("remove");
     assert!(user_seat(&app, &a).await.get("queuePosition").is_none());
 
     // While the IdP has the user deactivated, an admin cannot assign it a seat.
     set_active(&app, "a@acme.example.com", &a, false).await;
-    let e = engine(&app, |c| members::assign_seat(c, &org, &a, &actor())).unwrap_err();
+    let e = engine(&app, |c| seat_admin::assign_seat(c, &org, &a, &actor())).unwrap_err();
     assert!(matches!(e, Error::Conflict(_)), "{e:?}");
     // The IdP reactivates: it claims again or queues at the back.
     let u = set_active(&app, "a@acme.example.com", &a, true).await;
     assert_eq!(seat(&u)["status"], "pending");
-    engine(&app, |c| members::remove_member(c, &org, &b, &actor())).expect("remove b");
+    engine(&app, |c| seat_admin::remove_member(c, &org, &b, &actor())).expect("remove b");
     assert_eq!(user_seat(&app, &a).await["status"], "active");
     app.assert_seat_invariants();
 }
