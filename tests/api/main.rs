@@ -2,6 +2,7 @@
 
 mod billing;
 mod bulk;
+mod cli;
 mod discovery;
 mod etags;
 mod filters;
