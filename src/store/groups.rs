@@ -107,16 +107,6 @@ pub struct ListParams {
 }
 
 pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<GroupRow>, i64)> {
-    let mut count_q = scim_groups::table
-        .filter(scim_groups::org_id.eq(org_id))
-        .into_boxed();
-    if let Some(pred) = p.count_predicate {
-        count_q = count_q.filter(pred);
-    }
-    let total: i64 = count_q.count().get_result(conn)?;
-    if p.limit == 0 || total == 0 {
-        return Ok((Vec::new(), total));
-    }
     let mut q = scim_groups::table
         .filter(scim_groups::org_id.eq(org_id))
         .select(GroupRow::as_select())
@@ -137,7 +127,23 @@ pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<GroupRow>,
         (GroupSort::Id, false) => q.order(g::id.asc()),
         (GroupSort::Id, true) => q.order(g::id.desc()),
     };
-    let rows = q.offset(p.offset).limit(p.limit).load(conn)?;
+    let rows: Vec<GroupRow> = if p.limit == 0 {
+        Vec::new()
+    } else {
+        q.offset(p.offset).limit(p.limit).load(conn)?
+    };
+    // A first page that is not full holds every match: no COUNT needed (the usual IdP lookup).
+    if p.limit > 0 && p.offset == 0 && (rows.len() as i64) < p.limit {
+        let total = rows.len() as i64;
+        return Ok((rows, total));
+    }
+    let mut count_q = scim_groups::table
+        .filter(scim_groups::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(pred) = p.count_predicate {
+        count_q = count_q.filter(pred);
+    }
+    let total: i64 = count_q.count().get_result(conn)?;
     Ok((rows, total))
 }
 

@@ -140,16 +140,6 @@ pub struct ListParams {
 
 /// One page of users matching the predicate, and the total that match.
 pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<UserRow>, i64)> {
-    let mut count_q = scim_users::table
-        .filter(scim_users::org_id.eq(org_id))
-        .into_boxed();
-    if let Some(pred) = p.count_predicate {
-        count_q = count_q.filter(pred);
-    }
-    let total: i64 = count_q.count().get_result(conn)?;
-    if p.limit == 0 || total == 0 {
-        return Ok((Vec::new(), total));
-    }
     let mut q = scim_users::table
         .filter(scim_users::org_id.eq(org_id))
         .select(UserRow::as_select())
@@ -172,7 +162,23 @@ pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<UserRow>, 
         (UserSort::Id, false) => q.order(u::id.asc()),
         (UserSort::Id, true) => q.order(u::id.desc()),
     };
-    let rows = q.offset(p.offset).limit(p.limit).load(conn)?;
+    let rows: Vec<UserRow> = if p.limit == 0 {
+        Vec::new()
+    } else {
+        q.offset(p.offset).limit(p.limit).load(conn)?
+    };
+    // A first page that is not full holds every match: no COUNT needed (the usual IdP lookup).
+    if p.limit > 0 && p.offset == 0 && (rows.len() as i64) < p.limit {
+        let total = rows.len() as i64;
+        return Ok((rows, total));
+    }
+    let mut count_q = scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(pred) = p.count_predicate {
+        count_q = count_q.filter(pred);
+    }
+    let total: i64 = count_q.count().get_result(conn)?;
     Ok((rows, total))
 }
 
