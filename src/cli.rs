@@ -112,7 +112,11 @@ pub enum OrgCommand {
         #[arg(long)]
         owner_email: Option<String>,
         /// Public base URL of the server, for the link in the invitation mail.
-        #[arg(long, env = "SCIM_SEATS_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        #[arg(
+            long,
+            env = "SCIM_SEATS_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
         public_url: String,
         /// First day of the one-year contract term, YYYY-MM-DD (default: today, UTC).
         #[arg(long)]

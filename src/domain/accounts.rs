@@ -90,13 +90,7 @@ pub fn ensure(
                 &resource(email, display_name),
                 &crate::scim::schema::Registry::get().user,
             )?;
-            let view = users::create(
-                conn,
-                org_id,
-                normalized,
-                CreateOptions::default(),
-                actor,
-            )?;
+            let view = users::create(conn, org_id, normalized, CreateOptions::default(), actor)?;
             Ok((view, Ensured::Created))
         }
         Some(row) if reassign && row.seat_status == STATUS_INACTIVE && row.active => Ok((

@@ -16,10 +16,19 @@ pub fn list(conn: &mut DbConn, org_id: &str) -> Result<Vec<String>, Error> {
 pub fn add(conn: &mut DbConn, org_id: &str, domain: &str, actor: &Actor) -> Result<String, Error> {
     let d = validate_domain(domain)?;
     if store::orgs::has_domain(conn, org_id, &d)? {
-        return Err(Error::Conflict(format!("the domain '{d}' is already verified")));
+        return Err(Error::Conflict(format!(
+            "the domain '{d}' is already verified"
+        )));
     }
     store::orgs::add_domain(conn, org_id, &d, store::now())?;
-    audit::record(conn, org_id, actor, "domain.added", None, json!({"domain": d}))?;
+    audit::record(
+        conn,
+        org_id,
+        actor,
+        "domain.added",
+        None,
+        json!({"domain": d}),
+    )?;
     Ok(d)
 }
 
@@ -29,7 +38,14 @@ pub fn remove(conn: &mut DbConn, org_id: &str, domain: &str, actor: &Actor) -> R
     if !store::orgs::remove_domain(conn, org_id, &d)? {
         return Err(Error::not_found(format!("verified domain '{d}'")));
     }
-    audit::record(conn, org_id, actor, "domain.removed", None, json!({"domain": d}))?;
+    audit::record(
+        conn,
+        org_id,
+        actor,
+        "domain.removed",
+        None,
+        json!({"domain": d}),
+    )?;
     Ok(())
 }
 

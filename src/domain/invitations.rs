@@ -69,18 +69,27 @@ pub struct Sent {
     pub token: String,
 }
 
+/// What an invitation is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct NewInvitation<'a> {
+    pub email: &'a str,
+    pub role: Role,
+    /// When it is sent (the clock's now); it expires `VALID_DAYS` later.
+    pub now: NaiveDateTime,
+    /// The link in the mail; the token is appended as `?token=…`.
+    pub accept_url: &'a str,
+}
+
 /// Record an invitation and queue its mail, in the caller's transaction. Voids the pending
 /// invitation of the same address first.
 pub fn create(
     conn: &mut DbConn,
     org_id: &str,
-    email: &str,
-    role: Role,
-    now: NaiveDateTime,
-    accept_url: &str,
+    new: &NewInvitation<'_>,
     actor: &Actor,
 ) -> Result<Sent, Error> {
-    let email = validate_email(email)?;
+    let (role, now, accept_url) = (new.role, new.now, new.accept_url);
+    let email = validate_email(new.email)?;
     let email_norm = email.to_lowercase();
     let voided = store::invitations::void_pending(conn, org_id, &email_norm, now)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -140,21 +149,26 @@ pub fn invite(
     conn: &mut DbConn,
     org_id: &str,
     caller: Role,
-    email: &str,
-    role: Role,
-    now: NaiveDateTime,
-    accept_url: &str,
+    new: &NewInvitation<'_>,
     actor: &Actor,
 ) -> Result<Sent, Error> {
-    check_may_invite(caller, role)?;
-    let email = validate_email(email)?;
+    check_may_invite(caller, new.role)?;
+    let email = validate_email(new.email)?;
     domains::check_email(conn, org_id, &email)?;
     if store::members::find_by_email(conn, org_id, &email.to_lowercase())?.is_some() {
         return Err(Error::Conflict(
             "this address is already a member of the organization; change its role instead".into(),
         ));
     }
-    create(conn, org_id, &email, role, now, accept_url, actor)
+    create(
+        conn,
+        org_id,
+        &NewInvitation {
+            email: &email,
+            ..*new
+        },
+        actor,
+    )
 }
 
 /// Void a pending invitation by id.
@@ -180,9 +194,19 @@ pub fn void(
         }
     }
     if !store::invitations::void(conn, org_id, id, now)? {
-        return Err(Error::Conflict(format!("the invitation is already {}", row.status)));
+        return Err(Error::Conflict(format!(
+            "the invitation is already {}",
+            row.status
+        )));
     }
-    audit::record(conn, org_id, actor, "invitation.voided", Some(id), json!({}))?;
+    audit::record(
+        conn,
+        org_id,
+        actor,
+        "invitation.voided",
+        Some(id),
+        json!({}),
+    )?;
     Ok(())
 }
 
@@ -292,7 +316,11 @@ mod tests {
             (PrimaryOwner, PrimaryOwner, false),
             (Owner, PrimaryOwner, false),
         ] {
-            assert_eq!(check_may_invite(caller, role).is_ok(), ok, "{caller} {role}");
+            assert_eq!(
+                check_may_invite(caller, role).is_ok(),
+                ok,
+                "{caller} {role}"
+            );
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::store::{self, mail::MailRow, DbConn, Db};
+use crate::store::{self, mail::MailRow, Db, DbConn};
 
 /// One message as a sender sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,12 +58,7 @@ impl MailSender for MemorySender {
 }
 
 /// Queue a message in the caller's transaction.
-pub fn enqueue(
-    conn: &mut DbConn,
-    org_id: &str,
-    kind: &str,
-    mail: Mail,
-) -> Result<(), Error> {
+pub fn enqueue(conn: &mut DbConn, org_id: &str, kind: &str, mail: Mail) -> Result<(), Error> {
     let now = store::now();
     store::mail::insert(
         conn,
@@ -103,7 +98,9 @@ pub fn deliver_due(db: &Db, sender: &dyn MailSender) -> Result<usize, Error> {
             }
             Err(e) => {
                 // 30 s, 1 min, 2 min, … capped at an hour.
-                let backoff = 30i64.saturating_mul(1 << row.attempts.clamp(0, 7)).min(3600);
+                let backoff = 30i64
+                    .saturating_mul(1 << row.attempts.clamp(0, 7))
+                    .min(3600);
                 let retry_at = store::now() + chrono::Duration::seconds(backoff);
                 tracing::warn!(mail_id = %row.id, attempts = row.attempts + 1, error = %e, "sending mail failed; will retry");
                 let msg = e.to_string();

@@ -191,6 +191,21 @@ pub fn transfer_primary(
     Ok((get(conn, org_id, from_id)?, get(conn, org_id, to_id)?))
 }
 
+/// The member whose account is `user_id`, if any.
+fn holder_of(conn: &mut DbConn, org_id: &str, user_id: &str) -> Result<Option<Member>, Error> {
+    let all: Vec<Member> = store::members::list(conn, org_id)?
+        .into_iter()
+        .map(Member::try_from)
+        .collect::<Result<_, _>>()?;
+    let emails: Vec<String> = all.iter().map(|m| m.email.clone()).collect();
+    let accounts = accounts::for_emails(conn, org_id, &emails)?;
+    Ok(all.into_iter().find(|m| {
+        accounts
+            .get(&m.email.to_lowercase())
+            .is_some_and(|a| a.id == user_id)
+    }))
+}
+
 /// Remove a member or an account: its seat is released (the queue drains) or it leaves the
 /// queue, and a member loses its role. The Primary Owner cannot be removed, and only Owners
 /// and above remove Owners. Returns the account after removal, if there is one.
@@ -226,11 +241,19 @@ pub fn remove(
         )?;
         account.map(|a| a.id)
     } else {
-        Some(
-            store::users::find(conn, org_id, id)?
-                .map(|u| u.id)
-                .ok_or_else(|| Error::not_found("member or account"))?,
-        )
+        let user = store::users::find(conn, org_id, id)?
+            .ok_or_else(|| Error::not_found("member or account"))?;
+        // Addressed by its account, a member keeps the protection of its role.
+        if let Some(holder) = holder_of(conn, org_id, &user.id)? {
+            if holder.role == Role::PrimaryOwner || holder.role > caller {
+                return Err(Error::Forbidden(format!(
+                    "this account belongs to an {}; removing it requires {} (you are {caller})",
+                    holder.role,
+                    holder.role.and_above()
+                )));
+            }
+        }
+        Some(user.id)
     };
     match account {
         Some(user_id) => Ok(Some(seat_admin::remove_member(

@@ -139,10 +139,12 @@ pub fn create_full(
         let sent = invitations::create(
             conn,
             &org.id,
-            email,
-            Role::PrimaryOwner,
-            store::now(),
-            accept_url,
+            &invitations::NewInvitation {
+                email,
+                role: Role::PrimaryOwner,
+                now: store::now(),
+                accept_url,
+            },
             &Actor::system(),
         )?;
         token = Some(sent.token);

@@ -68,9 +68,13 @@ fn decoding_key(alg: Algorithm, key: &str) -> Result<DecodingKey, Error> {
             Error::BadRequest(format!("the key is not an RSA public key in PEM: {e}"))
         }),
         Algorithm::ES256 => DecodingKey::from_ec_pem(key.as_bytes()).map_err(|e| {
-            Error::BadRequest(format!("the key is not an EC (P-256) public key in PEM: {e}"))
+            Error::BadRequest(format!(
+                "the key is not an EC (P-256) public key in PEM: {e}"
+            ))
         }),
-        other => Err(Error::BadRequest(format!("unsupported algorithm {other:?}"))),
+        other => Err(Error::BadRequest(format!(
+            "unsupported algorithm {other:?}"
+        ))),
     }
 }
 

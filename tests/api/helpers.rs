@@ -574,7 +574,9 @@ pub async fn spawn_server_on(app: &TestApp, tweak: impl FnOnce(&mut Settings)) -
     let mut settings = app.settings.clone();
     settings.http.bind = "127.0.0.1:0".into();
     tweak(&mut settings);
-    let server = Application::build(settings).await.expect("build second server");
+    let server = Application::build(settings)
+        .await
+        .expect("build second server");
     let port = server.port();
     tokio::spawn(server.run_until_stopped());
     format!("http://127.0.0.1:{port}")
@@ -607,7 +609,9 @@ pub fn outbox_to(app: &TestApp, to: &str) -> Vec<scim_seats::store::mail::MailRo
 
 /// The invitation token in a mail body.
 pub fn token_in(body: &str) -> String {
-    let start = body.find("scimseats-inv_").expect("an invitation token in the mail");
+    let start = body
+        .find("scimseats-inv_")
+        .expect("an invitation token in the mail");
     body[start..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
@@ -664,9 +668,13 @@ pub fn add_seats(app: &TestApp, tier: &str, n: i64) {
         .write_sync(move |c| {
             use diesel::{ExpressionMethods, QueryDsl};
             use scim_seats::store::schema::seat_pools::dsl as p;
-            diesel::update(p::seat_pools.filter(p::org_id.eq(&org)).filter(p::tier.eq(&tier)))
-                .set(p::purchased.eq(p::purchased + n))
-                .execute(c)?;
+            diesel::update(
+                p::seat_pools
+                    .filter(p::org_id.eq(&org))
+                    .filter(p::tier.eq(&tier)),
+            )
+            .set(p::purchased.eq(p::purchased + n))
+            .execute(c)?;
             scim_seats::domain::seats::seats_added(c, &org, &scim_seats::domain::Actor::system())?;
             Ok(())
         })

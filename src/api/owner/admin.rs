@@ -61,7 +61,8 @@ pub async fn list_tokens(
     session.require(Role::Owner)?;
     let org = session.org_id.clone();
     let rows = state.db.read(move |c| tokens::list(c, &org)).await?;
-    Ok(HttpResponse::Ok().json(json!({"tokens": rows.iter().map(people::token).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"tokens": rows.iter().map(people::token).collect::<Vec<_>>()})))
 }
 
 /// 201 with the token itself: the only time it is shown.
@@ -72,14 +73,20 @@ pub async fn create_token(
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
     session.require(Role::Owner)?;
-    let body: TokenRequest =
-        input::body(&req, payload, state.settings.http.max_body_bytes).await?;
+    let body: TokenRequest = input::body(&req, payload, state.settings.http.max_body_bytes).await?;
     let (org, actor) = (session.org_id.clone(), session.actor());
     let (issued, row) = state
         .db
         .write(move |c| {
             let issued = tokens::issue(c, &org, body.description.trim())?;
-            audit::record(c, &org, &actor, "scim_token.created", Some(&issued.id), json!({}))?;
+            audit::record(
+                c,
+                &org,
+                &actor,
+                "scim_token.created",
+                Some(&issued.id),
+                json!({}),
+            )?;
             let row = crate::store::tokens::find(c, &issued.id)?
                 .ok_or_else(|| Error::not_found("token"))?;
             Ok((issued, row))

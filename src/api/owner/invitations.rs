@@ -41,7 +41,18 @@ pub async fn create(
     let sent = state
         .db
         .write(move |c| {
-            invitations::invite(c, &org, caller, &body.email, role, now, &url, &actor)
+            invitations::invite(
+                c,
+                &org,
+                caller,
+                &invitations::NewInvitation {
+                    email: &body.email,
+                    role,
+                    now,
+                    accept_url: &url,
+                },
+                &actor,
+            )
         })
         .await?;
     let mut out = people::invitation(&sent.invitation, now);

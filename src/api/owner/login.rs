@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::input::{self, LoginRequest};
 use super::session;
-use crate::domain::sso::{self, Login};
 use crate::domain::orgs;
+use crate::domain::sso::{self, Login};
 use crate::error::Error;
 use crate::startup::AppState;
 
@@ -16,8 +16,7 @@ pub async fn login(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    let body: LoginRequest =
-        input::body(&req, payload, state.settings.http.max_body_bytes).await?;
+    let body: LoginRequest = input::body(&req, payload, state.settings.http.max_body_bytes).await?;
     let slug = slug.into_inner();
     let (org_id, settings) = state
         .db

@@ -6,7 +6,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::input::{self, GiveSeatRequest, MemberQuery, RoleRequest, SwapRequest, TierRequest, TransferRequest};
+use super::input::{
+    self, GiveSeatRequest, MemberQuery, RoleRequest, SwapRequest, TierRequest, TransferRequest,
+};
 use super::people;
 use crate::auth::OwnerSession;
 use crate::domain::member_admin::{self, MemberFilter};
@@ -170,7 +172,10 @@ pub async fn give_seat(
             reassign::give_seat(c, &org, &from, &to, &actor)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"from": people::account(&from), "to": people::account(&to)})))
+    Ok(
+        HttpResponse::Ok()
+            .json(json!({"from": people::account(&from), "to": people::account(&to)})),
+    )
 }
 
 pub async fn remove(
@@ -189,7 +194,8 @@ pub async fn remove(
         .db
         .write(move |c| member_admin::remove(c, &org, &id, role, &actor))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"removed": true, "account": account.as_ref().map(people::account)})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"removed": true, "account": account.as_ref().map(people::account)})))
 }
 
 pub async fn transfer(
