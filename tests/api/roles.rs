@@ -456,6 +456,23 @@ async fn admins_cannot_remove_owners_and_nobody_removes_the_primary_owner() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
+    // Addressed by its account instead, an Owner is protected just the same.
+    let acct = app.create_user(&owner_email(&app, &owner_id)).await;
+    let acct_id = acct["id"].as_str().unwrap();
+    let r = app
+        .api(
+            &admin,
+            Method::DELETE,
+            &format!("/members/{acct_id}"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("belongs to an Owner"));
     let r = app
         .api(
             &admin,
