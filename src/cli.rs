@@ -56,6 +56,15 @@ pub enum Command {
         /// Seconds between runs of due contract renewals (0 turns the task off).
         #[arg(long, env = "SCIM_SEATS_RENEWAL_INTERVAL_SECS", default_value_t = 60)]
         renewal_interval_secs: u64,
+        /// Seconds between deliveries of queued mail (0 turns the task off).
+        #[arg(long, env = "SCIM_SEATS_MAIL_INTERVAL_SECS", default_value_t = 5)]
+        mail_interval_secs: u64,
+        /// Public base URL of this server, used in invitation mails.
+        #[arg(long, env = "SCIM_SEATS_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Hours a session token (invitation acceptance, SSO login) stays valid.
+        #[arg(long, env = "SCIM_SEATS_SESSION_TTL_HOURS", default_value_t = 8)]
+        session_ttl_hours: u64,
     },
     /// Renew (or expire) every contract whose term has ended, then exit.
     RenewDue {
@@ -98,9 +107,17 @@ pub enum OrgCommand {
         standard_seats: i64,
         #[arg(long, default_value_t = 0)]
         premium_seats: i64,
-        /// Email of the Primary Owner (a member is created for it).
+        /// Email of the Primary Owner: its member is created and its first invitation (valid
+        /// 21 days) is queued for mail; accepting it returns a session token.
         #[arg(long)]
         owner_email: Option<String>,
+        /// Public base URL of the server, for the link in the invitation mail.
+        #[arg(
+            long,
+            env = "SCIM_SEATS_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
         /// First day of the one-year contract term, YYYY-MM-DD (default: today, UTC).
         #[arg(long)]
         term_start: Option<NaiveDate>,
@@ -178,6 +195,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             workers,
             log_json,
             renewal_interval_secs,
+            mail_interval_secs,
+            public_url,
+            session_ttl_hours,
         } => {
             crate::telemetry::init("info,actix_server=warn", log_json);
             let mut settings = Settings::default();
@@ -186,6 +206,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             settings.billing.renewal_interval =
                 (renewal_interval_secs > 0).then(|| Duration::from_secs(renewal_interval_secs));
+            settings.mail.delivery_interval =
+                (mail_interval_secs > 0).then(|| Duration::from_secs(mail_interval_secs));
+            settings.mail.public_url = public_url.unwrap_or_else(|| format!("http://{bind}"));
+            settings.auth.session_ttl = Duration::from_secs(session_ttl_hours.max(1) * 3600);
             settings.database.url = db.database_url;
             settings.database.pool_size = pool_size;
             settings.http.bind = bind;
@@ -235,6 +259,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 standard_seats,
                 premium_seats,
                 owner_email,
+                public_url,
                 term_start,
                 currency,
                 standard_price,
@@ -260,8 +285,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     },
                     owner_email,
                 };
-                let org = db.write_sync(|c| orgs::create_with(c, &new, &opts))?;
+                let accept_url = format!(
+                    "{}{}",
+                    public_url.trim_end_matches('/'),
+                    crate::domain::invitations::ACCEPT_PATH
+                );
+                let (org, invitation) =
+                    db.write_sync(|c| orgs::create_full(c, &new, &opts, &accept_url))?;
                 println!("created organization {} ({})", org.slug, org.id);
+                if let (Some(email), Some(token)) = (&opts.owner_email, invitation) {
+                    // Shown once, like a SCIM token: without a mail server configured this is
+                    // how the Primary Owner gets in (POST it to /api/v1/invitations/accept).
+                    eprintln!(
+                        "invitation for the Primary Owner {email} (valid 21 days, also queued for mail):"
+                    );
+                    println!("{token}");
+                }
             }
         },
         Command::Token { command } => match command {

@@ -1,7 +1,7 @@
 //! "Today" for billing: the system date (UTC) by default, a fixed date when the settings say
 //! so (tests on March 1 run any day; operators can replay a day with `renew-due --today`).
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clock {
@@ -19,6 +19,16 @@ impl Clock {
         match self {
             Clock::System => chrono::Utc::now().date_naive(),
             Clock::Fixed(d) => *d,
+        }
+    }
+
+    /// Now in UTC, on `today()`'s date: a fixed clock keeps the real time of day, so events
+    /// still order, while expiry rules (invitations: 21 days) can be tested on any day.
+    pub fn now(&self) -> NaiveDateTime {
+        let real = crate::store::now();
+        match self {
+            Clock::System => real,
+            Clock::Fixed(d) => d.and_time(real.time()),
         }
     }
 }

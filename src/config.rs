@@ -14,6 +14,7 @@ pub struct Settings {
     pub scim: ScimSettings,
     pub auth: AuthSettings,
     pub billing: BillingSettings,
+    pub mail: MailSettings,
     /// Billing's "today" (UTC) when set; the system date otherwise. Tests pin March 1 here.
     pub clock_override: Option<NaiveDate>,
 }
@@ -22,6 +23,30 @@ pub struct Settings {
 pub struct AuthSettings {
     /// Owner-token signing keys. The default is an ephemeral random key (see `JwtKeys`).
     pub jwt: JwtKeys,
+    /// How long a session token from an invitation acceptance or an SSO login is valid.
+    pub session_ttl: Duration,
+}
+
+/// Outgoing mail (invitations). Messages go to the `mail_outbox` table in the transaction
+/// that causes them; `serve` delivers them after commit through `sender`.
+#[derive(Clone)]
+pub struct MailSettings {
+    /// How often `serve` delivers due messages; `None` turns the background task off.
+    pub delivery_interval: Option<Duration>,
+    /// Where messages go. The default logs them (no secrets in the log line).
+    pub sender: std::sync::Arc<dyn crate::domain::mail::MailSender>,
+    /// Base URL people open from an invitation mail (`{public_url}/invitations/accept?token=…`).
+    pub public_url: String,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("delivery_interval", &self.delivery_interval)
+            .field("sender", &self.sender.name())
+            .field("public_url", &self.public_url)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -80,9 +105,15 @@ impl Default for Settings {
             },
             auth: AuthSettings {
                 jwt: JwtKeys::ephemeral(),
+                session_ttl: Duration::from_secs(8 * 3600),
             },
             billing: BillingSettings {
                 renewal_interval: Some(Duration::from_secs(60)),
+            },
+            mail: MailSettings {
+                delivery_interval: Some(Duration::from_secs(5)),
+                sender: std::sync::Arc::new(crate::domain::mail::LogSender),
+                public_url: format!("http://{DEFAULT_BIND}"),
             },
             clock_override: None,
         }

@@ -29,6 +29,9 @@ pub enum Error {
     NotModified,
     #[error("{0}")]
     Unauthorized(String),
+    /// Existed once, no longer usable (an expired, voided or used invitation).
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -129,6 +132,7 @@ impl ResponseError for Error {
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::NotModified => StatusCode::NOT_MODIFIED,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Gone(_) => StatusCode::GONE,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,

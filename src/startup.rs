@@ -23,6 +23,7 @@ pub struct Application {
     port: u16,
     server: Server,
     renewals: Option<crate::domain::renewal::Job>,
+    mail: Option<crate::domain::mail::Delivery>,
 }
 
 impl Application {
@@ -45,6 +46,10 @@ impl Application {
             .billing
             .renewal_interval
             .map(|every| crate::domain::renewal::Job::new(db.clone(), clock, every));
+        // Mail is delivered after commit, outside every seat transaction.
+        let mail = settings.mail.delivery_interval.map(|every| {
+            crate::domain::mail::Delivery::new(db.clone(), settings.mail.sender.clone(), every)
+        });
         let state = web::Data::new(AppState {
             db,
             settings,
@@ -66,6 +71,7 @@ impl Application {
             port,
             server: server.run(),
             renewals,
+            mail,
         })
     }
 
@@ -76,9 +82,10 @@ impl Application {
     /// Serve, running due renewals in the background until the server stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let job = self.renewals.map(|job| tokio::spawn(job.run()));
+        let mail = self.mail.map(|d| tokio::spawn(d.run()));
         let result = self.server.await;
-        if let Some(job) = job {
-            job.abort();
+        for task in [job, mail].into_iter().flatten() {
+            task.abort();
         }
         result
     }

@@ -1,10 +1,15 @@
 //! Rules: provisioning, the seat engine, organizations and tokens. Calls `store`, never HTTP.
 
+pub mod accounts;
 pub mod audit;
 pub mod billing;
 pub mod contracts;
+pub mod domains;
 pub mod groups;
+pub mod invitations;
 pub mod invoices;
+pub mod mail;
+pub mod member_admin;
 pub mod members;
 pub mod orgs;
 pub mod reassign;
@@ -15,6 +20,7 @@ pub mod seat_orders;
 pub mod seat_policy;
 pub mod seat_upgrade;
 pub mod seats;
+pub mod sso;
 pub mod tokens;
 pub mod users;
 

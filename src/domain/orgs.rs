@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::contracts::{self, NewContract};
+use super::invitations;
 use super::members::{self, Role};
 use super::{audit, Actor, Tier};
 use crate::error::Error;
@@ -65,6 +66,19 @@ pub fn create(conn: &mut DbConn, new: &NewOrg) -> Result<OrgRow, Error> {
 }
 
 pub fn create_with(conn: &mut DbConn, new: &NewOrg, opts: &OrgOptions) -> Result<OrgRow, Error> {
+    create_full(conn, new, opts, invitations::ACCEPT_PATH).map(|(org, _)| org)
+}
+
+/// Create an organization. With an owner email, the Primary Owner member is created and its
+/// first invitation (21 days, like any other) is recorded and queued for mail with a link under
+/// `accept_url`; accepting it gives the Primary Owner its account and a session token. The
+/// operator's invitation is not limited to the verified domains.
+pub fn create_full(
+    conn: &mut DbConn,
+    new: &NewOrg,
+    opts: &OrgOptions,
+    accept_url: &str,
+) -> Result<(OrgRow, Option<String>), Error> {
     validate_slug(&new.slug)?;
     if new.name.trim().is_empty() {
         return Err(Error::BadRequest("the organization needs a name".into()));
@@ -119,10 +133,23 @@ pub fn create_with(conn: &mut DbConn, new: &NewOrg, opts: &OrgOptions) -> Result
         json!({"standard": new.standard_seats, "premium": new.premium_seats, "domains": domains}),
     )?;
     contracts::create(conn, &org.id, &opts.contract, &Actor::system())?;
+    let mut token = None;
     if let Some(email) = &opts.owner_email {
         members::add(conn, &org.id, email, Role::PrimaryOwner, &Actor::system())?;
+        let sent = invitations::create(
+            conn,
+            &org.id,
+            &invitations::NewInvitation {
+                email,
+                role: Role::PrimaryOwner,
+                now: store::now(),
+                accept_url,
+            },
+            &Actor::system(),
+        )?;
+        token = Some(sent.token);
     }
-    Ok(org)
+    Ok((org, token))
 }
 
 pub fn by_slug(conn: &mut DbConn, slug: &str) -> Result<OrgRow, Error> {

@@ -87,6 +87,15 @@ pub fn revoke(conn: &mut DbConn, org_id: &str, id: &str) -> Result<(), Error> {
     }
 }
 
+/// The prefix shown for a token in lists: enough to recognise it, useless as a credential.
+pub fn display_prefix(id: &str) -> String {
+    format!("{PREFIX}_{id}_…")
+}
+
+pub fn list(conn: &mut DbConn, org_id: &str) -> Result<Vec<TokenRow>, Error> {
+    Ok(store::tokens::list(conn, org_id)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

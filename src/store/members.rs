@@ -50,3 +50,33 @@ pub fn primary_owner(conn: &mut DbConn, org_id: &str) -> Q<Option<MemberRow>> {
         .first(conn)
         .optional()
 }
+
+/// Every member of the organization, oldest first (organizations have few people with roles).
+pub fn list(conn: &mut DbConn, org_id: &str) -> Q<Vec<MemberRow>> {
+    org_members::table
+        .filter(org_members::org_id.eq(org_id))
+        .order((org_members::created_at.asc(), org_members::id.asc()))
+        .select(MemberRow::as_select())
+        .load(conn)
+}
+
+pub fn set_role(conn: &mut DbConn, org_id: &str, id: &str, role: &str) -> Q<bool> {
+    let n = diesel::update(
+        org_members::table
+            .filter(org_members::org_id.eq(org_id))
+            .filter(org_members::id.eq(id)),
+    )
+    .set(org_members::role.eq(role))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
+    let n = diesel::delete(
+        org_members::table
+            .filter(org_members::org_id.eq(org_id))
+            .filter(org_members::id.eq(id)),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
+}

@@ -67,3 +67,24 @@ pub fn domains(conn: &mut DbConn, org_id: &str) -> Q<Vec<String>> {
         .select(org_domains::domain)
         .load(conn)
 }
+
+/// Remove a verified domain; false when the organization did not have it.
+pub fn remove_domain(conn: &mut DbConn, org_id: &str, domain: &str) -> Q<bool> {
+    let n = diesel::delete(
+        org_domains::table
+            .filter(org_domains::org_id.eq(org_id))
+            .filter(org_domains::domain.eq(domain.to_ascii_lowercase())),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn has_domain(conn: &mut DbConn, org_id: &str, domain: &str) -> Q<bool> {
+    use diesel::dsl::{exists, select};
+    select(exists(
+        org_domains::table
+            .filter(org_domains::org_id.eq(org_id))
+            .filter(org_domains::domain.eq(domain.to_ascii_lowercase())),
+    ))
+    .get_result(conn)
+}

@@ -145,6 +145,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     contracts,
     invoices,
     invoice_lines,
+    invitations,
+    mail_outbox,
+    sso_settings,
 );
 
 // Owner members, contracts and invoices (migration 2026-11-21-000003_owner_billing).
@@ -216,3 +219,52 @@ diesel::joinable!(org_members -> organizations (org_id));
 diesel::joinable!(contracts -> organizations (org_id));
 diesel::joinable!(invoices -> organizations (org_id));
 diesel::joinable!(invoice_lines -> invoices (invoice_id));
+
+// Invitations, the mail outbox and SSO settings (migration 2026-11-21-000004_owner_api).
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        org_id -> Text,
+        email -> Text,
+        email_norm -> Text,
+        role -> Text,
+        token_hash -> Text,
+        invited_by -> Text,
+        status -> Text,
+        sent_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        voided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        org_id -> Text,
+        kind -> Text,
+        to_addr -> Text,
+        subject -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sso_settings (org_id) {
+        org_id -> Text,
+        issuer -> Text,
+        audience -> Text,
+        algorithm -> Text,
+        key -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(invitations -> organizations (org_id));
+diesel::joinable!(mail_outbox -> organizations (org_id));
+diesel::joinable!(sso_settings -> organizations (org_id));

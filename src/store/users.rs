@@ -274,3 +274,32 @@ pub fn existing_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<St
         .select(scim_users::id)
         .load(conn)
 }
+
+/// The accounts whose userName or one of whose emails is one of `emails_norm` (lowercased),
+/// as `(email_norm, user)`, oldest account first. This is how an org member finds its seat.
+pub fn by_emails(
+    conn: &mut DbConn,
+    org_id: &str,
+    emails_norm: &[String],
+) -> Q<Vec<(String, UserRow)>> {
+    if emails_norm.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<(String, UserRow)> = scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::user_name_norm.eq_any(emails_norm))
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|u| (u.user_name_norm.clone(), u))
+        .collect();
+    let by_email: Vec<(String, UserRow)> = scim_user_emails::table
+        .inner_join(scim_users::table)
+        .filter(scim_user_emails::org_id.eq(org_id))
+        .filter(scim_user_emails::value_norm.eq_any(emails_norm))
+        .select((scim_user_emails::value_norm, UserRow::as_select()))
+        .load(conn)?;
+    out.extend(by_email);
+    out.sort_by(|a, b| (a.1.created_at, &a.1.id).cmp(&(b.1.created_at, &b.1.id)));
+    Ok(out)
+}

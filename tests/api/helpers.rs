@@ -516,3 +516,167 @@ impl TestApp {
             .expect("count invoices")
     }
 }
+
+// --- Owner API: members, invitations, SSO ---------------------------------------------------
+
+/// A raw response into `Resp`.
+pub async fn into_resp(resp: reqwest::Response) -> Resp {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A request to any path of the server at `addr`, with an optional bearer token.
+pub async fn call(
+    client: &reqwest::Client,
+    addr: &str,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Resp {
+    let mut req = client.request(method, format!("{addr}{path}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    into_resp(req.send().await.expect("request")).await
+}
+
+/// The owner-API app used by the owner tests: organization "acme" (domain acme.example.com),
+/// no background mail delivery (tests read the outbox), the clock on `today` when given.
+pub async fn spawn_owner_app(seats: Seats, today: Option<chrono::NaiveDate>) -> TestApp {
+    spawn_app_with(seats, |s| {
+        s.clock_override = today;
+        s.billing.renewal_interval = None;
+        s.mail.delivery_interval = None;
+    })
+    .await
+}
+
+/// A second server process on the same database as `app`, with `app`'s settings changed by
+/// `tweak` (e.g. a later clock); returns its base address.
+pub async fn spawn_server_on(app: &TestApp, tweak: impl FnOnce(&mut Settings)) -> String {
+    let mut settings = app.settings.clone();
+    settings.http.bind = "127.0.0.1:0".into();
+    tweak(&mut settings);
+    let server = Application::build(settings)
+        .await
+        .expect("build second server");
+    let port = server.port();
+    tokio::spawn(server.run_until_stopped());
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Add a member with a given email and role to the app's organization; returns its id.
+pub fn add_member_email(app: &TestApp, email: &str, role: Role) -> String {
+    let (org, email) = (app.org_id.clone(), email.to_string());
+    app.db
+        .write_sync(move |c| {
+            Ok(scim_seats::domain::members::add(
+                c,
+                &org,
+                &email,
+                role,
+                &scim_seats::domain::Actor::system(),
+            )?
+            .id)
+        })
+        .expect("add member")
+}
+
+/// Mail queued to `to` in the app's organization, oldest first.
+pub fn outbox_to(app: &TestApp, to: &str) -> Vec<scim_seats::store::mail::MailRow> {
+    let (org, to) = (app.org_id.clone(), to.to_string());
+    app.db
+        .read_sync(move |c| Ok(scim_seats::store::mail::to_address(c, &org, &to)?))
+        .expect("outbox")
+}
+
+/// The invitation token in a mail body.
+pub fn token_in(body: &str) -> String {
+    let start = body
+        .find("scimseats-inv_")
+        .expect("an invitation token in the mail");
+    body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
+}
+
+/// The token of the latest invitation mailed to `to`.
+pub fn latest_invitation_token(app: &TestApp, to: &str) -> String {
+    let mails = outbox_to(app, to);
+    let last = mails.last().expect("an invitation mail");
+    token_in(&last.body)
+}
+
+/// `POST /api/v1/invitations/accept` on the server at `addr`.
+pub async fn accept_at(app: &TestApp, addr: &str, token: &str) -> Resp {
+    call(
+        &app.client,
+        addr,
+        None,
+        Method::POST,
+        "/api/v1/invitations/accept",
+        Some(json!({ "token": token })),
+    )
+    .await
+}
+
+/// Accounts (SCIM users) of the app's organization with a source, straight from the database.
+pub fn accounts_with_source(app: &TestApp, source: &str) -> Vec<scim_seats::store::users::UserRow> {
+    let org = app.org_id.clone();
+    let source = source.to_string();
+    app.db
+        .read_sync(move |c| {
+            let (rows, _) = scim_seats::store::users::list(
+                c,
+                &org,
+                scim_seats::store::users::ListParams {
+                    predicate: None,
+                    count_predicate: None,
+                    sort: scim_seats::store::users::UserSort::Created,
+                    descending: false,
+                    offset: 0,
+                    limit: 10_000,
+                },
+            )?;
+            Ok(rows.into_iter().filter(|r| r.source == source).collect())
+        })
+        .expect("accounts")
+}
+
+/// Add seats the way a purchase does (pools raised, then the queue drains in one transaction).
+pub fn add_seats(app: &TestApp, tier: &str, n: i64) {
+    let (org, tier) = (app.org_id.clone(), tier.to_string());
+    app.db
+        .write_sync(move |c| {
+            use diesel::{ExpressionMethods, QueryDsl};
+            use scim_seats::store::schema::seat_pools::dsl as p;
+            diesel::update(
+                p::seat_pools
+                    .filter(p::org_id.eq(&org))
+                    .filter(p::tier.eq(&tier)),
+            )
+            .set(p::purchased.eq(p::purchased + n))
+            .execute(c)?;
+            scim_seats::domain::seats::seats_added(c, &org, &scim_seats::domain::Actor::system())?;
+            Ok(())
+        })
+        .expect("add seats");
+}

@@ -1,29 +1,141 @@
-//! The owner API under `/api/v1`: contract, seat orders (preview/confirm) and invoices.
-//! Every route takes an `OwnerSession` (owner JWT) and checks the role it needs.
+//! The owner API under `/api/v1` (owner JWT; each route checks the role it needs) and the
+//! SSO login under `/sso`. Routes are registered through `Routes`, which records each one's
+//! OpenAPI description as it registers it, so `/api/v1/openapi.json` cannot miss a route.
 
+pub mod admin;
 pub mod contract;
+pub mod input;
+pub mod invitations;
 pub mod invoices;
+pub mod login;
+pub mod members;
+pub mod openapi;
+pub mod people;
 pub mod render;
 pub mod seats;
+pub mod session;
 
-use actix_web::web;
+use actix_web::{web, FromRequest, Handler, Responder};
+
+use crate::domain::members::Role;
+use openapi::{schema_of, Body, RouteDoc};
+
+/// Registers routes and keeps their descriptions.
+pub struct Routes {
+    api: actix_web::Scope,
+    sso: actix_web::Scope,
+    pub docs: Vec<RouteDoc>,
+}
+
+impl Routes {
+    fn new() -> Routes {
+        Routes {
+            api: web::scope("/api/v1"),
+            sso: web::scope("/sso"),
+            docs: Vec::new(),
+        }
+    }
+
+    /// Register `handler` for `doc.method doc.path`; `pattern` overrides the actix pattern
+    /// when it differs from the documented path (regex segments).
+    fn add<F, Args>(mut self, doc: RouteDoc, pattern: Option<&'static str>, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        let route = match doc.method {
+            "GET" => web::get(),
+            "POST" => web::post(),
+            "PUT" => web::put(),
+            "DELETE" => web::delete(),
+            "PATCH" => web::patch(),
+            other => panic!("unsupported method {other} in the route table"),
+        }
+        .to(handler);
+        if let Some(rest) = doc.path.strip_prefix("/api/v1") {
+            self.api = self.api.route(pattern.unwrap_or(rest), route);
+        } else if let Some(rest) = doc.path.strip_prefix("/sso") {
+            self.sso = self.sso.route(pattern.unwrap_or(rest), route);
+        } else {
+            panic!("route {} is outside /api/v1 and /sso", doc.path);
+        }
+        self.docs.push(doc);
+        self
+    }
+}
+
+const fn doc(
+    method: &'static str,
+    path: &'static str,
+    role: Option<Role>,
+    tag: &'static str,
+    summary: &'static str,
+    ok: u16,
+) -> RouteDoc {
+    RouteDoc {
+        method,
+        path,
+        role,
+        tag,
+        summary,
+        ok,
+        body: None,
+    }
+}
+
+fn with_body(mut d: RouteDoc, body: Body) -> RouteDoc {
+    d.body = Some(body);
+    d
+}
+
+const ADMIN: Option<Role> = Some(Role::Admin);
+const OWNER: Option<Role> = Some(Role::Owner);
+
+/// Every owner-API and SSO route, with its description.
+pub fn routes() -> Routes {
+    use input::*;
+    Routes::new()
+        // Billing (Owner and above).
+        .add(doc("GET", "/api/v1/contract", OWNER, "billing", "The contract, seat inventory and months left", 200), None, contract::get)
+        .add(doc("POST", "/api/v1/seats/preview", OWNER, "billing", "Quote a seat order (no side effects)", 200), None, seats::preview)
+        .add(doc("POST", "/api/v1/seats/confirm", OWNER, "billing", "Confirm a seat order (Idempotency-Key header required); issues the prorated invoice", 201), None, seats::confirm)
+        .add(doc("GET", "/api/v1/invoices", OWNER, "billing", "List invoices (paged)", 200), None, invoices::list)
+        // Invoice numbers never contain a dot, so the suffix routes cannot be shadowed.
+        .add(doc("GET", "/api/v1/invoices/{number}.html", OWNER, "billing", "An invoice as a readable HTML page", 200), Some("/invoices/{number:[^/.]+}.html"), invoices::html)
+        .add(doc("GET", "/api/v1/invoices/{number}.csv", OWNER, "billing", "An invoice as CSV", 200), Some("/invoices/{number:[^/.]+}.csv"), invoices::csv)
+        .add(doc("GET", "/api/v1/invoices/{number}", OWNER, "billing", "An invoice as JSON", 200), Some("/invoices/{number:[^/.]+}"), invoices::get)
+        // Members and seats.
+        .add(doc("GET", "/api/v1/me", Some(Role::Member), "members", "The caller: member, role and seat", 200), None, members::me)
+        .add(doc("GET", "/api/v1/members", ADMIN, "members", "List members with their seats (page, per_page, role, status, tier)", 200), None, members::list)
+        .add(doc("GET", "/api/v1/members/{id}", ADMIN, "members", "One member with its seat", 200), None, members::get)
+        .add(with_body(doc("PUT", "/api/v1/members/{id}/role", OWNER, "members", "Change a member's role (never to or from Primary Owner)", 200), schema_of::<RoleRequest>), None, members::change_role)
+        .add(with_body(doc("PUT", "/api/v1/members/{id}/tier", ADMIN, "seats", "Move a member (or account) to a free seat of another tier", 200), schema_of::<TierRequest>), None, members::move_tier)
+        .add(with_body(doc("POST", "/api/v1/members/{id}/swap", ADMIN, "seats", "Swap the tiers of two members", 200), schema_of::<SwapRequest>), None, members::swap)
+        .add(with_body(doc("POST", "/api/v1/members/{id}/give-seat", ADMIN, "seats", "Give this member's seat to a pending user; this member is queued", 200), schema_of::<GiveSeatRequest>), None, members::give_seat)
+        .add(doc("DELETE", "/api/v1/members/{id}", ADMIN, "seats", "Remove a member: its seat is released to the queue and its role is removed", 200), None, members::remove)
+        .add(with_body(doc("POST", "/api/v1/ownership/transfer", Some(Role::PrimaryOwner), "members", "Transfer primary ownership; the previous Primary Owner becomes an Owner", 200), schema_of::<TransferRequest>), None, members::transfer)
+        // Invitations. `accept` first: it must not be taken for an invitation id.
+        .add(with_body(doc("POST", "/api/v1/invitations/accept", None, "invitations", "Accept an invitation with its token; returns a session token", 200), schema_of::<AcceptRequest>), None, invitations::accept)
+        .add(with_body(doc("POST", "/api/v1/invitations", ADMIN, "invitations", "Invite an address of a verified domain with a role (21 days; voids the previous one)", 201), schema_of::<InviteRequest>), None, invitations::create)
+        .add(doc("GET", "/api/v1/invitations", ADMIN, "invitations", "List invitations (status: pending, accepted, voided, expired)", 200), None, invitations::list)
+        .add(doc("DELETE", "/api/v1/invitations/{id}", ADMIN, "invitations", "Void a pending invitation", 204), None, invitations::void)
+        // Organization settings (Owner and above).
+        .add(doc("GET", "/api/v1/domains", OWNER, "settings", "List verified domains", 200), None, admin::list_domains)
+        .add(with_body(doc("POST", "/api/v1/domains", OWNER, "settings", "Add a verified domain", 201), schema_of::<DomainRequest>), None, admin::add_domain)
+        .add(doc("DELETE", "/api/v1/domains/{domain}", OWNER, "settings", "Remove a verified domain", 204), None, admin::remove_domain)
+        .add(doc("GET", "/api/v1/scim-tokens", OWNER, "settings", "List SCIM tokens (ids and prefixes, never secrets)", 200), None, admin::list_tokens)
+        .add(with_body(doc("POST", "/api/v1/scim-tokens", OWNER, "settings", "Create a SCIM token; the response shows it once", 201), schema_of::<TokenRequest>), None, admin::create_token)
+        .add(doc("DELETE", "/api/v1/scim-tokens/{id}", OWNER, "settings", "Revoke a SCIM token", 204), None, admin::revoke_token)
+        .add(doc("GET", "/api/v1/sso", OWNER, "settings", "The SSO (IdP) settings (an HS256 secret is not shown)", 200), None, admin::get_sso)
+        .add(with_body(doc("PUT", "/api/v1/sso", OWNER, "settings", "Set the SSO (IdP) settings: issuer, audience, HS256 secret or RS256/ES256 public key PEM", 200), schema_of::<crate::domain::sso::SsoInput>), None, admin::put_sso)
+        .add(doc("DELETE", "/api/v1/sso", OWNER, "settings", "Remove the SSO settings (turns JIT login off)", 204), None, admin::delete_sso)
+        // Public.
+        .add(doc("GET", "/api/v1/openapi.json", None, "meta", "This document", 200), None, openapi::serve)
+        .add(with_body(doc("POST", "/sso/{org_slug}/login", None, "sso", "SSO login with an ID token from the organization's IdP; JIT provisioning; returns a session token", 200), schema_of::<LoginRequest>), None, login::login)
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1")
-            .route("/contract", web::get().to(contract::get))
-            .route("/seats/preview", web::post().to(seats::preview))
-            .route("/seats/confirm", web::post().to(seats::confirm))
-            .route("/invoices", web::get().to(invoices::list))
-            // Invoice numbers never contain a dot, so the suffix routes cannot be shadowed.
-            .route(
-                "/invoices/{number:[^/.]+}.html",
-                web::get().to(invoices::html),
-            )
-            .route(
-                "/invoices/{number:[^/.]+}.csv",
-                web::get().to(invoices::csv),
-            )
-            .route("/invoices/{number:[^/.]+}", web::get().to(invoices::get)),
-    );
+    let r = routes();
+    cfg.service(r.api).service(r.sso);
 }

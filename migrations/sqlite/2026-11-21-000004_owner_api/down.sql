@@ -1,0 +1,3 @@
+DROP TABLE sso_settings;
+DROP TABLE mail_outbox;
+DROP TABLE invitations;

@@ -1,0 +1,178 @@
+//! The OpenAPI 3.1 description of the owner API, built with `utoipa`'s typed model from the
+//! route table in `mod.rs` (the same table that registers the handlers) and the request
+//! body types (`ToSchema`). Served at `GET /api/v1/openapi.json`.
+
+use std::sync::OnceLock;
+
+use actix_web::HttpResponse;
+use utoipa::openapi::extensions::ExtensionsBuilder;
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder,
+    PathsBuilder, Ref, RefOr, Required, ResponseBuilder, Schema, Type,
+};
+
+use crate::domain::members::Role;
+
+/// A request body type: its schema name and schema.
+pub type Body = fn() -> (String, RefOr<Schema>);
+
+pub fn schema_of<T: utoipa::ToSchema>() -> (String, RefOr<Schema>) {
+    (T::name().into_owned(), T::schema())
+}
+
+/// The description of one route.
+#[derive(Clone)]
+pub struct RouteDoc {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// The lowest role allowed; `None`: no owner token (public or its own credential).
+    pub role: Option<Role>,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    /// Status of success.
+    pub ok: u16,
+    pub body: Option<Body>,
+}
+
+fn method(m: &str) -> HttpMethod {
+    match m {
+        "POST" => HttpMethod::Post,
+        "PUT" => HttpMethod::Put,
+        "DELETE" => HttpMethod::Delete,
+        "PATCH" => HttpMethod::Patch,
+        _ => HttpMethod::Get,
+    }
+}
+
+fn path_params(path: &str) -> Vec<String> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|s| s.split_once('}').map(|(name, _)| name.to_string()))
+        .collect()
+}
+
+fn error_response(desc: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(desc)
+        .content(
+            "application/scim+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Error")))
+                .build(),
+        )
+        .build()
+}
+
+/// Build the document from the route table.
+pub fn document() -> OpenApi {
+    let docs = super::routes().docs;
+    let mut paths = PathsBuilder::new();
+    let mut components = ComponentsBuilder::new()
+        .security_scheme(
+            "ownerToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An owner-API session token (from an invitation acceptance, an SSO login or `scim-seats token owner`)"))
+                    .build(),
+            ),
+        )
+        .schema(
+            "Error",
+            ObjectBuilder::new()
+                .property("schemas", ObjectBuilder::new().schema_type(Type::Array))
+                .property("status", ObjectBuilder::new().schema_type(Type::String))
+                .property("detail", ObjectBuilder::new().schema_type(Type::String))
+                .required("status")
+                .required("detail"),
+        );
+    for d in &docs {
+        let mut op = OperationBuilder::new()
+            .summary(Some(d.summary))
+            .tag(d.tag)
+            .operation_id(Some(format!(
+                "{}_{}",
+                d.method.to_lowercase(),
+                d.path
+                    .trim_start_matches('/')
+                    .replace(['/', '{', '}', '.', '-'], "_")
+            )))
+            .response(
+                d.ok.to_string(),
+                ResponseBuilder::new().description("Success").build(),
+            )
+            .response("400", error_response("Invalid request"));
+        for p in path_params(d.path) {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(p)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
+        if let Some(body) = d.body {
+            let (name, schema) = body();
+            components = components.schema(name.clone(), schema);
+            op = op.request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name(name)))
+                            .build(),
+                    )
+                    .build(),
+            ));
+        }
+        if let Some(role) = d.role {
+            op = op
+                .security(SecurityRequirement::new::<_, _, String>("ownerToken", []))
+                .response("401", error_response("No valid owner token"))
+                .response(
+                    "403",
+                    error_response(&format!("Requires {}", role.and_above())),
+                )
+                .description(Some(format!("Requires {}.", role.and_above())))
+                .extensions(Some(
+                    ExtensionsBuilder::new()
+                        .add("x-required-role", role.as_str())
+                        .build(),
+                ));
+        }
+        paths = paths.path(d.path, PathItem::new(method(d.method), op.build()));
+    }
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("scim-seats owner API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Seats, billing, members and roles, invitations, verified domains, SCIM tokens and SSO (JIT) of one organization. The SCIM API (/scim/v2) is described by its own /ServiceProviderConfig, /Schemas and /ResourceTypes.",
+                ))
+                .build(),
+        )
+        .paths(paths.build())
+        .components(Some(components.build()))
+        .build()
+}
+
+static DOCUMENT: OnceLock<String> = OnceLock::new();
+
+pub async fn serve() -> HttpResponse {
+    let body = DOCUMENT.get_or_init(|| {
+        document()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    });
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.clone())
+}

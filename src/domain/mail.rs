@@ -1,0 +1,140 @@
+//! Outgoing mail. A use case that sends mail writes an outbox row in its own transaction
+//! (`enqueue`); nothing talks to a mail server while a seat transaction is open. `Delivery`
+//! sends due rows after commit through a pluggable `MailSender` and marks them sent; a
+//! failed send is retried with a growing delay.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::store::{self, mail::MailRow, Db, DbConn};
+
+/// One message as a sender sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Where mail goes. Implementations must be cheap to share across threads.
+pub trait MailSender: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn send(&self, mail: &Mail) -> Result<(), anyhow::Error>;
+}
+
+/// The default: one log line per message. The body (which holds invitation secrets) and the
+/// address stay out of the log; operators wire a real sender for production.
+#[derive(Debug, Clone, Copy)]
+pub struct LogSender;
+
+impl MailSender for LogSender {
+    fn name(&self) -> &'static str {
+        "log"
+    }
+    fn send(&self, mail: &Mail) -> Result<(), anyhow::Error> {
+        tracing::info!(subject = %mail.subject, "mail delivered to the log sender (no mail server configured)");
+        Ok(())
+    }
+}
+
+/// Keeps messages in memory (tests read them back).
+#[derive(Debug, Clone, Default)]
+pub struct MemorySender {
+    pub sent: Arc<Mutex<Vec<Mail>>>,
+}
+
+impl MailSender for MemorySender {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+    fn send(&self, mail: &Mail) -> Result<(), anyhow::Error> {
+        self.sent
+            .lock()
+            .map_err(|_| anyhow::anyhow!("memory sender poisoned"))?
+            .push(mail.clone());
+        Ok(())
+    }
+}
+
+/// Queue a message in the caller's transaction.
+pub fn enqueue(conn: &mut DbConn, org_id: &str, kind: &str, mail: Mail) -> Result<(), Error> {
+    let now = store::now();
+    store::mail::insert(
+        conn,
+        &MailRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            org_id: org_id.to_string(),
+            kind: kind.to_string(),
+            to_addr: mail.to,
+            subject: mail.subject,
+            body: mail.body,
+            created_at: now,
+            attempts: 0,
+            next_attempt_at: now,
+            sent_at: None,
+            last_error: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// Send every due message once; returns how many were sent. Each row is marked in its own
+/// short transaction after its send, never inside a seat transaction.
+pub fn deliver_due(db: &Db, sender: &dyn MailSender) -> Result<usize, Error> {
+    let due = db.read_sync(|c| Ok(store::mail::due(c, store::now(), 100)?))?;
+    let mut sent = 0;
+    for row in due {
+        let mail = Mail {
+            to: row.to_addr.clone(),
+            subject: row.subject.clone(),
+            body: row.body.clone(),
+        };
+        match sender.send(&mail) {
+            Ok(()) => {
+                if db.write_sync(|c| Ok(store::mail::mark_sent(c, &row.id, store::now())?))? {
+                    sent += 1;
+                }
+            }
+            Err(e) => {
+                // 30 s, 1 min, 2 min, … capped at an hour.
+                let backoff = 30i64
+                    .saturating_mul(1 << row.attempts.clamp(0, 7))
+                    .min(3600);
+                let retry_at = store::now() + chrono::Duration::seconds(backoff);
+                tracing::warn!(mail_id = %row.id, attempts = row.attempts + 1, error = %e, "sending mail failed; will retry");
+                let msg = e.to_string();
+                db.write_sync(|c| Ok(store::mail::mark_failed(c, &row.id, &msg, retry_at)?))?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// The background delivery task of `serve`.
+pub struct Delivery {
+    db: Db,
+    sender: Arc<dyn MailSender>,
+    every: Duration,
+}
+
+impl Delivery {
+    pub fn new(db: Db, sender: Arc<dyn MailSender>, every: Duration) -> Delivery {
+        Delivery { db, sender, every }
+    }
+
+    pub async fn run(self) {
+        let mut tick = tokio::time::interval(self.every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let (db, sender) = (self.db.clone(), self.sender.clone());
+            let done = tokio::task::spawn_blocking(move || deliver_due(&db, sender.as_ref())).await;
+            match done {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "mail delivery run failed"),
+                Err(e) => tracing::warn!(error = %e, "mail delivery task panicked"),
+            }
+        }
+    }
+}
