@@ -41,7 +41,12 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Q<Vec<MailRow>>
         .load(conn)
 }
 
-/// Mark sent, only if nobody else did (several server processes may deliver).
+/// What a sent mail's body becomes: it held a one-time invitation token, which must not
+/// outlive its delivery in plaintext (the invitation itself stores only a hash).
+pub const SENT_BODY: &str = "[delivered; body removed because it carried a one-time token]";
+
+/// Mark sent, only if nobody else did (several server processes may deliver), and drop the
+/// body.
 pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Q<bool> {
     let n = diesel::update(
         mail_outbox::table
@@ -52,6 +57,7 @@ pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Q<bool> {
         mail_outbox::sent_at.eq(now),
         mail_outbox::attempts.eq(mail_outbox::attempts + 1),
         mail_outbox::last_error.eq(None::<String>),
+        mail_outbox::body.eq(SENT_BODY),
     ))
     .execute(conn)?;
     Ok(n == 1)

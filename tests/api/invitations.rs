@@ -535,7 +535,12 @@ async fn serve_delivers_queued_mail_after_commit_through_the_sender() {
     assert!(delivered[0]
         .body
         .contains("https://seats.example.com/api/v1/invitations/accept?token=scimseats-inv_"));
-    assert!(outbox_to(&app, "mo@acme.example.com")[0].sent_at.is_some());
+    let row = &outbox_to(&app, "mo@acme.example.com")[0];
+    assert!(row.sent_at.is_some());
+    assert!(
+        !row.body.contains("scimseats-inv_"),
+        "no plaintext token is kept after delivery"
+    );
     // Not sent twice by later runs.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sent.lock().unwrap().len(), 1);
