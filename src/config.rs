@@ -14,6 +14,7 @@ pub struct Settings {
     pub scim: ScimSettings,
     pub auth: AuthSettings,
     pub billing: BillingSettings,
+    pub webhooks: WebhookSettings,
     /// Billing's "today" (UTC) when set; the system date otherwise. Tests pin March 1 here.
     pub clock_override: Option<NaiveDate>,
 }
@@ -28,6 +29,18 @@ pub struct AuthSettings {
 pub struct BillingSettings {
     /// How often `serve` runs due renewals; `None` turns the background task off.
     pub renewal_interval: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// How often `serve` looks for due webhook deliveries; `None` turns delivery off.
+    pub delivery_interval: Option<Duration>,
+    /// Attempts before a delivery is given up (kept in the outbox with its last error).
+    pub max_attempts: i32,
+    /// Wait before the first retry; doubles after every failed attempt (capped at an hour).
+    pub retry_base: Duration,
+    /// Per-attempt HTTP timeout.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +96,12 @@ impl Default for Settings {
             },
             billing: BillingSettings {
                 renewal_interval: Some(Duration::from_secs(60)),
+            },
+            webhooks: WebhookSettings {
+                delivery_interval: Some(Duration::from_secs(1)),
+                max_attempts: 10,
+                retry_base: Duration::from_secs(10),
+                timeout: Duration::from_secs(10),
             },
             clock_override: None,
         }

@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
+use actix_web::dev::Service;
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
@@ -23,6 +24,7 @@ pub struct Application {
     port: u16,
     server: Server,
     renewals: Option<crate::domain::renewal::Job>,
+    webhooks: Option<crate::webhooks::Deliverer>,
 }
 
 impl Application {
@@ -45,15 +47,40 @@ impl Application {
             .billing
             .renewal_interval
             .map(|every| crate::domain::renewal::Job::new(db.clone(), clock, every));
+        let webhooks = match settings.webhooks.delivery_interval {
+            Some(_) => Some(crate::webhooks::Deliverer::new(
+                db.clone(),
+                settings.webhooks.clone(),
+            )?),
+            None => None,
+        };
+        let metrics = web::Data::from(crate::metrics::Metrics::new()?);
         let state = web::Data::new(AppState {
             db,
             settings,
             clock,
         });
         let mut server = HttpServer::new(move || {
+            let m = metrics.clone();
             App::new()
                 .wrap(TracingLogger::default())
+                .wrap_fn(move |req, srv| {
+                    // Route pattern, not path: bounded label values.
+                    let (m, started) = (m.clone(), std::time::Instant::now());
+                    let method = req.method().clone();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        let route = res.request().match_pattern();
+                        let status = res.status().as_u16();
+                        m.observe(route.as_deref(), method.as_str(), status, started);
+                        Ok(res)
+                    }
+                })
                 .app_data(state.clone())
+                .app_data(metrics.clone())
+                // Before the owner API: its `/api/v1` scope would swallow our paths.
+                .configure(crate::api::reports::configure)
                 .configure(crate::api::scim::configure)
                 .configure(crate::api::owner::configure)
                 .default_service(web::to(not_found))
@@ -66,6 +93,7 @@ impl Application {
             port,
             server: server.run(),
             renewals,
+            webhooks,
         })
     }
 
@@ -76,9 +104,10 @@ impl Application {
     /// Serve, running due renewals in the background until the server stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let job = self.renewals.map(|job| tokio::spawn(job.run()));
+        let hooks = self.webhooks.map(|d| tokio::spawn(d.run()));
         let result = self.server.await;
-        if let Some(job) = job {
-            job.abort();
+        for task in [job, hooks].into_iter().flatten() {
+            task.abort();
         }
         result
     }

@@ -1,5 +1,6 @@
 //! Rules: provisioning, the seat engine, organizations and tokens. Calls `store`, never HTTP.
 
+pub mod alerts;
 pub mod audit;
 pub mod billing;
 pub mod contracts;
@@ -9,6 +10,7 @@ pub mod members;
 pub mod orgs;
 pub mod reassign;
 pub mod renewal;
+pub mod reports;
 pub mod search;
 pub mod seat_admin;
 pub mod seat_orders;
