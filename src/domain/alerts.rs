@@ -73,7 +73,9 @@ pub fn after_step(conn: &mut DbConn, org_id: &str, step: Step) -> Result<(), Err
         )?;
     }
     if !settings.last_queue_nonempty && waiting {
-        let pending = store::reports::pending_count(conn, org_id)?;
+        // A user joining now is not written yet: count it in.
+        let joining = i64::from(matches!(step, Step::Joined));
+        let pending = store::reports::pending_count(conn, org_id)? + joining;
         fire(
             conn,
             &settings,
