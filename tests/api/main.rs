@@ -1,7 +1,7 @@
 //! Black-box tests through the real server. One test binary; see helpers.rs.
 
-mod billing;
 mod audit_api;
+mod billing;
 mod bulk;
 mod discovery;
 mod etags;
@@ -10,12 +10,12 @@ mod fixtures;
 mod groups;
 mod helpers;
 mod lists;
-mod owner_auth;
 mod ops;
+mod owner_auth;
 mod patch;
-mod seats;
 mod report_page;
 mod reports;
+mod seats;
 mod security;
 mod usage_alerts;
 mod users;

@@ -55,10 +55,19 @@ async fn json_report_lists_the_queue_in_order_with_groups_tiers_totals_and_quote
     create(&app, user("seated-2")).await;
     let carol = create(
         &app,
-        person("carol", "Carol Jones", "carol@bill.example.com", "okta-carol"),
+        person(
+            "carol",
+            "Carol Jones",
+            "carol@bill.example.com",
+            "okta-carol",
+        ),
     )
     .await;
-    let dave = create(&app, person("dave", "Dave", "dave@bill.example.com", "okta-dave")).await;
+    let dave = create(
+        &app,
+        person("dave", "Dave", "dave@bill.example.com", "okta-dave"),
+    )
+    .await;
     let erin = create(&app, user("erin")).await;
     let design = create_group_with(&app, "Designers", &[dave.clone()]).await;
     set_group_tier(&app, &design, Tier::Premium);
@@ -68,7 +77,10 @@ async fn json_report_lists_the_queue_in_order_with_groups_tiers_totals_and_quote
     let b = &r.body;
     assert_eq!(b["total"], 3);
     assert_eq!(b["by_source"], json!({"scim": 3}));
-    assert_eq!(b["requested_tiers"], json!({"premium": 1, "standard": 0, "none": 2}));
+    assert_eq!(
+        b["requested_tiers"],
+        json!({"premium": 1, "standard": 0, "none": 2})
+    );
     assert_eq!(b["seats_needed"], json!({"standard": 2, "premium": 1}));
     let users = b["users"].as_array().expect("users");
     let ids: Vec<&str> = users.iter().map(|u| u["id"].as_str().unwrap()).collect();
@@ -171,7 +183,14 @@ async fn roles_members_are_refused_with_the_role_needed() {
 async fn reports_show_only_the_callers_organization() {
     let app = app_with_seats(0).await;
     create(&app, user("ours")).await;
-    let (other_org, _) = new_org(&app.db, "other", Seats { standard: 0, premium: 0 });
+    let (other_org, _) = new_org(
+        &app.db,
+        "other",
+        Seats {
+            standard: 0,
+            premium: 0,
+        },
+    );
     seed_pending(&app, &other_org, 5);
     let admin = owner_token(&app, Role::Admin);
     let r = report(&app, &admin, "").await;
@@ -191,8 +210,16 @@ async fn csv_is_quoted_properly() {
     let app = app_with_seats(0).await;
     let tricky = "Doe, \"Jane\"\nJr.";
     let unicode = "Zoë Ünïcödé 山田 太郎";
-    create(&app, person("jane", tricky, "jane@bill.example.com", "ext,1")).await;
-    create(&app, person("zoe", unicode, "zoë@bill.example.com", "ext\"2")).await;
+    create(
+        &app,
+        person("jane", tricky, "jane@bill.example.com", "ext,1"),
+    )
+    .await;
+    create(
+        &app,
+        person("zoe", unicode, "zoë@bill.example.com", "ext\"2"),
+    )
+    .await;
     let admin = owner_token(&app, Role::Admin);
     let resp = raw_get(&app, "/api/v1/reports/pending.csv", Some(&admin), &[]).await;
     assert_eq!(resp.status(), StatusCode::OK);
@@ -253,7 +280,11 @@ async fn csv_of_100k_pending_users_is_streamed_in_queue_order() {
     // Each database page (1,000 rows) is its own chunk: the body never exists whole on the
     // server.
     assert!(chunks >= 100, "only {chunks} chunks");
-    assert!(largest < buf.len() / 20, "a chunk of {largest} of {} bytes", buf.len());
+    assert!(
+        largest < buf.len() / 20,
+        "a chunk of {largest} of {} bytes",
+        buf.len()
+    );
     let mut rd = csv::Reader::from_reader(buf.as_slice());
     let mut count = 0i64;
     let mut last = None;

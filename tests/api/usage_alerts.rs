@@ -41,7 +41,10 @@ impl Receiver {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("the receiver got {} requests, expected {n}", self.hits().len());
+        panic!(
+            "the receiver got {} requests, expected {n}",
+            self.hits().len()
+        );
     }
 }
 
@@ -166,7 +169,10 @@ async fn usage_reports_tiers_utilization_queue_alert_and_projected_renewal() {
     let r = app
         .api(&owner, Method::GET, "/reports/usage", None, &[])
         .await;
-    assert_eq!(r.body["alert"], json!({"free_seat_threshold": 1, "state": "warning"}));
+    assert_eq!(
+        r.body["alert"],
+        json!({"free_seat_threshold": 1, "state": "warning"})
+    );
     assert_eq!(r.body["warning"], true);
 }
 
@@ -194,7 +200,10 @@ async fn alert_settings_are_validated_and_the_secret_never_read_back() {
             json!({"free_seat_threshold": 3, "webhook_secret": SECRET}),
             "without webhook_url",
         ),
-        (json!({"free_seat_threshold": 3, "colour": "red"}), "unknown field"),
+        (
+            json!({"free_seat_threshold": 3, "colour": "red"}),
+            "unknown field",
+        ),
     ] {
         let r = set_alerts(&app, &owner, body.clone()).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.body);
@@ -326,8 +335,10 @@ async fn queue_becoming_non_empty_fires_once_per_transition() {
     );
     assert_eq!(events(&app).len(), 1);
     // `third` leaves the queue (deactivated): empty again, no event.
-    let third = app.get("/Users?filter=userName%20eq%20%22third%22").await.body["Resources"][0]
-        ["id"]
+    let third = app
+        .get("/Users?filter=userName%20eq%20%22third%22")
+        .await
+        .body["Resources"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -378,6 +389,10 @@ async fn a_released_seat_given_straight_to_the_queue_is_not_an_alert() {
     create(&app, "c").await;
     assert_eq!(
         events(&app),
-        [EVENT_BELOW_THRESHOLD, EVENT_QUEUE_NONEMPTY, EVENT_BELOW_THRESHOLD]
+        [
+            EVENT_BELOW_THRESHOLD,
+            EVENT_QUEUE_NONEMPTY,
+            EVENT_BELOW_THRESHOLD
+        ]
     );
 }

@@ -203,7 +203,7 @@ fn pending_rows(entries: &[PendingEntry]) -> String {
     for p in entries {
         out.push_str(&format!(
             "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>\n",
+             <td>{}</td><td>{}</td><td class=\"t\">{}</td><td class=\"n\">{}</td></tr>\n",
             p.queue_position,
             e(&p.display_name),
             e(&p.user_name),
@@ -213,7 +213,7 @@ fn pending_rows(entries: &[PendingEntry]) -> String {
             e(&p.groups.join(", ")),
             e(p.requested_tier.map(|t| t.as_str()).unwrap_or("")),
             e(&p.pending_since
-                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_default()),
             p.days_waiting,
         ));
@@ -304,10 +304,11 @@ fn html(d: &PageData, nonce: &str) -> String {
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>Seats and pending users — {org}</title>\
 <style>\
-body{{font-family:'DejaVu Sans',Arial,sans-serif;margin:2em;color:#1c2833;max-width:1200px}}\
+body{{font-family:'DejaVu Sans',Arial,sans-serif;margin:2em;color:#1c2833}}\
 h1{{margin-bottom:.2em}}h2{{margin-top:1.6em;border-bottom:2px solid #d5d8dc;padding-bottom:.2em}}\
 table{{border-collapse:collapse;margin:.6em 0}}td,th{{border-bottom:1px solid #d5d8dc;padding:.35em .7em;text-align:left}}\
-th{{background:#f4f6f6}}#pending th{{cursor:pointer}}.n{{text-align:right}}.muted{{color:#5d6d7e;font-size:.9em}}\
+th{{background:#f4f6f6}}#pending{{font-size:.9em}}#pending td,#pending th{{padding:.3em .5em}}#pending th{{cursor:pointer}}.t{{white-space:nowrap}}\
+.scroll{{overflow-x:auto}}.n{{text-align:right}}.muted{{color:#5d6d7e;font-size:.9em}}\
 .warn{{background:#fdebd0;border-left:4px solid #e67e22;padding:.6em}}\
 .cards{{display:flex;gap:1em;margin:1em 0}}.card{{background:#f4f6f6;padding:.7em 1.1em;border-radius:6px}}\
 .card b{{display:block;font-size:1.6em}}input{{padding:.35em;font-size:1em;width:20em}}\
@@ -328,9 +329,9 @@ th[aria-sort=ascending]::after{{content:' \\25B2'}}th[aria-sort=descending]::aft
 <p><a id=\"csv\" href=\"/api/v1/reports/pending.csv\">Download all as CSV</a></p>\n\
 <p><label>Filter <input id=\"filter\" type=\"search\" placeholder=\"name, email, group…\"></label> \
 <span class=\"muted\"><span id=\"shown\">{shown}</span> shown; click a column to sort</span></p>\n\
-<table id=\"pending\"><thead><tr><th class=\"n\">#</th><th>Name</th><th>User name</th><th>Email</th>\
-<th>Source</th><th>IdP externalId</th><th>Groups</th><th>Requested tier</th><th>Pending since</th>\
-<th class=\"n\">Days waiting</th></tr></thead><tbody>\n{rows}</tbody></table>\n{more}\n\
+<div class=\"scroll\"><table id=\"pending\"><thead><tr><th class=\"n\">#</th><th>Name</th><th>User name</th><th>Email</th>\
+<th>Source</th><th>IdP externalId</th><th>Groups</th><th>Requested tier</th><th>Pending since (UTC)</th>\
+<th class=\"n\">Days</th></tr></thead><tbody>\n{rows}</tbody></table></div>\n{more}\n\
 <script nonce=\"{nonce}\">{SCRIPT}</script>\n</body></html>\n",
         org = e(&d.org_name),
         generated = store::now().format("%Y-%m-%d %H:%M UTC"),
