@@ -165,30 +165,12 @@ impl Metrics {
     }
 }
 
-/// Status codes as static strings: no allocation per request for the common ones.
+/// Status codes as strings made once: no allocation per request.
+static STATUS_LABELS: LazyLock<Vec<String>> =
+    LazyLock::new(|| (0..600u16).map(|c| c.to_string()).collect());
+
 fn status_label(code: u16) -> &'static str {
-    match code {
-        200 => "200",
-        201 => "201",
-        204 => "204",
-        303 => "303",
-        304 => "304",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        409 => "409",
-        412 => "412",
-        413 => "413",
-        422 => "422",
-        429 => "429",
-        500 => "500",
-        503 => "503",
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    }
+    STATUS_LABELS
+        .get(usize::from(code))
+        .map_or("other", String::as_str)
 }

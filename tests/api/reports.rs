@@ -69,7 +69,7 @@ async fn json_report_lists_the_queue_in_order_with_groups_tiers_totals_and_quote
     )
     .await;
     let erin = create(&app, user("erin")).await;
-    let design = create_group_with(&app, "Designers", &[dave.clone()]).await;
+    let design = create_group_with(&app, "Designers", std::slice::from_ref(&dave)).await;
     set_group_tier(&app, &design, Tier::Premium);
 
     let r = report(&app, &admin, "").await;
