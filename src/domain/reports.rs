@@ -126,9 +126,14 @@ pub fn pending_summary(
     let total = store::reports::pending_count(conn, org_id)?;
     let by_source = store::reports::pending_by_source(conn, org_id)?;
     let requested_premium =
-        store::reports::pending_in_tier_groups(conn, org_id, Tier::Premium.as_str())?;
-    let requested_standard =
-        store::reports::pending_in_tier_groups(conn, org_id, Tier::Standard.as_str())?;
+        store::reports::pending_in_tier_groups(conn, org_id, &[Tier::Premium.as_str()])?;
+    // A user in both a premium and a standard group asks for premium (the policy's rule).
+    let requested_any = store::reports::pending_in_tier_groups(
+        conn,
+        org_id,
+        &[Tier::Premium.as_str(), Tier::Standard.as_str()],
+    )?;
+    let requested_standard = requested_any - requested_premium;
     let free = |tier: Tier, pools: &[seats::PoolState]| {
         pools
             .iter()
@@ -136,7 +141,6 @@ pub fn pending_summary(
             .map_or(0, |p| p.unclaimed)
     };
     let pools = seats::inventory(conn, org_id)?;
-    // A user in both a premium and a standard group asks for premium.
     let premium_users = requested_premium;
     let other_users = total - premium_users;
     let needed = SeatsNeeded {
@@ -148,7 +152,7 @@ pub fn pending_summary(
         total,
         by_source,
         requested_premium,
-        requested_standard: requested_standard.min(other_users),
+        requested_standard,
         needed,
         quote,
         quote_unavailable,

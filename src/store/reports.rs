@@ -97,8 +97,8 @@ pub fn pending_by_source(conn: &mut DbConn, org_id: &str) -> Q<Vec<(String, i64)
         .load(conn)
 }
 
-/// Pending users whose groups map to `tier` (a user in several mapped groups counts once).
-pub fn pending_in_tier_groups(conn: &mut DbConn, org_id: &str, tier: &str) -> Q<i64> {
+/// Pending users in a group mapped to any of `tiers` (a user in several counts once).
+pub fn pending_in_tier_groups(conn: &mut DbConn, org_id: &str, tiers: &[&str]) -> Q<i64> {
     scim_users::table
         .inner_join(scim_group_members::table.on(scim_group_members::member_id.eq(scim_users::id)))
         .inner_join(
@@ -108,7 +108,7 @@ pub fn pending_in_tier_groups(conn: &mut DbConn, org_id: &str, tier: &str) -> Q<
         .filter(scim_users::org_id.eq(org_id))
         .filter(scim_users::queue_seq.is_not_null())
         .filter(group_tier_policies::org_id.eq(org_id))
-        .filter(group_tier_policies::tier.eq(tier))
+        .filter(group_tier_policies::tier.eq_any(tiers))
         .select(count(scim_users::id).aggregate_distinct())
         .get_result(conn)
 }

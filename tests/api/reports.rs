@@ -71,6 +71,9 @@ async fn json_report_lists_the_queue_in_order_with_groups_tiers_totals_and_quote
     let erin = create(&app, user("erin")).await;
     let design = create_group_with(&app, "Designers", std::slice::from_ref(&dave)).await;
     set_group_tier(&app, &design, Tier::Premium);
+    // Dave is also in a standard group (premium wins); Carol only in the standard one.
+    let staff = create_group_with(&app, "Staff", &[carol.clone(), dave.clone()]).await;
+    set_group_tier(&app, &staff, Tier::Standard);
 
     let r = report(&app, &admin, "").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -79,7 +82,7 @@ async fn json_report_lists_the_queue_in_order_with_groups_tiers_totals_and_quote
     assert_eq!(b["by_source"], json!({"scim": 3}));
     assert_eq!(
         b["requested_tiers"],
-        json!({"premium": 1, "standard": 0, "none": 2})
+        json!({"premium": 1, "standard": 1, "none": 1})
     );
     assert_eq!(b["seats_needed"], json!({"standard": 2, "premium": 1}));
     let users = b["users"].as_array().expect("users");
@@ -92,7 +95,8 @@ async fn json_report_lists_the_queue_in_order_with_groups_tiers_totals_and_quote
     assert_eq!(users[0]["source"], "scim");
     assert_eq!(users[0]["days_waiting"], 0);
     assert!(users[0]["pending_since"].as_str().unwrap().ends_with('Z'));
-    assert_eq!(users[1]["groups"], json!(["Designers"]));
+    assert_eq!(users[0]["requested_tier"], "standard");
+    assert_eq!(users[1]["groups"], json!(["Designers", "Staff"]));
     assert_eq!(users[1]["requested_tier"], "premium");
     assert_eq!(users[2]["requested_tier"], Value::Null);
     assert_eq!(users[2]["display_name"], "erin", "falls back to userName");
