@@ -15,6 +15,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub billing: BillingSettings,
     pub mail: MailSettings,
+    pub webhooks: WebhookSettings,
     /// Billing's "today" (UTC) when set; the system date otherwise. Tests pin March 1 here.
     pub clock_override: Option<NaiveDate>,
 }
@@ -53,6 +54,18 @@ impl std::fmt::Debug for MailSettings {
 pub struct BillingSettings {
     /// How often `serve` runs due renewals; `None` turns the background task off.
     pub renewal_interval: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// How often `serve` looks for due webhook deliveries; `None` turns delivery off.
+    pub delivery_interval: Option<Duration>,
+    /// Attempts before a delivery is given up (kept in the outbox with its last error).
+    pub max_attempts: i32,
+    /// Wait before the first retry; doubles after every failed attempt (capped at an hour).
+    pub retry_base: Duration,
+    /// Per-attempt HTTP timeout.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +127,12 @@ impl Default for Settings {
                 delivery_interval: Some(Duration::from_secs(5)),
                 sender: std::sync::Arc::new(crate::domain::mail::LogSender),
                 public_url: format!("http://{DEFAULT_BIND}"),
+            },
+            webhooks: WebhookSettings {
+                delivery_interval: Some(Duration::from_secs(1)),
+                max_attempts: 10,
+                retry_base: Duration::from_secs(10),
+                timeout: Duration::from_secs(10),
             },
             clock_override: None,
         }

@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
+use actix_web::dev::Service;
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
@@ -24,6 +25,7 @@ pub struct Application {
     server: Server,
     renewals: Option<crate::domain::renewal::Job>,
     mail: Option<crate::domain::mail::Delivery>,
+    webhooks: Option<crate::webhooks::Deliverer>,
 }
 
 impl Application {
@@ -50,15 +52,40 @@ impl Application {
         let mail = settings.mail.delivery_interval.map(|every| {
             crate::domain::mail::Delivery::new(db.clone(), settings.mail.sender.clone(), every)
         });
+        let webhooks = match settings.webhooks.delivery_interval {
+            Some(_) => Some(crate::webhooks::Deliverer::new(
+                db.clone(),
+                settings.webhooks.clone(),
+            )?),
+            None => None,
+        };
+        let metrics = web::Data::from(crate::metrics::Metrics::new()?);
         let state = web::Data::new(AppState {
             db,
             settings,
             clock,
         });
         let mut server = HttpServer::new(move || {
+            let m = metrics.clone();
             App::new()
                 .wrap(TracingLogger::default())
+                .wrap_fn(move |req, srv| {
+                    // Route pattern, not path: bounded label values.
+                    let (m, started) = (m.clone(), std::time::Instant::now());
+                    let method = req.method().clone();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        let route = res.request().match_pattern();
+                        let status = res.status().as_u16();
+                        m.observe(route.as_deref(), method.as_str(), status, started);
+                        Ok(res)
+                    }
+                })
                 .app_data(state.clone())
+                .app_data(metrics.clone())
+                // Before the owner API: its `/api/v1` scope would swallow our paths.
+                .configure(crate::api::reports::configure)
                 .configure(crate::api::scim::configure)
                 .configure(crate::api::owner::configure)
                 .default_service(web::to(not_found))
@@ -72,6 +99,7 @@ impl Application {
             server: server.run(),
             renewals,
             mail,
+            webhooks,
         })
     }
 
@@ -83,8 +111,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let job = self.renewals.map(|job| tokio::spawn(job.run()));
         let mail = self.mail.map(|d| tokio::spawn(d.run()));
+        let hooks = self.webhooks.map(|d| tokio::spawn(d.run()));
         let result = self.server.await;
-        for task in [job, mail].into_iter().flatten() {
+        for task in [job, mail, hooks].into_iter().flatten() {
             task.abort();
         }
         result

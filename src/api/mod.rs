@@ -2,5 +2,6 @@
 
 pub mod body;
 pub mod owner;
+pub mod reports;
 pub mod respond;
 pub mod scim;

@@ -1,6 +1,7 @@
 //! Rules: provisioning, the seat engine, organizations and tokens. Calls `store`, never HTTP.
 
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod billing;
 pub mod contracts;
@@ -14,6 +15,7 @@ pub mod members;
 pub mod orgs;
 pub mod reassign;
 pub mod renewal;
+pub mod reports;
 pub mod search;
 pub mod seat_admin;
 pub mod seat_orders;

@@ -77,3 +77,26 @@ pub fn group_tiers(conn: &mut DbConn, org_id: &str) -> Result<Vec<(String, Tier)
         .filter_map(|r| Tier::parse(&r.tier).map(|t| (r.group_id, t)))
         .collect())
 }
+
+/// The tier each of `user_ids` asks for through its groups (same rule as `preferred_tier`),
+/// in one query; users without a mapped group are absent.
+pub fn preferred_tiers(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_ids: &[String],
+) -> Result<std::collections::HashMap<String, Tier>, Error> {
+    let mut out: std::collections::HashMap<String, Tier> = std::collections::HashMap::new();
+    for (user, tier) in store::seat_policy::tiers_of_users(conn, org_id, user_ids)? {
+        let Some(t) = Tier::parse(&tier) else {
+            continue;
+        };
+        // Tier::ALL is highest first: keep the higher of the tiers seen.
+        let better = out.get(&user).is_none_or(|cur| {
+            Tier::ALL.iter().position(|x| *x == t) < Tier::ALL.iter().position(|x| x == cur)
+        });
+        if better {
+            out.insert(user, t);
+        }
+    }
+    Ok(out)
+}

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::{audit, seat_policy, Actor, Tier};
+use super::{alerts, audit, seat_policy, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, users::UserRow, DbConn};
 
@@ -75,6 +75,8 @@ pub fn claim_or_queue(
                     "after": seat_state(user),
                 }),
             )?;
+            crate::metrics::outcome(crate::metrics::Outcome::Claimed);
+            alerts::after_step(conn, &user.org_id, alerts::Step::NotPending(&user.id))?;
             return Ok(());
         }
     }
@@ -92,6 +94,8 @@ pub fn claim_or_queue(
             "after": seat_state(user),
         }),
     )?;
+    crate::metrics::outcome(crate::metrics::Outcome::Queued);
+    alerts::after_step(conn, &user.org_id, alerts::Step::Joined)?;
     Ok(())
 }
 
@@ -134,6 +138,8 @@ pub fn vacate(conn: &mut DbConn, user: &mut UserRow, actor: &Actor) -> Result<bo
                 Some(&user.id),
                 json!({"tier": tier, "before": before, "after": inactive_state()}),
             )?;
+            crate::metrics::outcome(crate::metrics::Outcome::Released);
+            // No alert check here: the caller drains next, and the drain checks.
             true
         }
         (STATUS_PENDING, _) => {
@@ -149,6 +155,7 @@ pub fn vacate(conn: &mut DbConn, user: &mut UserRow, actor: &Actor) -> Result<bo
                     "after": inactive_state(),
                 }),
             )?;
+            alerts::after_step(conn, &user.org_id, alerts::Step::NotPending(&user.id))?;
             false
         }
         _ => false,
@@ -204,8 +211,10 @@ pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<Strin
                 "after": seat_state(&head),
             }),
         )?;
+        crate::metrics::outcome(crate::metrics::Outcome::ActivatedFromQueue);
         activated.push(head.id);
     }
+    alerts::after_seat_change(conn, org_id)?;
     Ok(activated)
 }
 

@@ -34,3 +34,52 @@ pub fn for_subject(conn: &mut DbConn, org_id: &str, subject: &str) -> Q<Vec<Audi
         .select(AuditRow::as_select())
         .load(conn)
 }
+
+/// Filters of the audit API; all optional.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub subject: Option<String>,
+    pub kind: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+}
+
+fn filtered<'a>(
+    org_id: &'a str,
+    f: &'a AuditFilter,
+) -> audit_log::BoxedQuery<'a, super::MultiBackend> {
+    let mut q = audit_log::table
+        .filter(audit_log::org_id.eq(org_id))
+        .into_boxed();
+    if let Some(s) = &f.subject {
+        q = q.filter(audit_log::subject_id.eq(s));
+    }
+    if let Some(k) = &f.kind {
+        q = q.filter(audit_log::kind.eq(k));
+    }
+    if let Some(t) = f.since {
+        q = q.filter(audit_log::at.ge(t));
+    }
+    if let Some(t) = f.until {
+        q = q.filter(audit_log::at.lt(t));
+    }
+    q
+}
+
+/// One page of events, newest first, and how many match.
+pub fn page(
+    conn: &mut DbConn,
+    org_id: &str,
+    f: &AuditFilter,
+    offset: i64,
+    limit: i64,
+) -> Q<(Vec<AuditRow>, i64)> {
+    let total: i64 = filtered(org_id, f).count().get_result(conn)?;
+    let rows = filtered(org_id, f)
+        .order((audit_log::at.desc(), audit_log::id.desc()))
+        .select(AuditRow::as_select())
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?;
+    Ok((rows, total))
+}

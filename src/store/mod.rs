@@ -1,6 +1,7 @@
 //! Storage: diesel only. One code path for SQLite and PostgreSQL through `DbConn`.
 //! Functions in the submodules never open transactions; use cases do, once, via `write_tx`.
 
+pub mod alerts;
 pub mod audit;
 pub mod contracts;
 pub mod filter_sql;
@@ -10,6 +11,7 @@ pub mod invoices;
 pub mod mail;
 pub mod members;
 pub mod orgs;
+pub mod reports;
 pub mod schema;
 pub mod seat_changes;
 pub mod seat_policy;

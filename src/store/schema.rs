@@ -268,3 +268,32 @@ diesel::table! {
 diesel::joinable!(invitations -> organizations (org_id));
 diesel::joinable!(mail_outbox -> organizations (org_id));
 diesel::joinable!(sso_settings -> organizations (org_id));
+
+// Reports and monitoring (migration 2026-11-21-000005_reports).
+diesel::table! {
+    alert_settings (org_id) {
+        org_id -> Text,
+        free_seat_threshold -> BigInt,
+        webhook_url -> Nullable<Text>,
+        webhook_secret -> Nullable<Text>,
+        last_free -> BigInt,
+        last_queue_nonempty -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_outbox (id) {
+        id -> Text,
+        org_id -> Text,
+        event -> Text,
+        url -> Text,
+        body -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}

@@ -68,3 +68,26 @@ pub fn tiers_of_user(conn: &mut DbConn, org_id: &str, user_id: &str) -> Q<Vec<St
         .distinct()
         .load(conn)
 }
+
+/// `(user id, tier)` for every policy-mapped group the users given are direct members of: the
+/// tiers a whole page of users asks for, in one query.
+pub fn tiers_of_users(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_ids: &[String],
+) -> Q<Vec<(String, String)>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    group_tier_policies::table
+        .inner_join(
+            scim_group_members::table
+                .on(scim_group_members::group_id.eq(group_tier_policies::group_id)),
+        )
+        .filter(group_tier_policies::org_id.eq(org_id))
+        .filter(scim_group_members::org_id.eq(org_id))
+        .filter(scim_group_members::member_id.eq_any(user_ids))
+        .select((scim_group_members::member_id, group_tier_policies::tier))
+        .distinct()
+        .load(conn)
+}

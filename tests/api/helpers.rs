@@ -680,3 +680,119 @@ pub fn add_seats(app: &TestApp, tier: &str, n: i64) {
         })
         .expect("add seats");
 }
+
+// --- Reports, alerts, page, audit, operations ---------------------------------------------
+
+/// A raw GET on the server (any path from the root), with an optional bearer token and
+/// extra headers; no redirects followed.
+pub async fn raw_get(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut req = client.get(format!("{}{}", app.addr, path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.expect("request")
+}
+
+/// POST a SCIM group with `members` (user ids); returns its id.
+pub async fn create_group_with(app: &TestApp, name: &str, members: &[String]) -> String {
+    let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+    let r = app
+        .post(
+            "/Groups",
+            json!({"schemas": [CORE_GROUP], "displayName": name, "members": members}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "create group: {}", r.body);
+    r.body["id"].as_str().expect("group id").to_string()
+}
+
+/// Map a group to a seat tier (the group tier policy).
+pub fn set_group_tier(app: &TestApp, group_id: &str, tier: scim_seats::domain::Tier) {
+    let (org, group) = (app.org_id.clone(), group_id.to_string());
+    app.db
+        .write_sync(move |c| {
+            scim_seats::domain::seat_policy::set_group_tier(
+                c,
+                &org,
+                &group,
+                Some(tier),
+                &scim_seats::domain::Actor::system(),
+            )
+        })
+        .expect("set group tier");
+}
+
+/// Put `n` pending users straight into the queue of `org_id` with one SQL statement
+/// (userName `bulk-<i>@<org>.example.com`), for volume tests. Queue numbers continue after
+/// the organization's counter, which is moved past them.
+pub fn seed_pending(app: &TestApp, org_id: &str, n: i64) {
+    use scim_seats::store::DbConn;
+    let org = org_id.to_string();
+    app.db
+        .write_sync(move |c| {
+            let base: i64 = {
+                use diesel::prelude::*;
+                use scim_seats::store::schema::organizations::dsl as o;
+                o::organizations
+                    .filter(o::id.eq(&org))
+                    .select(o::queue_counter)
+                    .first(c)?
+            };
+            let org_sql = org.replace('\'', "''");
+            // Same statement on both backends but for the row generator.
+            let select = format!(
+                "SELECT '{org_sql}-' || CAST(i AS TEXT), '{org_sql}', \
+                 'bulk-' || CAST(i AS TEXT) || '@bulk.example.com', \
+                 'bulk-' || CAST(i AS TEXT) || '@bulk.example.com', 'ext-' || CAST(i AS TEXT), \
+                 'Bulk User ' || CAST(i AS TEXT), TRUE, 'pending', NULL, NULL, \
+                 CURRENT_TIMESTAMP, {base} + i, 'scim', '{{}}', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP"
+            );
+            let insert = "INSERT INTO scim_users (id, org_id, user_name, user_name_norm, \
+                external_id, display_name, active, seat_status, seat_tier, seated_at, \
+                pending_since, queue_seq, source, resource, version, created_at, updated_at) ";
+            let sql = match c {
+                DbConn::Pg(_) => {
+                    format!("{insert} {select} FROM generate_series(1, {n}) AS g(i)")
+                }
+                DbConn::Sqlite(_) => format!(
+                    "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {n}) \
+                     {insert} {select} FROM g"
+                ),
+            };
+            let bump = format!(
+                "UPDATE organizations SET queue_counter = queue_counter + {n} WHERE id = '{org_sql}'"
+            );
+            match c {
+                DbConn::Pg(pc) => {
+                    diesel::sql_query(sql).execute(pc)?;
+                    diesel::sql_query(bump).execute(pc)?;
+                }
+                DbConn::Sqlite(sc) => {
+                    diesel::sql_query(sql).execute(sc)?;
+                    diesel::sql_query(bump).execute(sc)?;
+                }
+            }
+            Ok(())
+        })
+        .expect("seed pending users");
+}
+
+/// Webhook deliveries of the app's organization, newest first.
+pub fn outbox(app: &TestApp) -> Vec<scim_seats::store::alerts::OutboxRow> {
+    let org = app.org_id.clone();
+    app.db
+        .read_sync(move |c| Ok(scim_seats::store::alerts::for_org(c, &org)?))
+        .expect("outbox")
+}

@@ -1,0 +1,54 @@
+//! `GET` / `PUT /api/v1/settings/alerts` (Owner and above): the free-seat threshold and the
+//! webhook. The secret is write-only: reads say whether one is set.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use crate::api::body::read_json;
+use crate::auth::OwnerSession;
+use crate::domain::alerts::{self, AlertConfig};
+use crate::domain::members::Role;
+use crate::error::Error;
+use crate::startup::AppState;
+use crate::store::alerts::AlertRow;
+
+fn render(row: Option<&AlertRow>) -> serde_json::Value {
+    match row {
+        Some(r) => json!({
+            "free_seat_threshold": r.free_seat_threshold,
+            "webhook_url": r.webhook_url,
+            "webhook_secret_set": r.webhook_secret.is_some(),
+            "signature_header": crate::webhooks::SIGNATURE_HEADER,
+        }),
+        None => json!({
+            "free_seat_threshold": null,
+            "webhook_url": null,
+            "webhook_secret_set": false,
+            "signature_header": crate::webhooks::SIGNATURE_HEADER,
+        }),
+    }
+}
+
+pub async fn get(session: OwnerSession, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    session.require(Role::Owner)?;
+    let org_id = session.org_id.clone();
+    let row = state.db.read(move |c| alerts::get(c, &org_id)).await?;
+    Ok(HttpResponse::Ok().json(render(row.as_ref())))
+}
+
+pub async fn put(
+    session: OwnerSession,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    session.require(Role::Owner)?;
+    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
+    let cfg = AlertConfig::from_json(&body)?;
+    let (org_id, actor) = (session.org_id.clone(), session.actor());
+    let row = state
+        .db
+        .write(move |c| alerts::configure(c, &org_id, &cfg, &actor))
+        .await?;
+    Ok(HttpResponse::Ok().json(render(Some(&row))))
+}

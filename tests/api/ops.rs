@@ -1,0 +1,123 @@
+//! Operations endpoints: liveness, readiness, Prometheus metrics.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_when_all_is_well() {
+    let app = spawn_app().await;
+    let r = raw_get(&app, "/healthz", None, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+    let r = raw_get(&app, "/readyz", None, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"status": "ready", "database": "ok"})
+    );
+}
+
+#[tokio::test]
+async fn readyz_is_503_with_a_json_body_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    let TestDb::Pg {
+        admin_url, name, ..
+    } = &app.test_db
+    else {
+        // A SQLite file that is open cannot be made unreachable from outside the process:
+        // the PostgreSQL run covers the 503 path.
+        eprintln!("readyz 503 is exercised on PostgreSQL (TEST_DATABASE_URL)");
+        return;
+    };
+    use diesel::{Connection, RunQueryDsl};
+    let mut admin = diesel::PgConnection::establish(admin_url).expect("admin connection");
+    diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .expect("drop the app's database");
+    let r = raw_get(&app, "/readyz", None, &[]).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["database"], "unreachable");
+    // Liveness does not depend on the database.
+    let r = raw_get(&app, "/healthz", None, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_expose_requests_latency_seats_queue_and_outcomes() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 2,
+            premium: 1,
+        },
+        |_| {},
+    )
+    .await;
+    for i in 0..4 {
+        app.create_user(&format!("m{i}")).await; // 3 claim, 1 queues
+    }
+    let first = app.get("/Users?filter=userName%20eq%20%22m0%22").await.body["Resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        app.delete(&format!("/Users/{first}")).await.status,
+        StatusCode::NO_CONTENT
+    ); // released, and m3 activated from the queue
+    app.create_user("m4").await; // queued
+    let _ = app.get("/Users/does-not-exist").await;
+    let _ = raw_get(&app, "/no/such/path/12345", None, &[]).await;
+
+    let r = raw_get(&app, "/metrics", None, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = r.text().await.unwrap();
+    let has = |needle: &str| {
+        assert!(
+            text.lines().any(|l| l.starts_with(needle)),
+            "missing {needle} in:\n{text}"
+        )
+    };
+    has("# TYPE scim_seats_http_requests_total counter");
+    has(r#"scim_seats_http_requests_total{method="POST",route="/scim/v2/Users",status="201"} 5"#);
+    has(
+        r#"scim_seats_http_requests_total{method="GET",route="/scim/v2/Users/{id}",status="404"} 1"#,
+    );
+    has(r#"scim_seats_http_requests_total{method="GET",route="unmatched",status="404"} 1"#);
+    has("# TYPE scim_seats_http_request_duration_seconds histogram");
+    has(
+        r#"scim_seats_http_request_duration_seconds_bucket{method="POST",route="/scim/v2/Users",status="201",le="+Inf"} 5"#,
+    );
+    has(
+        r#"scim_seats_http_request_duration_seconds_count{method="DELETE",route="/scim/v2/Users/{id}",status="204"} 1"#,
+    );
+    // Seats and the queue, read at scrape time.
+    has(r#"scim_seats_seats{state="purchased",tier="standard"} 2"#);
+    has(r#"scim_seats_seats{state="claimed",tier="standard"} 2"#);
+    has(r#"scim_seats_seats{state="claimed",tier="premium"} 1"#);
+    has(r#"scim_seats_seats{state="free",tier="premium"} 0"#);
+    has("scim_seats_queue_length 1");
+    has("scim_seats_database_up 1");
+    // Outcome counters are process-wide (other tests run in this process too): present and
+    // at least what this test caused.
+    for (outcome, at_least) in [
+        ("claimed", 3),
+        ("queued", 2),
+        ("released", 1),
+        ("activated_from_queue", 1),
+    ] {
+        let prefix = format!(r#"scim_seats_provisioning_outcomes_total{{outcome="{outcome}"}} "#);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("missing {prefix}"));
+        let n: u64 = line[prefix.len()..].parse().unwrap();
+        assert!(n >= at_least, "{line}");
+    }
+}
