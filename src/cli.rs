@@ -180,7 +180,7 @@ pub enum TokenCommand {
 }
 
 fn open(db: &DbArgs) -> anyhow::Result<Db> {
-    let db = Db::connect(&db.database_url, 2)?;
+    let db = Db::connect_for_command(&db.database_url)?;
     db.migrate()?;
     Ok(db)
 }

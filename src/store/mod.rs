@@ -163,7 +163,19 @@ pub struct Db {
 }
 
 impl Db {
+    /// A server's handle: keeps a warm idle connection.
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
+        Db::open(url, pool_size, 1)
+    }
+
+    /// A short-lived command's handle: no idle connections, so no pool thread is still
+    /// opening a connection when the process exits (libpq's TLS setup racing the exit
+    /// handlers crashed the CLI now and then).
+    pub fn connect_for_command(url: &str) -> anyhow::Result<Db> {
+        Db::open(url, 2, 0)
+    }
+
+    fn open(url: &str, pool_size: u32, min_idle: u32) -> anyhow::Result<Db> {
         let backend = Backend::from_url(url);
         let manager = ConnManager::new(url);
         if backend == Backend::Sqlite {
@@ -171,7 +183,7 @@ impl Db {
         }
         let read = r2d2::Pool::builder()
             .max_size(pool_size.max(2))
-            .min_idle(Some(1))
+            .min_idle(Some(min_idle))
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(SqlitePragmas))
             .build(manager.clone())?;
