@@ -323,6 +323,32 @@ pub fn write_tx<T, E: From<diesel::result::Error>>(
     }
 }
 
+/// Run `f` inside a savepoint of the current transaction: an error rolls back only what `f`
+/// did. A panic is caught and treated as an error, so one bad request cannot take a shared
+/// transaction (or the SQLite writer thread) down.
+pub fn savepoint<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
+) -> Result<T, Error> {
+    <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+        .unwrap_or_else(|_| {
+            Err(Error::Internal(anyhow::anyhow!(
+                "a write use case panicked"
+            )))
+        });
+    match outcome {
+        Ok(v) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(v)
+        }
+        Err(e) => {
+            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
 /// Current time in UTC, truncated to microseconds so it round-trips through both backends.
 pub fn now() -> chrono::NaiveDateTime {
     let t = chrono::Utc::now().naive_utc();

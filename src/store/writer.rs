@@ -3,8 +3,6 @@
 //! single `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint: a use case that fails
 //! rolls back alone, and no caller hears "done" before the whole batch is durable.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::r2d2::ManageConnection;
 use diesel::Connection;
@@ -43,7 +41,7 @@ impl BatchWriter {
     ) {
         let span = tracing::Span::current();
         let job: Job = Box::new(move |conn: &mut DbConn| {
-            let result = span.in_scope(|| in_savepoint(conn, f));
+            let result = span.in_scope(|| super::savepoint(conn, f));
             Box::new(move |committed: Result<(), String>| {
                 deliver(match committed {
                     Ok(()) => result,
@@ -55,30 +53,6 @@ impl BatchWriter {
         // caller's channel closes: it answers "unavailable" instead of waiting forever.
         if self.jobs.send(job).is_err() {
             tracing::error!("the SQLite writer thread has stopped; a write was refused");
-        }
-    }
-}
-
-/// Run one use case inside a savepoint of the batch transaction. A panic is caught and
-/// treated as an error, so one bad request cannot take the writer down.
-fn in_savepoint<T>(
-    conn: &mut DbConn,
-    f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
-) -> Result<T, Error> {
-    <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
-    let outcome = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
-        Err(Error::Internal(anyhow::anyhow!(
-            "a write use case panicked"
-        )))
-    });
-    match outcome {
-        Ok(v) => {
-            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
-            Ok(v)
-        }
-        Err(e) => {
-            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
-            Err(e)
         }
     }
 }

@@ -88,6 +88,12 @@ async fn fail_on_errors_stops_and_errors_are_reported_per_operation() {
     assert_eq!(ops[0]["status"], "400");
     assert_eq!(ops[0]["response"]["scimType"], "invalidValue");
     assert_eq!(ops[1]["status"], "201");
+    // Operations share one transaction with a savepoint each: the failed one undid only itself.
+    let later = app
+        .get("/Users?filter=userName%20eq%20%22later@x.com%22")
+        .await;
+    assert_eq!(later.body["totalResults"], 1);
+    assert_eq!(app.get("/Groups").await.body["totalResults"], 0);
     assert_eq!(
         app.get("/Users?filter=userName%20eq%20%22fresh@x.com%22")
             .await

@@ -16,6 +16,7 @@ use crate::scim::patch::{apply, parse_patch_request, MemberOp};
 use crate::scim::resource::normalize;
 use crate::scim::schema::Registry;
 use crate::startup::AppState;
+use crate::store::DbConn;
 
 /// Split a group body into the canonical resource (without members) and its member refs.
 fn split_members(body: &Value) -> Result<(Value, Vec<MemberRef>), Error> {
@@ -51,27 +52,17 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let view = create_op(&state, &client, body).await?;
+    let c = client.clone();
+    let view = state
+        .db
+        .write(move |conn| create_in(conn, &c, body))
+        .await?;
     Ok(respond(
         StatusCode::CREATED,
         &view,
         &client,
         &Projection::from_request(&req),
     ))
-}
-
-/// POST /Groups, shared by the handler and `/Bulk`.
-pub async fn create_op(
-    state: &AppState,
-    client: &ScimClient,
-    body: Value,
-) -> Result<GroupView, Error> {
-    let (resource, members) = split_members(&body)?;
-    let (org, actor) = (client.org_id.clone(), client.actor());
-    state
-        .db
-        .write(move |c| domain::create(c, &org, resource, members, &actor))
-        .await
 }
 
 pub async fn get(
@@ -141,43 +132,12 @@ pub async fn replace(
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
     let projection = Projection::from_request(&req);
     let with_members = projection.wants(&Registry::get().group, "members");
-    let view = replace_op(
-        &state,
-        &client,
-        id.into_inner(),
-        body,
-        preconditions(&req),
-        with_members,
-    )
-    .await?;
-    Ok(respond(StatusCode::OK, &view, &client, &projection))
-}
-
-/// PUT /Groups/{id}, shared by the handler and `/Bulk`.
-pub async fn replace_op(
-    state: &AppState,
-    client: &ScimClient,
-    id: String,
-    body: Value,
-    pre: Preconditions,
-    with_members: bool,
-) -> Result<GroupView, Error> {
-    let (resource, members) = split_members(&body)?;
-    let (org, actor) = (client.org_id.clone(), client.actor());
-    state
+    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
+    let view = state
         .db
-        .write(move |c| {
-            domain::modify(
-                c,
-                &org,
-                &id,
-                &pre,
-                &actor,
-                move |_| Ok((resource, vec![MemberChange::ReplaceAll(members)])),
-                with_members,
-            )
-        })
-        .await
+        .write(move |conn| replace_in(conn, &c, &id, body, &pre, with_members))
+        .await?;
+    Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
 
 /// PATCH answers 204 (RFC 7644 §3.5.2 allows it) unless the client asks for attributes:
@@ -193,15 +153,11 @@ pub async fn patch(
     let projection = Projection::from_request(&req);
     let wants_body = !projection.is_empty();
     let with_members = wants_body && projection.wants(&Registry::get().group, "members");
-    let view = patch_op(
-        &state,
-        &client,
-        id.into_inner(),
-        body,
-        preconditions(&req),
-        with_members,
-    )
-    .await?;
+    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
+    let view = state
+        .db
+        .write(move |conn| patch_in(conn, &c, &id, body, &pre, with_members))
+        .await?;
     if wants_body {
         return Ok(respond(StatusCode::OK, &view, &client, &projection).respond_to_response(&req));
     }
@@ -213,64 +169,85 @@ pub async fn patch(
         .finish())
 }
 
-/// PATCH /Groups/{id}, shared by the handler and `/Bulk`.
-pub async fn patch_op(
-    state: &AppState,
-    client: &ScimClient,
-    id: String,
-    body: Value,
-    pre: Preconditions,
-    with_members: bool,
-) -> Result<GroupView, Error> {
-    let ops = parse_patch_request(&body)?;
-    let (org, actor) = (client.org_id.clone(), client.actor());
-    state
-        .db
-        .write(move |c| {
-            let id_value = Value::String(id.clone());
-            domain::modify(
-                c,
-                &org,
-                &id,
-                &pre,
-                &actor,
-                move |mut current: Value| {
-                    let rs = &Registry::get().group;
-                    with_id(&mut current, id_value);
-                    let outcome = apply(&mut current, &ops, rs)?;
-                    let changes = outcome
-                        .member_ops
-                        .into_iter()
-                        .map(member_change)
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok((normalize(&current, rs)?, changes))
-                },
-                with_members,
-            )
-        })
-        .await
-}
-
 pub async fn delete(
     client: ScimClient,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    delete_op(&state, &client, id.into_inner(), preconditions(&req)).await?;
+    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
+    state
+        .db
+        .write(move |conn| delete_in(conn, &c, &id, &pre))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// DELETE /Groups/{id}, shared by the handler and `/Bulk`.
-pub async fn delete_op(
-    state: &AppState,
+/// POST /Groups as a step of a transaction; the handler and `/Bulk` share it.
+pub fn create_in(conn: &mut DbConn, client: &ScimClient, body: Value) -> Result<GroupView, Error> {
+    let (resource, members) = split_members(&body)?;
+    domain::create(conn, &client.org_id, resource, members, &client.actor())
+}
+
+/// PUT /Groups/{id} as a step of a transaction.
+pub fn replace_in(
+    conn: &mut DbConn,
     client: &ScimClient,
-    id: String,
-    pre: Preconditions,
+    id: &str,
+    body: Value,
+    pre: &Preconditions,
+    with_members: bool,
+) -> Result<GroupView, Error> {
+    let (resource, members) = split_members(&body)?;
+    domain::modify(
+        conn,
+        &client.org_id,
+        id,
+        pre,
+        &client.actor(),
+        move |_| Ok((resource, vec![MemberChange::ReplaceAll(members)])),
+        with_members,
+    )
+}
+
+/// PATCH /Groups/{id} as a step of a transaction.
+pub fn patch_in(
+    conn: &mut DbConn,
+    client: &ScimClient,
+    id: &str,
+    body: Value,
+    pre: &Preconditions,
+    with_members: bool,
+) -> Result<GroupView, Error> {
+    let ops = parse_patch_request(&body)?;
+    let id_value = Value::String(id.to_string());
+    domain::modify(
+        conn,
+        &client.org_id,
+        id,
+        pre,
+        &client.actor(),
+        move |mut current: Value| {
+            let rs = &Registry::get().group;
+            with_id(&mut current, id_value);
+            let outcome = apply(&mut current, &ops, rs)?;
+            let changes = outcome
+                .member_ops
+                .into_iter()
+                .map(member_change)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((normalize(&current, rs)?, changes))
+        },
+        with_members,
+    )
+}
+
+/// DELETE /Groups/{id} as a step of a transaction.
+pub fn delete_in(
+    conn: &mut DbConn,
+    client: &ScimClient,
+    id: &str,
+    pre: &Preconditions,
 ) -> Result<(), Error> {
-    let (org, actor) = (client.org_id.clone(), client.actor());
-    state
-        .db
-        .write(move |c| domain::delete(c, &org, &id, &pre, &actor))
-        .await
+    domain::delete(conn, &client.org_id, id, pre, &client.actor())
 }

@@ -16,6 +16,7 @@ use crate::scim::patch::{apply, parse_patch_request};
 use crate::scim::resource::normalize;
 use crate::scim::schema::Registry;
 use crate::startup::AppState;
+use crate::store::DbConn;
 
 fn respond(status: StatusCode, view: &UserView, client: &ScimClient, p: &Projection) -> ScimJson {
     let body = p.apply(render::user(view, &client.base_url), &Registry::get().user);
@@ -29,27 +30,17 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let view = create_op(&state, &client, body).await?;
+    let c = client.clone();
+    let view = state
+        .db
+        .write(move |conn| create_in(conn, &c, body))
+        .await?;
     Ok(respond(
         StatusCode::CREATED,
         &view,
         &client,
         &Projection::from_request(&req),
     ))
-}
-
-/// POST /Users, shared by the handler and `/Bulk`.
-pub async fn create_op(
-    state: &AppState,
-    client: &ScimClient,
-    body: Value,
-) -> Result<UserView, Error> {
-    let resource = normalize(&body, &Registry::get().user)?;
-    let (org, actor) = (client.org_id.clone(), client.actor());
-    state
-        .db
-        .write(move |c| domain::create(c, &org, resource, CreateOptions::default(), &actor))
-        .await
 }
 
 pub async fn get(
@@ -117,29 +108,17 @@ pub async fn replace(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let view = replace_op(&state, &client, id.into_inner(), body, preconditions(&req)).await?;
+    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
+    let view = state
+        .db
+        .write(move |conn| replace_in(conn, &c, &id, body, &pre))
+        .await?;
     Ok(respond(
         StatusCode::OK,
         &view,
         &client,
         &Projection::from_request(&req),
     ))
-}
-
-/// PUT /Users/{id}, shared by the handler and `/Bulk`.
-pub async fn replace_op(
-    state: &AppState,
-    client: &ScimClient,
-    id: String,
-    body: Value,
-    pre: Preconditions,
-) -> Result<UserView, Error> {
-    let resource = normalize(&body, &Registry::get().user)?;
-    let (org, actor) = (client.org_id.clone(), client.actor());
-    state
-        .db
-        .write(move |c| domain::replace(c, &org, &id, resource, &pre, &actor))
-        .await
 }
 
 pub async fn patch(
@@ -150,7 +129,11 @@ pub async fn patch(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let view = patch_op(&state, &client, id.into_inner(), body, preconditions(&req)).await?;
+    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
+    let view = state
+        .db
+        .write(move |conn| patch_in(conn, &c, &id, body, &pre))
+        .await?;
     Ok(respond(
         StatusCode::OK,
         &view,
@@ -159,51 +142,76 @@ pub async fn patch(
     ))
 }
 
-/// PATCH /Users/{id}, shared by the handler and `/Bulk`.
-pub async fn patch_op(
-    state: &AppState,
-    client: &ScimClient,
-    id: String,
-    body: Value,
-    pre: Preconditions,
-) -> Result<UserView, Error> {
-    let ops = parse_patch_request(&body)?;
-    let (org, actor) = (client.org_id.clone(), client.actor());
-    state
-        .db
-        .write(move |c| {
-            let id_value = Value::String(id.clone());
-            domain::modify(c, &org, &id, &pre, &actor, move |mut current: Value| {
-                let rs = &Registry::get().user;
-                with_id(&mut current, id_value);
-                apply(&mut current, &ops, rs)?;
-                // Re-normalize: types, required attributes and write-only values checked once.
-                Ok(normalize(&current, rs)?)
-            })
-        })
-        .await
-}
-
 pub async fn delete(
     client: ScimClient,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    delete_op(&state, &client, id.into_inner(), preconditions(&req)).await?;
+    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
+    state
+        .db
+        .write(move |conn| delete_in(conn, &c, &id, &pre))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// DELETE /Users/{id}, shared by the handler and `/Bulk`.
-pub async fn delete_op(
-    state: &AppState,
+/// POST /Users as a step of a transaction; the handler and `/Bulk` share it.
+pub fn create_in(conn: &mut DbConn, client: &ScimClient, body: Value) -> Result<UserView, Error> {
+    let resource = normalize(&body, &Registry::get().user)?;
+    domain::create(
+        conn,
+        &client.org_id,
+        resource,
+        CreateOptions::default(),
+        &client.actor(),
+    )
+}
+
+/// PUT /Users/{id} as a step of a transaction.
+pub fn replace_in(
+    conn: &mut DbConn,
     client: &ScimClient,
-    id: String,
-    pre: Preconditions,
+    id: &str,
+    body: Value,
+    pre: &Preconditions,
+) -> Result<UserView, Error> {
+    let resource = normalize(&body, &Registry::get().user)?;
+    domain::replace(conn, &client.org_id, id, resource, pre, &client.actor())
+}
+
+/// PATCH /Users/{id} as a step of a transaction.
+pub fn patch_in(
+    conn: &mut DbConn,
+    client: &ScimClient,
+    id: &str,
+    body: Value,
+    pre: &Preconditions,
+) -> Result<UserView, Error> {
+    let ops = parse_patch_request(&body)?;
+    let id_value = Value::String(id.to_string());
+    domain::modify(
+        conn,
+        &client.org_id,
+        id,
+        pre,
+        &client.actor(),
+        move |mut current: Value| {
+            let rs = &Registry::get().user;
+            with_id(&mut current, id_value);
+            apply(&mut current, &ops, rs)?;
+            // Re-normalize: types, required attributes and write-only values checked once.
+            Ok(normalize(&current, rs)?)
+        },
+    )
+}
+
+/// DELETE /Users/{id} as a step of a transaction.
+pub fn delete_in(
+    conn: &mut DbConn,
+    client: &ScimClient,
+    id: &str,
+    pre: &Preconditions,
 ) -> Result<(), Error> {
-    let (org, actor) = (client.org_id.clone(), client.actor());
-    state
-        .db
-        .write(move |c| domain::delete(c, &org, &id, &pre, &actor))
-        .await
+    domain::delete(conn, &client.org_id, id, pre, &client.actor())
 }
