@@ -3,8 +3,14 @@
 
 use clap::{Args, Parser, Subcommand};
 
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::auth::jwt::{self, JwtKeys};
 use crate::config::{Settings, DEFAULT_BIND, DEFAULT_DATABASE_URL};
-use crate::domain::{orgs, tokens};
+use crate::domain::{contracts::NewContract, members, orgs, renewal, tokens};
 use crate::startup::Application;
 use crate::store::Db;
 
@@ -47,6 +53,17 @@ pub enum Command {
         /// Log as JSON lines instead of text.
         #[arg(long, env = "SCIM_SEATS_LOG_JSON")]
         log_json: bool,
+        /// Seconds between runs of due contract renewals (0 turns the task off).
+        #[arg(long, env = "SCIM_SEATS_RENEWAL_INTERVAL_SECS", default_value_t = 60)]
+        renewal_interval_secs: u64,
+    },
+    /// Renew (or expire) every contract whose term has ended, then exit.
+    RenewDue {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The day to renew as of (default: today, UTC).
+        #[arg(long)]
+        today: Option<NaiveDate>,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -81,6 +98,27 @@ pub enum OrgCommand {
         standard_seats: i64,
         #[arg(long, default_value_t = 0)]
         premium_seats: i64,
+        /// Email of the Primary Owner (a member is created for it).
+        #[arg(long)]
+        owner_email: Option<String>,
+        /// First day of the one-year contract term, YYYY-MM-DD (default: today, UTC).
+        #[arg(long)]
+        term_start: Option<NaiveDate>,
+        /// ISO 4217 currency of the contract.
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        /// Annual price of a standard seat, exact decimal.
+        #[arg(long, default_value = "600.00")]
+        standard_price: Decimal,
+        /// Annual price of a premium seat, exact decimal.
+        #[arg(long, default_value = "1200.00")]
+        premium_price: Decimal,
+        /// Renew at term end with the seats in use (the default).
+        #[arg(long, overrides_with = "no_auto_renew")]
+        auto_renew: bool,
+        /// Let the contract expire at term end.
+        #[arg(long, overrides_with = "auto_renew")]
+        no_auto_renew: bool,
     },
 }
 
@@ -110,6 +148,18 @@ pub enum TokenCommand {
         #[arg(long)]
         org: String,
     },
+    /// Print an owner-API token (JWT) for a member, to bootstrap the owner API. Signed with
+    /// SCIM_SEATS_JWT_SECRET, which must be the server's.
+    Owner {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value_t = 24)]
+        ttl_hours: u64,
+    },
 }
 
 fn open(db: &DbArgs) -> anyhow::Result<Db> {
@@ -127,9 +177,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             pool_size,
             workers,
             log_json,
+            renewal_interval_secs,
         } => {
             crate::telemetry::init("info,actix_server=warn", log_json);
             let mut settings = Settings::default();
+            if let Some(keys) = JwtKeys::from_env()? {
+                settings.auth.jwt = keys;
+            }
+            settings.billing.renewal_interval =
+                (renewal_interval_secs > 0).then(|| Duration::from_secs(renewal_interval_secs));
             settings.database.url = db.database_url;
             settings.database.pool_size = pool_size;
             settings.http.bind = bind;
@@ -143,6 +199,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             open(&db)?;
             println!("migrations applied");
         }
+        Command::RenewDue { db, today } => {
+            let db = open(&db)?;
+            let today = today.unwrap_or_else(|| crate::clock::Clock::System.today());
+            let outcomes = renewal::renew_due(&db, today)?;
+            for o in &outcomes {
+                match o {
+                    renewal::Outcome::Renewed {
+                        org_id,
+                        term_start,
+                        standard,
+                        premium,
+                        invoice,
+                    } => println!(
+                        "renewed {org_id} from {term_start}: {standard} standard, {premium} premium, invoice {}",
+                        invoice.as_deref().unwrap_or("none (no seats in use)")
+                    ),
+                    renewal::Outcome::Expired { org_id, last_day } => {
+                        println!("expired {org_id} (last day {last_day})")
+                    }
+                    renewal::Outcome::NotDue => {}
+                }
+            }
+            println!(
+                "{} contract(s) renewed or expired as of {today}",
+                outcomes.len()
+            );
+        }
         Command::Org { command } => match command {
             OrgCommand::Create {
                 slug,
@@ -151,6 +234,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 domains,
                 standard_seats,
                 premium_seats,
+                owner_email,
+                term_start,
+                currency,
+                standard_price,
+                premium_price,
+                auto_renew: _,
+                no_auto_renew,
             } => {
                 let db = open(&db)?;
                 let new = orgs::NewOrg {
@@ -160,7 +250,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     standard_seats,
                     premium_seats,
                 };
-                let org = db.write_sync(|c| orgs::create(c, &new))?;
+                let opts = orgs::OrgOptions {
+                    contract: NewContract {
+                        term_start,
+                        currency,
+                        standard_price,
+                        premium_price,
+                        auto_renew: !no_auto_renew,
+                    },
+                    owner_email,
+                };
+                let org = db.write_sync(|c| orgs::create_with(c, &new, &opts))?;
                 println!("created organization {} ({})", org.slug, org.id);
             }
         },
@@ -207,6 +307,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         t.id, t.created_at, t.description
                     );
                 }
+            }
+            TokenCommand::Owner {
+                db,
+                org,
+                email,
+                ttl_hours,
+            } => {
+                let keys = JwtKeys::from_env()?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "set SCIM_SEATS_JWT_SECRET to the server's secret: a token signed with \
+                         another key would not verify"
+                    )
+                })?;
+                let db = open(&db)?;
+                let (org_id, member) = db.read_sync(|c| {
+                    let org = orgs::by_slug(c, &org)?;
+                    let member = members::by_email(c, &org.id, &email)?;
+                    Ok((org.id, member))
+                })?;
+                let ttl = Duration::from_secs(ttl_hours.saturating_mul(3600));
+                let token = jwt::issue_owner(
+                    &keys,
+                    &org_id,
+                    &member.id,
+                    ttl,
+                    chrono::Utc::now().timestamp(),
+                )?;
+                eprintln!(
+                    "owner token for {} ({}) valid {ttl_hours} h:",
+                    member.email, member.role
+                );
+                println!("{token}");
             }
         },
     }

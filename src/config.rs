@@ -3,11 +3,31 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDate;
+
+use crate::auth::jwt::JwtKeys;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub http: HttpSettings,
     pub database: DatabaseSettings,
     pub scim: ScimSettings,
+    pub auth: AuthSettings,
+    pub billing: BillingSettings,
+    /// Billing's "today" (UTC) when set; the system date otherwise. Tests pin March 1 here.
+    pub clock_override: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Owner-token signing keys. The default is an ephemeral random key (see `JwtKeys`).
+    pub jwt: JwtKeys,
+}
+
+#[derive(Debug, Clone)]
+pub struct BillingSettings {
+    /// How often `serve` runs due renewals; `None` turns the background task off.
+    pub renewal_interval: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +78,13 @@ impl Default for Settings {
                 bulk_max_payload_bytes: 1024 * 1024,
                 token_touch_interval: Duration::from_secs(60),
             },
+            auth: AuthSettings {
+                jwt: JwtKeys::ephemeral(),
+            },
+            billing: BillingSettings {
+                renewal_interval: Some(Duration::from_secs(60)),
+            },
+            clock_override: None,
         }
     }
 }

@@ -20,6 +20,9 @@ pub enum Error {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// Well-formed but refused as it stands (e.g. an idempotency key reused for another body).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("the resource changed: its version does not match If-Match")]
     PreconditionFailed,
     #[error("not modified")]
@@ -122,6 +125,7 @@ impl ResponseError for Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::NotModified => StatusCode::NOT_MODIFIED,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,

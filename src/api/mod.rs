@@ -1,5 +1,6 @@
 //! HTTP handlers: extract, convert, run one domain function, render.
 
 pub mod body;
+pub mod owner;
 pub mod respond;
 pub mod scim;

@@ -1,7 +1,11 @@
-//! Authentication extractors. SCIM clients present an organization's bearer token.
+//! Authentication extractors. SCIM clients present an organization's bearer token; owners
+//! and admins present an owner JWT.
 
+pub mod jwt;
+pub mod owner;
 pub mod scim_client;
 
+pub use owner::OwnerSession;
 pub use scim_client::ScimClient;
 
 /// The bearer value of an `Authorization` header, if any.

@@ -1,9 +1,19 @@
 //! Rules: provisioning, the seat engine, organizations and tokens. Calls `store`, never HTTP.
 
 pub mod audit;
+pub mod billing;
+pub mod contracts;
 pub mod groups;
+pub mod invoices;
+pub mod members;
 pub mod orgs;
+pub mod reassign;
+pub mod renewal;
 pub mod search;
+pub mod seat_admin;
+pub mod seat_orders;
+pub mod seat_policy;
+pub mod seat_upgrade;
 pub mod seats;
 pub mod tokens;
 pub mod users;
@@ -78,6 +88,13 @@ impl Actor {
         Actor {
             id: format!("scim-token:{token_id}"),
             source: Source::Scim,
+        }
+    }
+    /// An admin or owner acting through the owner API.
+    pub fn admin(user_id: &str) -> Actor {
+        Actor {
+            id: format!("user:{user_id}"),
+            source: Source::Admin,
         }
     }
     pub fn system() -> Actor {

@@ -1,7 +1,10 @@
-//! Organizations: creation with their initial seat allocation and verified domains.
+//! Organizations: creation with their initial seat allocation, verified domains, contract and
+//! (optionally) Primary Owner.
 
 use serde_json::json;
 
+use super::contracts::{self, NewContract};
+use super::members::{self, Role};
 use super::{audit, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, orgs::OrgRow, seats::PoolRow, DbConn};
@@ -48,7 +51,20 @@ pub fn validate_domain(domain: &str) -> Result<String, Error> {
     }
 }
 
+/// What an organization is created with besides its seats and domains.
+#[derive(Debug, Clone, Default)]
+pub struct OrgOptions {
+    pub contract: NewContract,
+    /// Becomes the Primary Owner member when given.
+    pub owner_email: Option<String>,
+}
+
+/// Create an organization with a default contract (term from today, USD 600/1,200, auto-renew).
 pub fn create(conn: &mut DbConn, new: &NewOrg) -> Result<OrgRow, Error> {
+    create_with(conn, new, &OrgOptions::default())
+}
+
+pub fn create_with(conn: &mut DbConn, new: &NewOrg, opts: &OrgOptions) -> Result<OrgRow, Error> {
     validate_slug(&new.slug)?;
     if new.name.trim().is_empty() {
         return Err(Error::BadRequest("the organization needs a name".into()));
@@ -102,6 +118,10 @@ pub fn create(conn: &mut DbConn, new: &NewOrg) -> Result<OrgRow, Error> {
         Some(&org.id),
         json!({"standard": new.standard_seats, "premium": new.premium_seats, "domains": domains}),
     )?;
+    contracts::create(conn, &org.id, &opts.contract, &Actor::system())?;
+    if let Some(email) = &opts.owner_email {
+        members::add(conn, &org.id, email, Role::PrimaryOwner, &Actor::system())?;
+    }
     Ok(org)
 }
 

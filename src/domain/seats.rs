@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::{audit, Actor, Tier};
+use super::{audit, seat_policy, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, users::UserRow, DbConn};
 
@@ -32,8 +32,19 @@ fn tier_order(preferred: Option<Tier>) -> Vec<Tier> {
     order
 }
 
+/// The seat state of a user as the audit log records it (`before` / `after`).
+pub fn seat_state(user: &UserRow) -> serde_json::Value {
+    json!({
+        "status": user.seat_status,
+        "tier": user.seat_tier,
+        "pendingSince": user.pending_since,
+        "queueSeq": user.queue_seq,
+    })
+}
+
 /// Give `user` a seat of the best free tier, or put it at the back of the queue with `seq`.
-/// Updates the row in memory; the caller writes it.
+/// `preferred` overrides the group tier policy; without it the user's groups decide (see
+/// `seat_policy::preferred_tier`). Updates the row in memory; the caller writes it.
 pub fn claim_or_queue(
     conn: &mut DbConn,
     user: &mut UserRow,
@@ -42,6 +53,11 @@ pub fn claim_or_queue(
     actor: &Actor,
 ) -> Result<(), Error> {
     let now = store::now();
+    let before = seat_state(user);
+    let preferred = match preferred {
+        Some(t) => Some(t),
+        None => seat_policy::preferred_tier(conn, &user.org_id, &user.id)?,
+    };
     for tier in tier_order(preferred) {
         if store::seats::try_claim(conn, &user.org_id, tier.as_str(), now)? {
             set_active(user, tier, now);
@@ -51,28 +67,45 @@ pub fn claim_or_queue(
                 actor,
                 "seat.claimed",
                 Some(&user.id),
-                json!({"tier": tier.as_str()}),
+                json!({
+                    "tier": tier.as_str(),
+                    "preferredTier": preferred.map(Tier::as_str),
+                    "source": user.source,
+                    "before": before,
+                    "after": seat_state(user),
+                }),
             )?;
             return Ok(());
         }
     }
-    user.seat_status = STATUS_PENDING.into();
-    user.seat_tier = None;
-    user.seated_at = None;
-    user.pending_since = Some(now);
-    user.queue_seq = Some(seq);
+    set_pending(user, seq, now);
     audit::record(
         conn,
         &user.org_id,
         actor,
         "user.queued",
         Some(&user.id),
-        json!({"reason": "no free seat", "source": user.source}),
+        json!({
+            "reason": "no free seat",
+            "source": user.source,
+            "before": before,
+            "after": seat_state(user),
+        }),
     )?;
     Ok(())
 }
 
-fn set_active(user: &mut UserRow, tier: Tier, now: chrono::NaiveDateTime) {
+/// Put `user` at the back of the queue with first-come number `seq` (from `lock_org`).
+/// Updates the row in memory; the caller writes it.
+pub fn set_pending(user: &mut UserRow, seq: i64, now: chrono::NaiveDateTime) {
+    user.seat_status = STATUS_PENDING.into();
+    user.seat_tier = None;
+    user.seated_at = None;
+    user.pending_since = Some(now);
+    user.queue_seq = Some(seq);
+}
+
+pub fn set_active(user: &mut UserRow, tier: Tier, now: chrono::NaiveDateTime) {
     user.seat_status = STATUS_ACTIVE.into();
     user.seat_tier = Some(tier.as_str().into());
     user.seated_at = Some(now);
@@ -84,6 +117,7 @@ fn set_active(user: &mut UserRow, tier: Tier, now: chrono::NaiveDateTime) {
 /// queue. Returns true when a seat was freed.
 pub fn vacate(conn: &mut DbConn, user: &mut UserRow, actor: &Actor) -> Result<bool, Error> {
     let now = store::now();
+    let before = seat_state(user);
     let freed = match (user.seat_status.as_str(), user.seat_tier.clone()) {
         (STATUS_ACTIVE, Some(tier)) => {
             if !store::seats::release(conn, &user.org_id, &tier, now)? {
@@ -98,7 +132,7 @@ pub fn vacate(conn: &mut DbConn, user: &mut UserRow, actor: &Actor) -> Result<bo
                 actor,
                 "seat.released",
                 Some(&user.id),
-                json!({"tier": tier}),
+                json!({"tier": tier, "before": before, "after": inactive_state()}),
             )?;
             true
         }
@@ -109,7 +143,11 @@ pub fn vacate(conn: &mut DbConn, user: &mut UserRow, actor: &Actor) -> Result<bo
                 actor,
                 "user.left_queue",
                 Some(&user.id),
-                json!({"pendingSince": user.pending_since}),
+                json!({
+                    "pendingSince": user.pending_since,
+                    "before": before,
+                    "after": inactive_state(),
+                }),
             )?;
             false
         }
@@ -123,20 +161,29 @@ pub fn vacate(conn: &mut DbConn, user: &mut UserRow, actor: &Actor) -> Result<bo
     Ok(freed)
 }
 
+fn inactive_state() -> serde_json::Value {
+    json!({"status": STATUS_INACTIVE, "tier": null, "pendingSince": null, "queueSeq": null})
+}
+
 /// Give free seats to the head of the queue, in order, until seats or waiters run out.
 /// Returns the ids of the users activated.
 pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<String>, Error> {
     let mut activated = Vec::new();
     while let Some(mut head) = store::users::queue_head(conn, org_id)? {
         let now = store::now();
+        // Memberships usually arrive after the user was created, so the group tier policy is
+        // looked up here, when the seat is actually given.
+        let preferred = seat_policy::preferred_tier(conn, org_id, &head.id)?;
         let mut claimed = None;
-        for tier in Tier::ALL {
+        for tier in tier_order(preferred) {
             if store::seats::try_claim(conn, org_id, tier.as_str(), now)? {
                 claimed = Some(tier);
                 break;
             }
         }
+        // No free seat of any tier: the rest of the queue keeps waiting, in order.
         let Some(tier) = claimed else { break };
+        let before = seat_state(&head);
         let waited_since = head.pending_since;
         set_active(&mut head, tier, now);
         head.version += 1;
@@ -148,7 +195,14 @@ pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<Strin
             actor,
             "queue.activated",
             Some(&head.id),
-            json!({"tier": tier.as_str(), "pendingSince": waited_since}),
+            json!({
+                "tier": tier.as_str(),
+                "pendingSince": waited_since,
+                "preferredTier": preferred.map(Tier::as_str),
+                "source": head.source,
+                "before": before,
+                "after": seat_state(&head),
+            }),
         )?;
         activated.push(head.id);
     }

@@ -2,10 +2,15 @@
 //! Functions in the submodules never open transactions; use cases do, once, via `write_tx`.
 
 pub mod audit;
+pub mod contracts;
 pub mod filter_sql;
 pub mod groups;
+pub mod invoices;
+pub mod members;
 pub mod orgs;
 pub mod schema;
+pub mod seat_changes;
+pub mod seat_policy;
 pub mod seats;
 pub mod tokens;
 pub mod users;

@@ -112,6 +112,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    group_tier_policies (org_id, group_id) {
+        org_id -> Text,
+        group_id -> Text,
+        tier -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(scim_tokens -> organizations (org_id));
 diesel::joinable!(seat_pools -> organizations (org_id));
 diesel::joinable!(scim_users -> organizations (org_id));
@@ -119,6 +128,7 @@ diesel::joinable!(scim_user_emails -> scim_users (user_id));
 diesel::joinable!(scim_groups -> organizations (org_id));
 diesel::joinable!(scim_group_members -> scim_groups (group_id));
 diesel::joinable!(audit_log -> organizations (org_id));
+diesel::joinable!(group_tier_policies -> scim_groups (group_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -130,4 +140,79 @@ diesel::allow_tables_to_appear_in_same_query!(
     scim_groups,
     scim_group_members,
     audit_log,
+    group_tier_policies,
+    org_members,
+    contracts,
+    invoices,
+    invoice_lines,
 );
+
+// Owner members, contracts and invoices (migration 2026-11-21-000003_owner_billing).
+diesel::table! {
+    org_members (id) {
+        id -> Text,
+        org_id -> Text,
+        email -> Text,
+        email_norm -> Text,
+        role -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contracts (org_id) {
+        org_id -> Text,
+        term_start -> Date,
+        term_end -> Date,
+        auto_renew -> Bool,
+        currency -> Text,
+        price_standard_minor -> BigInt,
+        price_premium_minor -> BigInt,
+        status -> Text,
+        invoice_counter -> BigInt,
+        renewed_through -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invoices (id) {
+        id -> Text,
+        org_id -> Text,
+        seq -> BigInt,
+        number -> Text,
+        kind -> Text,
+        issued_on -> Date,
+        term_start -> Date,
+        term_end -> Date,
+        currency -> Text,
+        total_minor -> BigInt,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
+        request -> Text,
+        issued_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invoice_lines (invoice_id, position) {
+        invoice_id -> Text,
+        position -> Integer,
+        kind -> Text,
+        tier -> Nullable<Text>,
+        description -> Text,
+        quantity -> BigInt,
+        unit_price_minor -> BigInt,
+        months_whole -> Integer,
+        days_left -> Integer,
+        days_in_period -> Integer,
+        amount_minor -> BigInt,
+    }
+}
+
+diesel::joinable!(org_members -> organizations (org_id));
+diesel::joinable!(contracts -> organizations (org_id));
+diesel::joinable!(invoices -> organizations (org_id));
+diesel::joinable!(invoice_lines -> invoices (invoice_id));

@@ -332,3 +332,187 @@ pub fn assert_scim_error(r: &Resp, status: u16, scim_type: Option<&str>) {
         "SCIM errors are application/scim+json"
     );
 }
+
+// --- Owner API and billing ----------------------------------------------------------------
+
+pub use scim_seats::domain::contracts::NewContract;
+pub use scim_seats::domain::members::Role;
+
+pub fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+/// Contract terms with the product prices (600.00 / 1,200.00 USD) from `start`.
+pub fn contract_from(start: chrono::NaiveDate, auto_renew: bool) -> NewContract {
+    NewContract {
+        term_start: Some(start),
+        auto_renew,
+        ..NewContract::default()
+    }
+}
+
+/// Create an organization with seats, a contract and a SCIM token.
+pub fn new_org_with_contract(
+    db: &Db,
+    slug: &str,
+    seats: Seats,
+    contract: NewContract,
+) -> (String, String) {
+    let new = orgs::NewOrg {
+        slug: slug.into(),
+        name: format!("{slug} Inc."),
+        domains: vec![format!("{slug}.example.com")],
+        standard_seats: seats.standard,
+        premium_seats: seats.premium,
+    };
+    let opts = orgs::OrgOptions {
+        contract,
+        owner_email: None,
+    };
+    db.write_sync(|c| {
+        let org = orgs::create_with(c, &new, &opts)?;
+        let t = tokens::issue(c, &org.id, "test")?;
+        Ok((org.id, t.secret))
+    })
+    .expect("create org with contract")
+}
+
+/// A server whose clock says `today`, acting (`org_id`, `token`) for organization "bill" with
+/// `seats` and `contract`. Renewals run only when a test asks (`tweak` may turn them on).
+pub async fn spawn_billing_app(
+    seats: Seats,
+    contract: NewContract,
+    today: chrono::NaiveDate,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut app = spawn_app_with(
+        Seats {
+            standard: 0,
+            premium: 0,
+        },
+        |s| {
+            s.clock_override = Some(today);
+            s.billing.renewal_interval = None;
+            tweak(s);
+        },
+    )
+    .await;
+    let (org_id, token) = new_org_with_contract(&app.db, "bill", seats, contract);
+    app.org_id = org_id;
+    app.token = token;
+    app
+}
+
+/// Add a member with `role` to organization `org_id`; returns its id. A Primary Owner is
+/// reused when the organization already has one.
+pub fn add_member(app: &TestApp, org_id: &str, role: Role) -> String {
+    let org = org_id.to_string();
+    app.db
+        .write_sync(move |c| {
+            if role == Role::PrimaryOwner {
+                if let Some(m) = scim_seats::store::members::primary_owner(c, &org)? {
+                    return Ok(m.id);
+                }
+            }
+            let email = format!(
+                "{}-{}@example.com",
+                role.as_str(),
+                uuid::Uuid::new_v4().simple()
+            );
+            let m = scim_seats::domain::members::add(
+                c,
+                &org,
+                &email,
+                role,
+                &scim_seats::domain::Actor::system(),
+            )?;
+            Ok(m.id)
+        })
+        .expect("add member")
+}
+
+/// An owner-API token (valid one hour) for a new member of the app's organization with `role`.
+pub fn owner_token(app: &TestApp, role: Role) -> String {
+    let member = add_member(app, &app.org_id, role);
+    owner_token_for(app, &app.org_id, &member)
+}
+
+/// An owner-API token for an existing member, signed with the server's key.
+pub fn owner_token_for(app: &TestApp, org_id: &str, member_id: &str) -> String {
+    scim_seats::auth::jwt::issue_owner(
+        &app.settings.auth.jwt,
+        org_id,
+        member_id,
+        std::time::Duration::from_secs(3600),
+        chrono::Utc::now().timestamp(),
+    )
+    .expect("issue owner token")
+}
+
+impl TestApp {
+    /// A request to the owner API (`path` under `/api/v1`) with an owner token.
+    pub async fn api(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}/api/v1{}", self.addr, path))
+            .bearer_auth(token);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `POST /api/v1/seats/confirm` with an idempotency key.
+    pub async fn confirm(&self, token: &str, key: &str, order: Value) -> Resp {
+        self.api(
+            token,
+            Method::POST,
+            "/seats/confirm",
+            Some(order),
+            &[("Idempotency-Key", key)],
+        )
+        .await
+    }
+
+    /// Pool of a tier as `(purchased, claimed)`.
+    pub fn pool(&self, tier: &str) -> (i64, i64) {
+        self.pools()
+            .into_iter()
+            .find(|p| p.0 == tier)
+            .map(|p| (p.1, p.2))
+            .unwrap_or((0, 0))
+    }
+
+    /// Invoices of a kind in the app's organization, straight from the database.
+    pub fn invoice_count(&self, kind: &str) -> i64 {
+        let (org, kind) = (self.org_id.clone(), kind.to_string());
+        self.db
+            .read_sync(move |c| Ok(scim_seats::store::invoices::count_of_kind(c, &org, &kind)?))
+            .expect("count invoices")
+    }
+}

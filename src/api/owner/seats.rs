@@ -1,0 +1,107 @@
+//! `POST /api/v1/seats/preview` and `POST /api/v1/seats/confirm` (Owner and above).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::render;
+use crate::api::body::read_json;
+use crate::auth::OwnerSession;
+use crate::domain::members::Role;
+use crate::domain::seat_orders::{self, OrderRequest};
+use crate::domain::seats;
+use crate::error::Error;
+use crate::startup::AppState;
+
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+pub async fn preview(
+    session: OwnerSession,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    session.require(Role::Owner)?;
+    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
+    let order = OrderRequest::from_json(&body)?;
+    let today = state.clock.today();
+    let org_id = session.org_id.clone();
+    let (plan, pools) = state
+        .db
+        .read(move |c| {
+            let plan = seat_orders::preview(c, &org_id, &order, today)?;
+            Ok((plan, seats::inventory(c, &org_id)?))
+        })
+        .await?;
+    let mut out = render::quote(&plan.quote);
+    out["date"] = json!(plan.day);
+    out["term"] = render::term(&plan.contract.term);
+    out["seats_before"] = json!(pools);
+    Ok(HttpResponse::Ok().json(out))
+}
+
+pub async fn confirm(
+    session: OwnerSession,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, Error> {
+    session.require(Role::Owner)?;
+    let key = req
+        .headers()
+        .get(IDEMPOTENCY_KEY)
+        .map(|v| {
+            v.to_str()
+                .map(str::to_string)
+                .map_err(|_| Error::BadRequest("the Idempotency-Key header must be ASCII".into()))
+        })
+        .transpose()?
+        .ok_or_else(|| {
+            Error::BadRequest(
+                "an Idempotency-Key header is required to confirm an order (any unique value, \
+                 reused when retrying the same order)"
+                    .into(),
+            )
+        })?;
+    seat_orders::check_key(&key)?;
+    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
+    let order = OrderRequest::from_json(&body)?;
+    let today = state.clock.today();
+    let run = || {
+        let (org_id, key, order, actor) = (
+            session.org_id.clone(),
+            key.clone(),
+            order.clone(),
+            session.actor(),
+        );
+        state
+            .db
+            .write(move |c| seat_orders::confirm(c, &org_id, &key, &order, today, &actor))
+    };
+    let done = match run().await {
+        // Two retries racing past each other: the loser hit the unique (org, key) index.
+        // Its transaction rolled back; running again finds the winner's invoice.
+        Err(Error::Scim(e)) if e.kind == crate::scim::error::ScimErrorKind::Uniqueness => {
+            run().await?
+        }
+        other => other?,
+    };
+    let mut out = render::invoice(&done.invoice);
+    out["replayed"] = json!(done.replayed);
+    if !done.replayed {
+        out["activated_users"] = json!(done.activated);
+        out["upgraded_users"] = json!(done.upgraded);
+    }
+    let mut resp = if done.replayed {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::Created()
+    };
+    resp.insert_header((
+        actix_web::http::header::LOCATION,
+        format!("/api/v1/invoices/{}", done.invoice.row.number),
+    ));
+    if done.replayed {
+        resp.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(resp.json(out))
+}

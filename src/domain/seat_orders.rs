@@ -1,0 +1,327 @@
+//! Seat change orders, as in the billing screen: `preview` prices an order with no side
+//! effects; `confirm` applies it in ONE transaction — raise the inventory, upgrade, issue the
+//! invoice, drain the pending queue — keyed by an `Idempotency-Key` so a retried confirm
+//! returns the same invoice instead of charging twice.
+
+use chrono::NaiveDate;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::billing::{self, Quote, SeatOrder};
+use super::contracts::{self, Contract};
+use super::invoices::{self, InvoiceView, IssueRequest, KIND_SEAT_CHANGE};
+use super::{seat_upgrade, seats, Actor, Tier};
+use crate::error::Error;
+use crate::store::{self, DbConn};
+
+/// Largest quantity one order may carry (a typo guard, far above any real order).
+pub const MAX_QUANTITY: i64 = 1_000_000;
+const FIELDS: [&str; 4] = [
+    "add_standard",
+    "add_premium",
+    "upgrade_standard_to_premium",
+    "upgrade_members",
+];
+/// Longest accepted `Idempotency-Key`.
+pub const MAX_KEY_LEN: usize = 255;
+
+const NEVER_REMOVED: &str = "seats are never removed mid-term: an order can only add seats or \
+    upgrade standard seats to premium (only a renewal lowers seats, to the seats in use)";
+
+/// A validated order request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub order: SeatOrder,
+    /// Standard members to move up first when upgrading (user ids).
+    pub upgrade_members: Vec<String>,
+}
+
+impl OrderRequest {
+    /// Parse the JSON body of a preview or confirm.
+    pub fn from_json(body: &Value) -> Result<OrderRequest, Error> {
+        let obj = body
+            .as_object()
+            .ok_or_else(|| Error::BadRequest("the order must be a JSON object".into()))?;
+        if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            let lowered = k.to_ascii_lowercase();
+            if ["remove", "reduce", "lower", "decrease", "downgrade"]
+                .iter()
+                .any(|w| lowered.contains(w))
+            {
+                return Err(Error::BadRequest(format!(
+                    "'{k}' is not possible: {NEVER_REMOVED}"
+                )));
+            }
+            return Err(Error::BadRequest(format!(
+                "unknown field '{k}'; an order has {}",
+                FIELDS.join(", ")
+            )));
+        }
+        let order = SeatOrder {
+            add_standard: quantity(obj, "add_standard")?,
+            add_premium: quantity(obj, "add_premium")?,
+            upgrade_standard_to_premium: quantity(obj, "upgrade_standard_to_premium")?,
+        };
+        let upgrade_members = match obj.get("upgrade_members") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .map(|v| {
+                    v.as_str().map(str::to_string).ok_or_else(|| {
+                        Error::BadRequest("upgrade_members must be a list of user ids".into())
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(Error::BadRequest(
+                    "upgrade_members must be a list of user ids".into(),
+                ))
+            }
+        };
+        if order.is_empty() {
+            return Err(Error::BadRequest(
+                "the order is empty: set add_standard, add_premium or upgrade_standard_to_premium above zero"
+                    .into(),
+            ));
+        }
+        Ok(OrderRequest {
+            order,
+            upgrade_members,
+        })
+    }
+
+    /// Canonical form, stored with the invoice and hashed for idempotency checks.
+    pub fn canonical(&self) -> Value {
+        let mut members = self.upgrade_members.clone();
+        members.sort();
+        json!({
+            "add_standard": self.order.add_standard,
+            "add_premium": self.order.add_premium,
+            "upgrade_standard_to_premium": self.order.upgrade_standard_to_premium,
+            "upgrade_members": members,
+        })
+    }
+
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.canonical().to_string().as_bytes()))
+    }
+}
+
+fn quantity(obj: &Map<String, Value>, key: &str) -> Result<u32, Error> {
+    let v = match obj.get(key) {
+        None | Some(Value::Null) => return Ok(0),
+        Some(v) => v,
+    };
+    match v.as_i64() {
+        Some(n) if n < 0 => Err(Error::BadRequest(format!("{key} is {n}: {NEVER_REMOVED}"))),
+        Some(n) if n > MAX_QUANTITY => Err(Error::BadRequest(format!(
+            "{key} is {n}: at most {MAX_QUANTITY} seats per order"
+        ))),
+        Some(n) => {
+            u32::try_from(n).map_err(|_| Error::BadRequest(format!("{key} is out of range")))
+        }
+        None if v.as_f64().is_some_and(|f| f < 0.0) => Err(Error::BadRequest(format!(
+            "{key} is negative: {NEVER_REMOVED}"
+        ))),
+        None => Err(Error::BadRequest(format!(
+            "{key} must be a whole number of seats"
+        ))),
+    }
+}
+
+/// A priced, checked order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub contract: Contract,
+    pub quote: Quote,
+    pub day: NaiveDate,
+}
+
+/// Check an order against the contract and inventory on `today` and price it.
+pub fn plan(
+    conn: &mut DbConn,
+    org_id: &str,
+    req: &OrderRequest,
+    today: NaiveDate,
+) -> Result<Plan, Error> {
+    let contract = contracts::get(conn, org_id).map_err(|e| match e {
+        Error::NotFound(_) => Error::Conflict(
+            "this organization has no contract; seats cannot be bought without one".into(),
+        ),
+        e => e,
+    })?;
+    if let Some(why) = contract.refuse_purchase(today) {
+        return Err(Error::Conflict(why));
+    }
+    seat_upgrade::check(
+        conn,
+        org_id,
+        req.order.upgrade_standard_to_premium,
+        &req.upgrade_members,
+    )?;
+    let quote = billing::quote_order(
+        &req.order,
+        &contract.prices,
+        &contract.term,
+        today,
+        &contract.currency,
+    )?;
+    Ok(Plan {
+        contract,
+        quote,
+        day: today,
+    })
+}
+
+/// Price an order; nothing is written.
+pub fn preview(
+    conn: &mut DbConn,
+    org_id: &str,
+    req: &OrderRequest,
+    today: NaiveDate,
+) -> Result<Plan, Error> {
+    plan(conn, org_id, req, today)
+}
+
+/// What a confirm returns.
+#[derive(Debug, Clone)]
+pub struct Confirmed {
+    pub invoice: InvoiceView,
+    /// True when the key was seen before with the same order: the stored invoice, no charge.
+    pub replayed: bool,
+    pub activated: Vec<String>,
+    pub upgraded: Vec<String>,
+}
+
+/// Apply an order, issue its invoice and drain the queue — one transaction, the caller's.
+#[tracing::instrument(skip_all, fields(org = %org_id))]
+pub fn confirm(
+    conn: &mut DbConn,
+    org_id: &str,
+    key: &str,
+    req: &OrderRequest,
+    today: NaiveDate,
+    actor: &Actor,
+) -> Result<Confirmed, Error> {
+    check_key(key)?;
+    // The organization lock first: a concurrent retry with the same key waits here, then
+    // finds the invoice this one wrote.
+    seats::lock_org(conn, org_id)?;
+    let hash = req.hash();
+    if let Some(existing) = invoices::by_idempotency_key(conn, org_id, key)? {
+        if existing.row.request_hash.as_deref() == Some(hash.as_str()) {
+            return Ok(Confirmed {
+                invoice: existing,
+                replayed: true,
+                activated: Vec::new(),
+                upgraded: Vec::new(),
+            });
+        }
+        return Err(Error::Unprocessable(format!(
+            "Idempotency-Key '{key}' was already used for a different order (invoice {}); \
+             send a new key for a new order",
+            existing.row.number
+        )));
+    }
+    let plan = plan(conn, org_id, req, today)?;
+    let org = store::orgs::find(conn, org_id)?.ok_or_else(|| Error::not_found("organization"))?;
+    let now = store::now();
+    for (tier, n) in [
+        (Tier::Standard, req.order.add_standard),
+        (Tier::Premium, req.order.add_premium),
+    ] {
+        if n > 0 {
+            store::seats::add_purchased(conn, org_id, tier.as_str(), i64::from(n), now)?;
+        }
+    }
+    let upgraded = seat_upgrade::upgrade(
+        conn,
+        org_id,
+        req.order.upgrade_standard_to_premium,
+        &req.upgrade_members,
+        actor,
+    )?
+    .moved;
+    let invoice = invoices::issue(
+        conn,
+        org_id,
+        &org.slug,
+        &plan.quote,
+        IssueRequest {
+            kind: KIND_SEAT_CHANGE,
+            issued_on: today,
+            term: plan.contract.term,
+            idempotency_key: Some(key),
+            request_hash: Some(&hash),
+            request: req.canonical(),
+        },
+        actor,
+    )?;
+    let activated = seats::seats_added(conn, org_id, actor)?;
+    Ok(Confirmed {
+        invoice,
+        replayed: false,
+        activated,
+        upgraded,
+    })
+}
+
+/// Keys are opaque to us, but bounded and printable (they end up in logs and the database).
+pub fn check_key(key: &str) -> Result<(), Error> {
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(Error::BadRequest(format!(
+            "the Idempotency-Key header must be 1-{MAX_KEY_LEN} printable ASCII characters"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(body: Value) -> String {
+        OrderRequest::from_json(&body).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn orders_are_parsed_strictly() {
+        let r =
+            OrderRequest::from_json(&json!({"add_standard": 5, "upgrade_standard_to_premium": 10}))
+                .expect("valid");
+        assert_eq!(r.order.add_standard, 5);
+        assert_eq!(r.order.upgrade_standard_to_premium, 10);
+        assert!(err(json!({"add_standard": -1})).contains("never removed"));
+        assert!(err(json!({"add_premium": -0.5})).contains("never removed"));
+        assert!(err(json!({"remove_standard": 3})).contains("never removed"));
+        assert!(err(json!({"add_standard": 1.5})).contains("whole number"));
+        assert!(err(json!({"add_standard": "3"})).contains("whole number"));
+        assert!(err(json!({"bogus": 1})).contains("unknown field"));
+        assert!(err(json!({})).contains("empty"));
+        assert!(err(json!([1])).contains("object"));
+        assert!(err(json!({"add_standard": 2_000_000})).contains("at most"));
+    }
+
+    #[test]
+    fn hash_ignores_member_order_but_not_quantities() {
+        let a = OrderRequest::from_json(
+            &json!({"upgrade_standard_to_premium": 2, "upgrade_members": ["x", "y"]}),
+        )
+        .unwrap();
+        let b = OrderRequest::from_json(
+            &json!({"upgrade_members": ["y", "x"], "upgrade_standard_to_premium": 2}),
+        )
+        .unwrap();
+        let c = OrderRequest::from_json(&json!({"upgrade_standard_to_premium": 3})).unwrap();
+        assert_eq!(a.hash(), b.hash());
+        assert_ne!(a.hash(), c.hash());
+    }
+
+    #[test]
+    fn keys_are_bounded() {
+        assert!(check_key("abc-123").is_ok());
+        assert!(check_key("").is_err());
+        assert!(check_key("has space").is_err());
+        assert!(check_key(&"k".repeat(256)).is_err());
+    }
+}
