@@ -351,6 +351,25 @@ fn cpu_seconds(pid: &str) -> f64 {
     ticks as f64 / 100.0
 }
 
+/// Busy CPU seconds of the whole machine (all cores), from /proc/stat.
+fn machine_busy_seconds() -> f64 {
+    let busy = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().next()?.to_string();
+            let v: Vec<u64> = line
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal …: busy = all but idle and iowait.
+            let total: u64 = v.iter().take(8).sum();
+            Some(total - v.get(3)? - v.get(4)?)
+        })
+        .unwrap_or(0);
+    busy as f64 / 100.0
+}
+
 /// Samples the server's current RSS every 50 ms; `phase_max` is reset at each phase start.
 struct Sampler {
     pid: u32,
@@ -438,6 +457,9 @@ struct Outcome {
     rss_max_mib: f64,
     server_cpu: f64,
     client_cpu: f64,
+    /// Busy CPU of the whole machine: what neither server nor client used is PostgreSQL
+    /// or other processes competing for the same cores.
+    machine_cpu: f64,
     note: String,
 }
 
@@ -488,7 +510,11 @@ where
 {
     eprintln!("phase {name}: {n} requests, concurrency {concurrency}");
     sampler.reset();
-    let (srv0, cli0) = (cpu_seconds(&sampler.pid.to_string()), cpu_seconds("self"));
+    let (srv0, cli0, all0) = (
+        cpu_seconds(&sampler.pid.to_string()),
+        cpu_seconds("self"),
+        machine_busy_seconds(),
+    );
     let make = Arc::new(make);
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
@@ -570,6 +596,7 @@ where
         rss_max_mib: sampler.phase_max_mib(),
         server_cpu: cpu_seconds(&sampler.pid.to_string()) - srv0,
         client_cpu: cpu_seconds("self") - cli0,
+        machine_cpu: machine_busy_seconds() - all0,
         note,
     };
     eprintln!(
@@ -909,6 +936,13 @@ async fn phase_member_add(
         {
             results.push(seed);
         }
+        if pop.users.len() < size + adds {
+            eprintln!(
+                "  member-add {size}: only {} users exist (seeding stopped); skipping this size",
+                pop.users.len()
+            );
+            continue;
+        }
         let resp = api
             .json(
                 Method::POST,
@@ -1075,12 +1109,12 @@ fn machine() -> String {
 }
 
 fn print_table(rows: &[Outcome]) {
-    println!("| phase | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server RSS max MiB | server CPU | client CPU |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| phase | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server RSS max MiB | server CPU | client CPU | other CPU |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for o in rows {
         let wall = o.elapsed.as_secs_f64().max(1e-9);
         println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {:.1} | {:.0}% | {:.0}% |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {:.1} | {:.0}% | {:.0}% | {:.0}% |",
             o.name,
             o.requests,
             o.rate(),
@@ -1092,6 +1126,7 @@ fn print_table(rows: &[Outcome]) {
             o.rss_max_mib,
             100.0 * o.server_cpu / wall,
             100.0 * o.client_cpu / wall,
+            100.0 * (o.machine_cpu - o.server_cpu - o.client_cpu).max(0.0) / wall,
         );
     }
     println!();
@@ -1106,12 +1141,12 @@ fn print_table(rows: &[Outcome]) {
 }
 
 fn print_scale(rows: &[ScaleRow]) {
-    println!("| users | seeded | seed s | seed users/s | cumulative seed s | DB MiB | lookups | req/s | p50 ms | p99 ms | max ms | errors |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| users | seeded | seed s | seed users/s | cumulative seed s | DB MiB | lookups | req/s | p50 ms | p99 ms | max ms | errors | other CPU |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let o = &r.lookup;
         println!(
-            "| {} | {} | {:.1} | {:.0} | {:.1} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {} |",
+            "| {} | {} | {:.1} | {:.0} | {:.1} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {:.0}% |",
             r.users,
             r.seed_users,
             r.seed_secs,
@@ -1124,6 +1159,8 @@ fn print_scale(rows: &[ScaleRow]) {
             o.ms(0.99),
             o.hist.max() as f64 / 1000.0,
             o.error_count(),
+            100.0 * (o.machine_cpu - o.server_cpu - o.client_cpu).max(0.0)
+                / o.elapsed.as_secs_f64().max(1e-9),
         );
     }
 }
@@ -1131,6 +1168,18 @@ fn print_scale(rows: &[ScaleRow]) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // Returning from here drops the running phase, whose guards kill the server and drop
+    // the PostgreSQL database.
+    tokio::select! {
+        r = run(args) => r,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+        _ = term.recv() => bail!("terminated"),
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let loadavg_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let bin = args.bin.clone().unwrap_or_else(default_bin);
     if !bin.exists() {
         bail!(
@@ -1226,6 +1275,15 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "- concurrency {} (bulk {}), phases run in order",
         args.concurrency, args.bulk_concurrency
+    );
+    println!(
+        "- load average before the run: {}; `other CPU` = machine busy CPU not used by server or \
+         client (PostgreSQL, other processes); 100% = one core",
+        loadavg_before
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!();
     if !results.is_empty() {
