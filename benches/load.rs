@@ -1,0 +1,1305 @@
+//! Load generator for scim-seats: `cargo bench --bench load -- --help`.
+//!
+//! It builds nothing: it runs the release server binary (`cargo build --release` first) as a
+//! child process on a free loopback port with a fresh database (SQLite in a temp dir, or a
+//! fresh `bench_<random>` PostgreSQL database), drives it over HTTP with bounded concurrency,
+//! samples the server's memory and CPU from /proc, and prints Markdown tables.
+//! Every request is a real, distinct request; any non-2xx answer (and any failed operation
+//! inside a /Bulk answer) counts as an error.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Parser, ValueEnum};
+use hdrhistogram::Histogram;
+use rand::distributions::Alphanumeric;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, RequestBuilder};
+use serde_json::{json, Value};
+
+const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const BULK_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+const SCIM_JSON: &str = "application/scim+json";
+/// Seats bought for the bench org: more than any run provisions, so every user claims a seat.
+const SEATS: &str = "10000000";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+enum Phase {
+    Create,
+    Lookup,
+    Deactivate,
+    Page,
+    MemberAdd,
+    Bulk,
+    Scale,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "load",
+    about = "Load generator for scim-seats (runs the release binary; loopback only)"
+)]
+struct Args {
+    /// Phases to run (always in this order): create,lookup,deactivate,page,member-add,bulk,scale.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "create,lookup,deactivate,page,member-add,bulk,scale"
+    )]
+    phases: Vec<Phase>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Users created one by one in `create` (seeded through /Bulk when `create` is not run).
+    #[arg(long, default_value_t = 20_000)]
+    users: usize,
+    /// Override the request count of every request phase (lookup, deactivate, page,
+    /// member-add, scale lookups).
+    #[arg(long)]
+    requests: Option<usize>,
+    #[arg(long, default_value_t = 50_000)]
+    lookups: usize,
+    #[arg(long, default_value_t = 5_000)]
+    deactivations: usize,
+    #[arg(long, default_value_t = 3_000)]
+    pages: usize,
+    /// Single-member PATCH adds measured per group size.
+    #[arg(long, default_value_t = 5_000)]
+    member_adds: usize,
+    /// Group sizes (members seeded before measuring).
+    #[arg(long, value_delimiter = ',', default_value = "5000,100000")]
+    member_sizes: Vec<usize>,
+    /// Members per seeding PATCH request.
+    #[arg(long, default_value_t = 1_000)]
+    member_chunk: usize,
+    /// Users loaded in the `bulk` phase.
+    #[arg(long, default_value_t = 100_000)]
+    bulk_users: usize,
+    /// Operations per /Bulk request (the server's maxOperations caps it).
+    #[arg(long, default_value_t = 1_000)]
+    bulk_size: usize,
+    /// /Bulk requests in flight at once (bulk phase and all seeding).
+    #[arg(long, default_value_t = 2)]
+    bulk_concurrency: usize,
+    /// User counts at which `scale` measures lookups (one fresh server, seeded upwards).
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    scale_sizes: Vec<usize>,
+    /// Lookups measured at each scale size.
+    #[arg(long, default_value_t = 10_000)]
+    scale_lookups: usize,
+    /// postgres://… to run on PostgreSQL (a fresh database is created and dropped);
+    /// default: SQLite in a temp dir.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// The server binary; default $CARGO_TARGET_DIR/release/scim-seats or target/release/scim-seats.
+    #[arg(long)]
+    bin: Option<PathBuf>,
+    /// Time limit of each phase, in seconds (the phase stops early and says so).
+    #[arg(long, default_value_t = 600)]
+    max_seconds: u64,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+impl Args {
+    fn count(&self, default: usize) -> usize {
+        self.requests.unwrap_or(default)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server under test
+
+enum DbGuard {
+    Sqlite(PathBuf),
+    Pg { admin_url: String, name: String },
+}
+
+impl DbGuard {
+    fn size_bytes(&self) -> Option<u64> {
+        match self {
+            DbGuard::Sqlite(path) => {
+                let mut total = 0;
+                for ext in ["", "-wal", "-shm"] {
+                    let p = PathBuf::from(format!("{}{ext}", path.display()));
+                    total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+                }
+                Some(total)
+            }
+            DbGuard::Pg { admin_url, name } => {
+                psql(admin_url, &format!("SELECT pg_database_size('{name}')"))
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+            }
+        }
+    }
+}
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        if let DbGuard::Pg { admin_url, name } = self {
+            if let Err(e) = psql(
+                admin_url,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ) {
+                eprintln!("warning: could not drop database {name}: {e}");
+            }
+        }
+    }
+}
+
+fn psql(url: &str, sql: &str) -> anyhow::Result<String> {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
+        .output()
+        .context("running psql")?;
+    if !out.status.success() {
+        bail!("psql: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The same server and credentials, another database name.
+fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let rest_at = url.find("://").ok_or_else(|| anyhow!("not a URL: {url}"))? + 3;
+    let (query_at, query) = match url.find('?') {
+        Some(q) => (q, &url[q..]),
+        None => (url.len(), ""),
+    };
+    let path_at = url[rest_at..query_at]
+        .find('/')
+        .map(|p| rest_at + p)
+        .unwrap_or(query_at);
+    Ok(format!("{}/{name}{query}", &url[..path_at]))
+}
+
+struct Server {
+    child: Child,
+    pid: u32,
+    base: String,
+    token: String,
+    log: PathBuf,
+    db: DbGuard,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_cli(bin: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(bin)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {}", bin.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} {}: {}",
+            bin.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The release binary next to this bench executable (`<target>/release/deps/load-…`), else
+/// under $CARGO_TARGET_DIR or ./target.
+fn default_bin() -> PathBuf {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("scim-seats")));
+    if let Some(bin) = beside.filter(|b| b.exists()) {
+        return bin;
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("release").join("scim-seats")
+}
+
+async fn start_server(args: &Args, bin: &Path) -> anyhow::Result<Server> {
+    let dir = tempfile::tempdir()?;
+    let (url, db) = match &args.database_url {
+        None => {
+            let path = dir.path().join("bench.db");
+            (
+                format!("sqlite://{}", path.display()),
+                DbGuard::Sqlite(path),
+            )
+        }
+        Some(admin_url) => {
+            let suffix: String = rand::thread_rng()
+                .sample_iter(&Alphanumeric)
+                .take(10)
+                .map(|c| char::from(c).to_ascii_lowercase())
+                .collect();
+            let name = format!("bench_{suffix}");
+            psql(admin_url, &format!("CREATE DATABASE {name}"))?;
+            let guard = DbGuard::Pg {
+                admin_url: admin_url.clone(),
+                name: name.clone(),
+            };
+            (with_database(admin_url, &name)?, guard)
+        }
+    };
+    run_cli(
+        bin,
+        &[
+            "org",
+            "create",
+            "bench",
+            "--name",
+            "Bench",
+            "--standard-seats",
+            SEATS,
+            "--database-url",
+            &url,
+        ],
+    )?;
+    let token = run_cli(
+        bin,
+        &["token", "create", "--org", "bench", "--database-url", &url],
+    )?
+    .trim()
+    .to_string();
+    let port = free_port()?;
+    let log = dir.path().join("server.log");
+    let out = File::create(&log)?;
+    let child = Command::new(bin)
+        .args(["serve", "--database-url", &url, "--bind"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let server = Server {
+        pid: child.id(),
+        child,
+        base: format!("http://127.0.0.1:{port}/scim/v2"),
+        token,
+        log,
+        db,
+        _dir: dir,
+    };
+    let probe = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = probe
+            .get(format!("{}/ServiceProviderConfig", server.base))
+            .bearer_auth(&server.token)
+            .send()
+            .await;
+        if matches!(&r, Ok(resp) if resp.status().is_success()) {
+            return Ok(server);
+        }
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+            bail!("server did not become ready in 30 s; log:\n{log}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc sampling
+
+fn proc_status_kib(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// User + system CPU time of a process, in seconds.
+fn cpu_seconds(pid: &str) -> f64 {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let after = s.rfind(')').map(|i| &s[i + 2..])?.to_string();
+            let f: Vec<&str> = after.split_whitespace().collect();
+            // Fields 14 and 15 of stat(5); `after` starts at field 3.
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
+/// Busy CPU seconds of the whole machine (all cores), from /proc/stat.
+fn machine_busy_seconds() -> f64 {
+    let busy = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().next()?.to_string();
+            let v: Vec<u64> = line
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal …: busy = all but idle and iowait.
+            let total: u64 = v.iter().take(8).sum();
+            Some(total - v.get(3)? - v.get(4)?)
+        })
+        .unwrap_or(0);
+    busy as f64 / 100.0
+}
+
+/// Samples the server's current RSS every 50 ms; `phase_max` is reset at each phase start.
+struct Sampler {
+    pid: u32,
+    phase_max_kib: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Sampler {
+    fn start(pid: u32) -> Sampler {
+        let phase_max_kib = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (m, s) = (phase_max_kib.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !s.load(Ordering::Relaxed) {
+                m.fetch_max(proc_status_kib(pid, "VmRSS:"), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        Sampler {
+            pid,
+            phase_max_kib,
+            stop,
+        }
+    }
+    fn reset(&self) {
+        self.phase_max_kib
+            .store(proc_status_kib(self.pid, "VmRSS:"), Ordering::Relaxed);
+    }
+    fn phase_max_mib(&self) -> f64 {
+        self.phase_max_kib.load(Ordering::Relaxed) as f64 / 1024.0
+    }
+    fn peak_mib(&self) -> f64 {
+        proc_status_kib(self.pid, "VmHWM:") as f64 / 1024.0
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driving requests
+
+#[derive(Clone)]
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    fn new(server: &Server, concurrency: usize) -> anyhow::Result<Api> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {}", server.token))?,
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .pool_max_idle_per_host(concurrency.max(1))
+            .timeout(Duration::from_secs(300))
+            .build()?;
+        Ok(Api {
+            http,
+            base: server.base.clone(),
+        })
+    }
+    fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+    fn json(&self, method: Method, path: &str, body: &Value) -> RequestBuilder {
+        self.req(method, path)
+            .header(CONTENT_TYPE, SCIM_JSON)
+            .body(body.to_string())
+    }
+}
+
+struct Outcome {
+    name: String,
+    requests: u64,
+    errors: BTreeMap<String, u64>,
+    elapsed: Duration,
+    hist: Histogram<u64>,
+    rss_max_mib: f64,
+    server_cpu: f64,
+    client_cpu: f64,
+    /// Busy CPU of the whole machine: what neither server nor client used is PostgreSQL
+    /// or other processes competing for the same cores.
+    machine_cpu: f64,
+    note: String,
+}
+
+impl Outcome {
+    fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    fn ms(&self, q: f64) -> f64 {
+        self.hist.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+/// Called with each 2xx body; returns extra errors found inside it (Bulk operations).
+type OnOk = dyn Fn(usize, &[u8]) -> Vec<String> + Send + Sync;
+
+struct Errors {
+    phase: String,
+    counts: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Errors {
+    fn add(&self, kind: String, detail: &str) {
+        let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = c.entry(kind.clone()).or_insert(0);
+        if *n == 0 {
+            let d: String = detail.chars().take(300).collect();
+            eprintln!("  [{}] first {kind}: {d}", self.phase);
+        }
+        *n += 1;
+    }
+}
+
+/// Run `n` requests, `concurrency` at a time, built by `make(i)`; latency is send to full body.
+async fn drive<F>(
+    name: &str,
+    n: usize,
+    concurrency: usize,
+    limit: Duration,
+    sampler: &Sampler,
+    make: F,
+    on_ok: Option<Arc<OnOk>>,
+) -> Outcome
+where
+    F: Fn(usize) -> RequestBuilder + Send + Sync + 'static,
+{
+    eprintln!("phase {name}: {n} requests, concurrency {concurrency}");
+    sampler.reset();
+    let (srv0, cli0, all0) = (
+        cpu_seconds(&sampler.pid.to_string()),
+        cpu_seconds("self"),
+        machine_busy_seconds(),
+    );
+    let make = Arc::new(make);
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(Errors {
+        phase: name.to_string(),
+        counts: Mutex::new(BTreeMap::new()),
+    });
+    let start = Instant::now();
+    let deadline = start + limit;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (make, next, done, errors, on_ok) = (
+            make.clone(),
+            next.clone(),
+            done.clone(),
+            errors.clone(),
+            on_ok.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)
+                .unwrap_or_else(|_| unreachable!("static bounds"));
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n || Instant::now() > deadline {
+                    break;
+                }
+                let req = make(i);
+                let t = Instant::now();
+                let result = match req.send().await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        resp.bytes().await.map(|b| (status, b))
+                    }
+                    Err(e) => Err(e),
+                };
+                hist.saturating_record(t.elapsed().as_micros() as u64);
+                done.fetch_add(1, Ordering::Relaxed);
+                match result {
+                    Ok((status, body)) if status.is_success() => {
+                        if let Some(f) = &on_ok {
+                            for e in f(i, &body) {
+                                errors.add(format!("operation {e}"), "inside a 2xx /Bulk answer");
+                            }
+                        }
+                    }
+                    Ok((status, body)) => {
+                        errors.add(
+                            format!("HTTP {}", status.as_u16()),
+                            &String::from_utf8_lossy(&body),
+                        );
+                    }
+                    Err(e) => errors.add("transport error".into(), &e.to_string()),
+                }
+            }
+            hist
+        }));
+    }
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)
+        .unwrap_or_else(|_| unreachable!("static bounds"));
+    for t in tasks {
+        if let Ok(h) = t.await {
+            let _ = hist.add(h);
+        }
+    }
+    let elapsed = start.elapsed();
+    let requests = done.load(Ordering::Relaxed) as u64;
+    let mut note = String::new();
+    if (requests as usize) < n {
+        note = format!("stopped by --max-seconds after {requests} of {n}");
+        eprintln!("  {note}");
+    }
+    let errors = std::mem::take(&mut *errors.counts.lock().unwrap_or_else(|e| e.into_inner()));
+    let out = Outcome {
+        name: name.to_string(),
+        requests,
+        errors,
+        elapsed,
+        hist,
+        rss_max_mib: sampler.phase_max_mib(),
+        server_cpu: cpu_seconds(&sampler.pid.to_string()) - srv0,
+        client_cpu: cpu_seconds("self") - cli0,
+        machine_cpu: machine_busy_seconds() - all0,
+        note,
+    };
+    eprintln!(
+        "  {} req in {:.1} s = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {}",
+        out.requests,
+        out.elapsed.as_secs_f64(),
+        out.rate(),
+        out.ms(0.5),
+        out.ms(0.99),
+        out.error_count()
+    );
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Okta-shaped data
+
+const FIRST: &[&str] = &[
+    "Isaac", "Maria", "Wei", "Aisha", "Lars", "Priya", "Diego", "Yuki", "Fatima", "Noah", "Chloe",
+    "Mateo", "Ingrid", "Kwame", "Sofia", "Omar", "Hannah", "Ravi", "Elena", "Tomas",
+];
+const LAST: &[&str] = &[
+    "Brock", "Garcia", "Zhang", "Okafor", "Nilsson", "Sharma", "Rossi", "Tanaka", "Haddad",
+    "Smith", "Dubois", "Silva", "Berg", "Mensah", "Costa", "Khan", "Muller", "Iyer", "Popescu",
+    "Novak",
+];
+
+fn random_str(len: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// The body Okta sends to create a user (Okta SCIM 2.0 reference, "Create the User").
+fn user_body(tag: &str, i: usize) -> (String, Value) {
+    let (first, last) = (FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()]);
+    let user_name = format!(
+        "{}.{}.{i}.{tag}@example.com",
+        first.to_lowercase(),
+        last.to_lowercase()
+    );
+    let body = json!({
+        "schemas": [USER_SCHEMA],
+        "userName": user_name,
+        "name": {"givenName": first, "familyName": last},
+        "emails": [{"primary": true, "value": user_name, "type": "work"}],
+        "displayName": format!("{first} {last}"),
+        "locale": "en-US",
+        "externalId": format!("00u{}", random_str(17)),
+        "groups": [],
+        "password": random_str(12),
+        "active": true
+    });
+    (user_name, body)
+}
+
+#[derive(Clone)]
+struct User {
+    id: String,
+    user_name: String,
+}
+
+/// Users known to exist on one server, and a run tag so user names never repeat.
+struct Population {
+    tag: String,
+    users: Vec<User>,
+    next_index: usize,
+}
+
+fn quote_filter(user_name: &str) -> String {
+    format!("userName eq \"{user_name}\"")
+}
+
+/// Load `count` users through /Bulk; returns the outcome (one request = one Bulk call).
+async fn bulk_load(
+    args: &Args,
+    api: &Api,
+    sampler: &Sampler,
+    pop: &mut Population,
+    count: usize,
+    name: &str,
+) -> Outcome {
+    let size = args.bulk_size.max(1);
+    let requests = count.div_ceil(size);
+    let first = pop.next_index;
+    pop.next_index += count;
+    // Bodies are built before the clock starts, so the client's JSON work is not timed.
+    let mut names = Vec::with_capacity(count);
+    let mut bodies = Vec::with_capacity(requests);
+    for r in 0..requests {
+        let ops: Vec<Value> = (r * size..((r + 1) * size).min(count))
+            .map(|k| {
+                let (user_name, data) = user_body(&pop.tag, first + k);
+                names.push(user_name);
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("u{k}"), "data": data})
+            })
+            .collect();
+        bodies.push(json!({"schemas": [BULK_SCHEMA], "Operations": ops}).to_string());
+    }
+    let bodies = Arc::new(bodies);
+    let found: Arc<Mutex<Vec<(usize, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let f = found.clone();
+    let on_ok: Arc<OnOk> = Arc::new(move |_, body: &[u8]| {
+        let mut errs = Vec::new();
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let mut got = Vec::new();
+        for op in v["Operations"].as_array().into_iter().flatten() {
+            let status = op["status"].as_str().unwrap_or("?");
+            let k = op["bulkId"]
+                .as_str()
+                .and_then(|b| b.strip_prefix('u'))
+                .and_then(|k| k.parse::<usize>().ok());
+            let id = op["location"]
+                .as_str()
+                .and_then(|l| l.rsplit('/').next())
+                .map(str::to_string);
+            match (status.starts_with('2'), k, id) {
+                (true, Some(k), Some(id)) => got.push((k, id)),
+                _ => errs.push(status.to_string()),
+            }
+        }
+        f.lock().unwrap_or_else(|e| e.into_inner()).extend(got);
+        errs
+    });
+    let (api2, b2) = (api.clone(), bodies.clone());
+    let mut out = drive(
+        name,
+        requests,
+        args.bulk_concurrency,
+        Duration::from_secs(args.max_seconds),
+        sampler,
+        move |r| {
+            api2.req(Method::POST, "/Bulk")
+                .header(CONTENT_TYPE, SCIM_JSON)
+                .body(b2[r].clone())
+        },
+        Some(on_ok),
+    )
+    .await;
+    let found = std::mem::take(&mut *found.lock().unwrap_or_else(|e| e.into_inner()));
+    let loaded = found.len();
+    for (k, id) in found {
+        if let Some(user_name) = names.get(k) {
+            pop.users.push(User {
+                id,
+                user_name: user_name.clone(),
+            });
+        }
+    }
+    let secs = out.elapsed.as_secs_f64();
+    let extra = format!(
+        "{loaded} users in {secs:.1} s = {:.0} users/s ({size} operations per request)",
+        loaded as f64 / secs.max(1e-9)
+    );
+    out.note = if out.note.is_empty() {
+        extra
+    } else {
+        format!("{}; {extra}", out.note)
+    };
+    eprintln!("  {}", out.note);
+    out
+}
+
+/// Make sure at least `count` users exist (seeding through /Bulk); returns the seeding outcome.
+async fn ensure_users(
+    args: &Args,
+    api: &Api,
+    sampler: &Sampler,
+    pop: &mut Population,
+    count: usize,
+    name: &str,
+) -> Option<Outcome> {
+    if pop.users.len() >= count {
+        return None;
+    }
+    let missing = count - pop.users.len();
+    Some(bulk_load(args, api, sampler, pop, missing, name).await)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phases
+
+async fn phase_create(args: &Args, api: &Api, sampler: &Sampler, pop: &mut Population) -> Outcome {
+    let n = args.users;
+    let first = pop.next_index;
+    pop.next_index += n;
+    let prepared: Vec<(String, String)> = (0..n)
+        .map(|k| {
+            let (name, body) = user_body(&pop.tag, first + k);
+            (name, body.to_string())
+        })
+        .collect();
+    let prepared = Arc::new(prepared);
+    let found: Arc<Mutex<Vec<(usize, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let f = found.clone();
+    let on_ok: Arc<OnOk> = Arc::new(move |i, body: &[u8]| {
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        match v["id"].as_str() {
+            Some(id) => {
+                f.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((i, id.to_string()));
+                Vec::new()
+            }
+            None => vec!["201 without id".into()],
+        }
+    });
+    let (a, p) = (api.clone(), prepared.clone());
+    let out = drive(
+        "create",
+        n,
+        args.concurrency,
+        Duration::from_secs(args.max_seconds),
+        sampler,
+        move |i| {
+            a.req(Method::POST, "/Users")
+                .header(CONTENT_TYPE, SCIM_JSON)
+                .body(p[i].1.clone())
+        },
+        Some(on_ok),
+    )
+    .await;
+    let mut found = std::mem::take(&mut *found.lock().unwrap_or_else(|e| e.into_inner()));
+    found.sort();
+    for (i, id) in found {
+        pop.users.push(User {
+            id,
+            user_name: prepared[i].0.clone(),
+        });
+    }
+    out
+}
+
+async fn phase_lookup(
+    name: &str,
+    n: usize,
+    args: &Args,
+    api: &Api,
+    sampler: &Sampler,
+    pop: &Population,
+) -> Outcome {
+    let names: Arc<Vec<String>> = Arc::new(pop.users.iter().map(|u| u.user_name.clone()).collect());
+    let a = api.clone();
+    // Each request looks up a user chosen at random, so nothing is served from one hot row.
+    drive(
+        name,
+        n,
+        args.concurrency,
+        Duration::from_secs(args.max_seconds),
+        sampler,
+        move |_| {
+            let user = &names[rand::thread_rng().gen_range(0..names.len())];
+            a.req(Method::GET, "/Users")
+                .query(&[("filter", quote_filter(user))])
+        },
+        Some(Arc::new(|_, body: &[u8]| {
+            let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            if v["totalResults"].as_u64() == Some(1) {
+                Vec::new()
+            } else {
+                vec![format!("lookup totalResults {}", v["totalResults"])]
+            }
+        })),
+    )
+    .await
+}
+
+async fn phase_deactivate(args: &Args, api: &Api, sampler: &Sampler, pop: &Population) -> Outcome {
+    let mut ids: Vec<String> = pop.users.iter().map(|u| u.id.clone()).collect();
+    ids.shuffle(&mut rand::thread_rng());
+    let n = args.count(args.deactivations).min(ids.len());
+    let ids = Arc::new(ids);
+    let a = api.clone();
+    let body = json!({
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [{"op": "replace", "value": {"active": false}}]
+    });
+    drive(
+        "deactivate",
+        n,
+        args.concurrency,
+        Duration::from_secs(args.max_seconds),
+        sampler,
+        move |i| a.json(Method::PATCH, &format!("/Users/{}", ids[i]), &body),
+        None,
+    )
+    .await
+}
+
+async fn phase_page(args: &Args, api: &Api, sampler: &Sampler, pop: &Population) -> Outcome {
+    let total = pop.users.len();
+    let a = api.clone();
+    drive(
+        "page",
+        args.count(args.pages),
+        args.concurrency,
+        Duration::from_secs(args.max_seconds),
+        sampler,
+        move |_| {
+            let start = rand::thread_rng().gen_range(1..=total.saturating_sub(99).max(1));
+            a.req(Method::GET, "/Users")
+                .query(&[("startIndex", start.to_string()), ("count", "100".into())])
+        },
+        Some(Arc::new(move |_, body: &[u8]| {
+            let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let got = v["Resources"].as_array().map_or(0, Vec::len);
+            if got == 100.min(total) {
+                Vec::new()
+            } else {
+                vec![format!("page of {got}")]
+            }
+        })),
+    )
+    .await
+}
+
+async fn phase_member_add(
+    args: &Args,
+    api: &Api,
+    sampler: &Sampler,
+    pop: &mut Population,
+    results: &mut Vec<Outcome>,
+) -> anyhow::Result<()> {
+    let adds = args.count(args.member_adds);
+    for &size in &args.member_sizes {
+        if let Some(seed) = ensure_users(
+            args,
+            api,
+            sampler,
+            pop,
+            size + adds,
+            &format!("(seed users for member-add {size})"),
+        )
+        .await
+        {
+            results.push(seed);
+        }
+        if pop.users.len() < size + adds {
+            eprintln!(
+                "  member-add {size}: only {} users exist (seeding stopped); skipping this size",
+                pop.users.len()
+            );
+            continue;
+        }
+        let resp = api
+            .json(
+                Method::POST,
+                "/Groups",
+                &json!({"schemas": [GROUP_SCHEMA], "displayName": format!("bench-{size}-{}", pop.tag)}),
+            )
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            bail!("creating a group: {} {}", resp.status(), resp.text().await?);
+        }
+        let group: Value = resp.json().await?;
+        let gid = group["id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("group without id"))?
+            .to_string();
+        let chunk = args.member_chunk.max(1);
+        let members: Arc<Vec<String>> =
+            Arc::new(pop.users[..size].iter().map(|u| u.id.clone()).collect());
+        let (a, m, g) = (api.clone(), members.clone(), gid.clone());
+        // Seeding: PATCH add with `chunk` members per request, one request at a time (each
+        // one is a write on the same group row).
+        let mut seed = drive(
+            &format!("(seed {size} members)"),
+            size.div_ceil(chunk),
+            1,
+            Duration::from_secs(args.max_seconds),
+            sampler,
+            move |r| {
+                let value: Vec<Value> = m[r * chunk..((r + 1) * chunk).min(m.len())]
+                    .iter()
+                    .map(|id| json!({"value": id}))
+                    .collect();
+                a.json(
+                    Method::PATCH,
+                    &format!("/Groups/{g}"),
+                    &json!({"schemas": [PATCH_SCHEMA],
+                            "Operations": [{"op": "add", "path": "members", "value": value}]}),
+                )
+            },
+            None,
+        )
+        .await;
+        seed.note = format!(
+            "{size} members in {:.1} s = {:.0} members/s ({chunk} per PATCH)",
+            seed.elapsed.as_secs_f64(),
+            size as f64 / seed.elapsed.as_secs_f64().max(1e-9)
+        );
+        results.push(seed);
+        let newcomers: Arc<Vec<String>> = Arc::new(
+            pop.users[size..size + adds]
+                .iter()
+                .map(|u| u.id.clone())
+                .collect(),
+        );
+        let a = api.clone();
+        let out = drive(
+            &format!("member-add @{size}"),
+            adds,
+            args.concurrency,
+            Duration::from_secs(args.max_seconds),
+            sampler,
+            move |i| {
+                a.json(
+                    Method::PATCH,
+                    &format!("/Groups/{gid}"),
+                    &json!({"schemas": [PATCH_SCHEMA],
+                            "Operations": [{"op": "add", "path": "members",
+                                            "value": [{"value": newcomers[i]}]}]}),
+                )
+            },
+            None,
+        )
+        .await;
+        results.push(out);
+    }
+    Ok(())
+}
+
+struct ScaleRow {
+    users: usize,
+    seed_secs: f64,
+    seed_users: usize,
+    cumulative_secs: f64,
+    db_mib: Option<f64>,
+    lookup: Outcome,
+}
+
+async fn phase_scale(args: &Args, bin: &Path) -> anyhow::Result<(Vec<ScaleRow>, f64)> {
+    let server = start_server(args, bin).await?;
+    let sampler = Sampler::start(server.pid);
+    let api = Api::new(&server, args.concurrency.max(args.bulk_concurrency))?;
+    let mut pop = Population {
+        tag: random_str(6).to_lowercase(),
+        users: Vec::new(),
+        next_index: 0,
+    };
+    let mut sizes = args.scale_sizes.clone();
+    sizes.sort_unstable();
+    let mut rows = Vec::new();
+    let mut cumulative = 0.0;
+    for size in sizes {
+        let before = pop.users.len();
+        let seed = ensure_users(
+            args,
+            &api,
+            &sampler,
+            &mut pop,
+            size,
+            &format!("(seed scale {size})"),
+        )
+        .await;
+        let seed_secs = seed.as_ref().map_or(0.0, |s| s.elapsed.as_secs_f64());
+        cumulative += seed_secs;
+        if let Some(s) = &seed {
+            if s.error_count() > 0 || pop.users.len() < size {
+                eprintln!(
+                    "  scale: reached {} users of {size}; stopping",
+                    pop.users.len()
+                );
+            }
+        }
+        let lookup = phase_lookup(
+            &format!("lookup @{}", pop.users.len()),
+            args.count(args.scale_lookups),
+            args,
+            &api,
+            &sampler,
+            &pop,
+        )
+        .await;
+        let reached = pop.users.len();
+        rows.push(ScaleRow {
+            users: reached,
+            seed_secs,
+            seed_users: reached - before,
+            cumulative_secs: cumulative,
+            db_mib: server.db.size_bytes().map(|b| b as f64 / 1048576.0),
+            lookup,
+        });
+        if reached < size {
+            break;
+        }
+    }
+    let peak = sampler.peak_mib();
+    Ok((rows, peak))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores ({cpu}), shared by client and server")
+}
+
+fn print_table(rows: &[Outcome]) {
+    println!("| phase | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server RSS max MiB | server CPU | client CPU | other CPU |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for o in rows {
+        let wall = o.elapsed.as_secs_f64().max(1e-9);
+        println!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {:.1} | {:.0}% | {:.0}% | {:.0}% |",
+            o.name,
+            o.requests,
+            o.rate(),
+            o.ms(0.5),
+            o.ms(0.9),
+            o.ms(0.99),
+            o.hist.max() as f64 / 1000.0,
+            o.error_count(),
+            o.rss_max_mib,
+            100.0 * o.server_cpu / wall,
+            100.0 * o.client_cpu / wall,
+            100.0 * (o.machine_cpu - o.server_cpu - o.client_cpu).max(0.0) / wall,
+        );
+    }
+    println!();
+    for o in rows {
+        if !o.note.is_empty() {
+            println!("- {}: {}", o.name, o.note);
+        }
+        for (kind, n) in &o.errors {
+            println!("- {}: {n} × {kind}", o.name);
+        }
+    }
+}
+
+fn print_scale(rows: &[ScaleRow]) {
+    println!("| users | seeded | seed s | seed users/s | cumulative seed s | DB MiB | lookups | req/s | p50 ms | p99 ms | max ms | errors | other CPU |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let o = &r.lookup;
+        println!(
+            "| {} | {} | {:.1} | {:.0} | {:.1} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {} | {:.0}% |",
+            r.users,
+            r.seed_users,
+            r.seed_secs,
+            r.seed_users as f64 / r.seed_secs.max(1e-9),
+            r.cumulative_secs,
+            r.db_mib.map_or("?".into(), |m| format!("{m:.0}")),
+            o.requests,
+            o.rate(),
+            o.ms(0.5),
+            o.ms(0.99),
+            o.hist.max() as f64 / 1000.0,
+            o.error_count(),
+            100.0 * (o.machine_cpu - o.server_cpu - o.client_cpu).max(0.0)
+                / o.elapsed.as_secs_f64().max(1e-9),
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // Returning from here drops the running phase, whose guards kill the server and drop
+    // the PostgreSQL database.
+    tokio::select! {
+        r = run(args) => r,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+        _ = term.recv() => bail!("terminated"),
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let loadavg_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let bin = args.bin.clone().unwrap_or_else(default_bin);
+    if !bin.exists() {
+        bail!(
+            "{} not found: build it with `cargo build --release` or pass --bin",
+            bin.display()
+        );
+    }
+    if args.concurrency == 0 {
+        bail!("--concurrency must be at least 1");
+    }
+    let phases = |p: Phase| args.phases.contains(&p);
+    let command: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let backend = match &args.database_url {
+        Some(_) => "PostgreSQL",
+        None => "SQLite",
+    };
+
+    let mut results = Vec::new();
+    let mut main_peak = None;
+    let main_phases = [
+        Phase::Create,
+        Phase::Lookup,
+        Phase::Deactivate,
+        Phase::Page,
+        Phase::MemberAdd,
+        Phase::Bulk,
+    ];
+    if main_phases.iter().any(|p| phases(*p)) {
+        let server = start_server(&args, &bin).await?;
+        eprintln!(
+            "server pid {} at {} (log {})",
+            server.pid,
+            server.base,
+            server.log.display()
+        );
+        let sampler = Sampler::start(server.pid);
+        let api = Api::new(&server, args.concurrency.max(args.bulk_concurrency))?;
+        let mut pop = Population {
+            tag: random_str(6).to_lowercase(),
+            users: Vec::new(),
+            next_index: 0,
+        };
+        if phases(Phase::Create) {
+            results.push(phase_create(&args, &api, &sampler, &mut pop).await);
+        }
+        if phases(Phase::Lookup) || phases(Phase::Deactivate) || phases(Phase::Page) {
+            if let Some(o) =
+                ensure_users(&args, &api, &sampler, &mut pop, args.users, "(seed users)").await
+            {
+                results.push(o);
+            }
+        }
+        if phases(Phase::Lookup) {
+            let n = args.count(args.lookups);
+            results.push(phase_lookup("lookup", n, &args, &api, &sampler, &pop).await);
+        }
+        if phases(Phase::Deactivate) {
+            results.push(phase_deactivate(&args, &api, &sampler, &pop).await);
+        }
+        if phases(Phase::Page) {
+            results.push(phase_page(&args, &api, &sampler, &pop).await);
+        }
+        if phases(Phase::MemberAdd) {
+            phase_member_add(&args, &api, &sampler, &mut pop, &mut results).await?;
+        }
+        if phases(Phase::Bulk) {
+            let n = args.bulk_users;
+            results.push(bulk_load(&args, &api, &sampler, &mut pop, n, "bulk").await);
+        }
+        main_peak = Some((sampler.peak_mib(), pop.users.len()));
+        if let Some(db) = server.db.size_bytes() {
+            eprintln!("database size {:.0} MiB", db as f64 / 1048576.0);
+        }
+    }
+    let scale = if phases(Phase::Scale) {
+        Some(phase_scale(&args, &bin).await?)
+    } else {
+        None
+    };
+
+    println!();
+    println!("## scim-seats load, {backend}");
+    println!();
+    println!("- machine: {}", machine());
+    println!("- server: `{}`", bin.display());
+    println!(
+        "- command: `cargo bench --bench load -- {}`",
+        command.join(" ")
+    );
+    println!(
+        "- concurrency {} (bulk {}), phases run in order",
+        args.concurrency, args.bulk_concurrency
+    );
+    println!(
+        "- load average before the run: {}; `other CPU` = machine busy CPU not used by server or \
+         client (PostgreSQL, other processes); 100% = one core",
+        loadavg_before
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!();
+    if !results.is_empty() {
+        print_table(&results);
+        if let Some((peak, users)) = main_peak {
+            println!();
+            println!("Server peak RSS (VmHWM): **{peak:.1} MiB** ({users} users at the end).");
+        }
+        println!();
+    }
+    if let Some((rows, peak)) = scale {
+        println!("### scale: lookup by userName as the user count grows (one fresh server)");
+        println!();
+        print_scale(&rows);
+        println!();
+        println!("Server peak RSS (VmHWM) during scale: **{peak:.1} MiB**.");
+    }
+    Ok(())
+}
