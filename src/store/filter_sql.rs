@@ -74,6 +74,9 @@ enum Bind {
 struct SqlBuf {
     parts: Vec<String>,
     binds: Vec<Bind>,
+    /// False once a value is written into the SQL text (numbers), which would make every
+    /// value a new prepared statement.
+    cacheable: bool,
 }
 
 impl Default for SqlBuf {
@@ -81,6 +84,7 @@ impl Default for SqlBuf {
         SqlBuf {
             parts: vec![String::new()],
             binds: Vec::new(),
+            cacheable: true,
         }
     }
 }
@@ -101,6 +105,7 @@ impl SqlBuf {
         RawPredicate {
             parts: self.parts,
             binds: self.binds,
+            cacheable: self.cacheable,
         }
     }
 }
@@ -111,6 +116,7 @@ impl SqlBuf {
 pub struct RawPredicate {
     parts: Vec<String>,
     binds: Vec<Bind>,
+    cacheable: bool,
 }
 
 impl Expression for RawPredicate {
@@ -131,7 +137,11 @@ impl QueryId for RawPredicate {
 
 impl QueryFragment<MultiBackend> for RawPredicate {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.unsafe_to_cache_prepared();
+        // The text depends only on the filter's shape (values are binds), so the prepared
+        // statement can be reused, unless a number literal was written into it.
+        if !self.cacheable {
+            out.unsafe_to_cache_prepared();
+        }
         for (i, part) in self.parts.iter().enumerate() {
             out.push_sql(part);
             match self.binds.get(i) {
@@ -668,6 +678,7 @@ impl Translator {
                 {
                     return Err(unsupported("malformed number"));
                 }
+                buf.cacheable = false;
                 buf.sql(&format!("{} {} {lit}", field.sql, sql_op(op)?));
             }
             (Kind::Timestamp, CompValue::Str(s)) => {

@@ -131,6 +131,13 @@ struct SqlitePragmas;
 
 impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        if let DbConn::Pg(c) = conn {
+            // Plan every execution with its real parameters. Generic plans cached while a
+            // table was empty sent the userName uniqueness check through the org-wide index
+            // (a scan of the whole organization per create).
+            c.batch_execute("SET plan_cache_mode = force_custom_plan")
+                .map_err(r2d2::Error::QueryError)?;
+        }
         if let DbConn::Sqlite(c) = conn {
             // synchronous=FULL: a committed user or invoice survives a power cut, not only a crash.
             c.batch_execute(
