@@ -170,14 +170,15 @@ pub struct Db {
 }
 
 impl Db {
-    /// A server's handle: keeps a warm idle connection.
+    /// A server's handle. No pool keeps a minimum of idle connections: replenishing one is
+    /// done by a pool thread, and a thread inside libpq's connection setup while the process
+    /// exits crashed it (SIGSEGV in exit handlers) — most often after a database was dropped
+    /// and the pool kept retrying. Connections are still reused; they are opened on demand.
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
-        Db::open(url, pool_size, 1)
+        Db::open(url, pool_size, 0)
     }
 
-    /// A short-lived command's handle: no idle connections, so no pool thread is still
-    /// opening a connection when the process exits (libpq's TLS setup racing the exit
-    /// handlers crashed the CLI now and then).
+    /// A short-lived command's handle: a small pool.
     pub fn connect_for_command(url: &str) -> anyhow::Result<Db> {
         Db::open(url, 2, 0)
     }
