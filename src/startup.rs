@@ -68,7 +68,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             let m = metrics.clone();
             App::new()
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .wrap_fn(move |req, srv| {
                     // Route pattern, not path: bounded label values.
                     let (m, started) = (m.clone(), std::time::Instant::now());

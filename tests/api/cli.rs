@@ -90,3 +90,88 @@ async fn operator_commands_manage_orgs_and_tokens() {
     let (ok, _, err) = cli(&db, &["token", "create", "--org", "nope"]);
     assert!(!ok && err.contains("not found"), "{err}");
 }
+
+/// Request logs record paths, never query strings: filters name users, and the report page
+/// takes a token in `?token=`. Both requests below fail, so the server logs them.
+#[tokio::test]
+async fn request_logs_never_carry_query_strings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("logs.db").display());
+    let (ok, _, err) = cli(
+        &db,
+        &[
+            "org",
+            "create",
+            "logs",
+            "--name",
+            "Logs",
+            "--standard-seats",
+            "1",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (_, token, _) = cli(&db, &["token", "create", "--org", "logs"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_scim-seats"))
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &db,
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start server");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let filter = client
+        .get(format!(
+            "{base}/scim/v2/Users?filter=userName%20eq%20%22marker.person%40x.com%22%20and"
+        ))
+        .bearer_auth(token.trim())
+        .send()
+        .await;
+    let with_token = client
+        .get(format!(
+            "{base}/scim/v2/Groups?filter=nosuch%20pr&token=marker-secret-token"
+        ))
+        .bearer_auth(token.trim())
+        .send()
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(up, "server started");
+    assert_eq!(filter.expect("filter request").status(), 400);
+    assert_eq!(with_token.expect("second request").status(), 400);
+    let text = std::fs::read_to_string(&log_path).expect("read log");
+    assert!(
+        text.contains("/scim/v2/Users") && text.contains("/scim/v2/Groups"),
+        "requests are logged: {text}"
+    );
+    assert!(
+        !text.contains("marker.person") && !text.contains("marker%2Eperson"),
+        "a userName reached the log: {text}"
+    );
+    assert!(
+        !text.contains("marker-secret-token"),
+        "a token reached the log: {text}"
+    );
+}
