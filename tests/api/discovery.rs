@@ -19,9 +19,30 @@ async fn service_provider_config_describes_the_server() {
     assert_eq!(b["filter"]["maxResults"], app.settings.scim.max_results);
     assert_eq!(b["etag"]["supported"], true);
     assert_eq!(b["authenticationSchemes"][0]["type"], "oauthbearertoken");
-    // What is advertised is enforced: a page never exceeds maxResults.
+}
+
+#[tokio::test]
+async fn advertised_max_results_is_enforced() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 5,
+            premium: 0,
+        },
+        |s| s.scim.max_results = 2,
+    )
+    .await;
+    assert_eq!(
+        app.get("/ServiceProviderConfig").await.body["filter"]["maxResults"],
+        2
+    );
+    for n in ["a", "b", "c"] {
+        app.create_user(&format!("{n}@x.com")).await;
+    }
     let r = app.get("/Users?count=100000").await;
     assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["totalResults"], 3);
+    assert_eq!(r.body["itemsPerPage"], 2, "a page never exceeds maxResults");
+    assert_eq!(r.body["Resources"].as_array().map(Vec::len), Some(2));
 }
 
 #[tokio::test]

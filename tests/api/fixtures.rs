@@ -136,14 +136,8 @@ async fn replay(file: &Path) {
                 .insert("content-type", "application/scim+json".parse().expect("ct"));
             *built.body_mut() = Some(body.to_string().into());
         }
-        let resp = app.client.execute(built).await.expect("send");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.expect("body");
-        let actual: Value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text.clone()))
-        };
+        let resp = into_resp(app.client.execute(built).await.expect("send")).await;
+        let (status, actual) = (resp.status.as_u16(), resp.body);
         let want = step["status"].as_u64().expect("status") as u16;
         assert_eq!(status, want, "{label}: status; body {actual}");
         if !step["response"].is_null() {

@@ -215,20 +215,7 @@ impl TestApp {
                 .header("content-type", "application/scim+json")
                 .body(b.to_string());
         }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        into_resp(req.send().await.expect("request")).await
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -471,20 +458,7 @@ impl TestApp {
                 .header("content-type", "application/json")
                 .body(b.to_string());
         }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        into_resp(req.send().await.expect("request")).await
     }
 
     /// `POST /api/v1/seats/confirm` with an idempotency key.

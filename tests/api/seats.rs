@@ -43,11 +43,8 @@ impl Api {
                 .header("content-type", "application/scim+json")
                 .body(b.to_string());
         }
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, body)
+        let resp = crate::helpers::into_resp(req.send().await.expect("request")).await;
+        (resp.status.as_u16(), resp.body)
     }
 }
 

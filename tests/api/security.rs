@@ -68,6 +68,9 @@ async fn one_organization_never_sees_another() {
         )
         .await;
     let gid = g.body["id"].as_str().unwrap();
+    // What org A sees before org B tries anything; compared again at the end.
+    let user_before = app.get(&format!("/Users/{id}")).await.body;
+    let group_before = app.get(&format!("/Groups/{gid}")).await.body;
 
     let as_other = |m: Method, path: String, body: Option<serde_json::Value>| {
         let t = other_token.clone();
@@ -123,13 +126,15 @@ async fn one_organization_never_sees_another() {
     assert_scim_error(&r, 400, Some("invalidValue"));
 
     let still = app.get(&format!("/Users/{id}")).await;
-    assert_eq!(still.body, app.get(&format!("/Users/{id}")).await.body);
+    assert_eq!(
+        still.body, user_before,
+        "org B changed nothing of org A's user"
+    );
     assert_eq!(still.body["userName"], "shared@x.com");
     assert_eq!(still.body["meta"]["version"], "W/\"1\"");
-    assert_eq!(
-        app.get(&format!("/Groups/{gid}")).await.status,
-        StatusCode::OK
-    );
+    let group = app.get(&format!("/Groups/{gid}")).await;
+    assert_eq!(group.status, StatusCode::OK);
+    assert_eq!(group.body, group_before, "nor of its group");
 }
 
 #[tokio::test]
