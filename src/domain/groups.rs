@@ -151,6 +151,15 @@ pub fn get(
     with_members: bool,
 ) -> Result<GroupView, Error> {
     let row = store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
+    one_view(conn, org_id, row, with_members)
+}
+
+fn one_view(
+    conn: &mut DbConn,
+    org_id: &str,
+    row: GroupRow,
+    with_members: bool,
+) -> Result<GroupView, Error> {
     let mut views = load_views(conn, org_id, vec![row], with_members)?;
     views.pop().ok_or_else(|| Error::not_found("Group"))
 }
@@ -247,8 +256,7 @@ pub fn modify(
             json!({"membersAdded": added, "membersRemoved": removed}),
         )?;
     }
-    let mut views = load_views(conn, org_id, vec![row], return_members)?;
-    views.pop().ok_or_else(|| Error::not_found("Group"))
+    one_view(conn, org_id, row, return_members)
 }
 
 #[tracing::instrument(skip_all, fields(org = %org_id, group_id = %id))]

@@ -124,17 +124,10 @@ impl Delivery {
     }
 
     pub async fn run(self) {
-        let mut tick = tokio::time::interval(self.every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let (db, sender) = (self.db.clone(), self.sender.clone());
-            let done = tokio::task::spawn_blocking(move || deliver_due(&db, sender.as_ref())).await;
-            match done {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "mail delivery run failed"),
-                Err(e) => tracing::warn!(error = %e, "mail delivery task panicked"),
-            }
-        }
+        let (db, sender) = (self.db, self.sender);
+        crate::jobs::every(self.every, "mail delivery", move || {
+            deliver_due(&db, sender.as_ref())
+        })
+        .await
     }
 }

@@ -179,17 +179,10 @@ impl Job {
     }
 
     pub async fn run(self) {
-        let mut tick = tokio::time::interval(self.every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let (db, today) = (self.db.clone(), self.clock.today());
-            // Blocking database work stays off the async workers.
-            match tokio::task::spawn_blocking(move || renew_due(&db, today)).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "running due renewals failed"),
-                Err(e) => tracing::error!(error = %e, "renewal task panicked"),
-            }
-        }
+        let (db, clock) = (self.db, self.clock);
+        crate::jobs::every(self.every, "renewals", move || {
+            renew_due(&db, clock.today())
+        })
+        .await
     }
 }

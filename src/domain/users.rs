@@ -131,7 +131,8 @@ pub fn create(
         Some(&row.id),
         json!({"status": row.seat_status, "tier": row.seat_tier}),
     )?;
-    view(conn, row, Vec::new())
+    // A new user belongs to no group yet.
+    one_view(conn, org_id, row, false)
 }
 
 pub fn get(
@@ -141,6 +142,15 @@ pub fn get(
     with_groups: bool,
 ) -> Result<UserView, Error> {
     let row = store::users::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("User"))?;
+    one_view(conn, org_id, row, with_groups)
+}
+
+fn one_view(
+    conn: &mut DbConn,
+    org_id: &str,
+    row: UserRow,
+    with_groups: bool,
+) -> Result<UserView, Error> {
     let mut views = load_views(conn, org_id, vec![row], with_groups)?;
     views.pop().ok_or_else(|| Error::not_found("User"))
 }
@@ -171,18 +181,6 @@ pub fn load_views(
             row,
         })
         .collect())
-}
-
-fn view(conn: &mut DbConn, row: UserRow, groups: Vec<(String, String)>) -> Result<UserView, Error> {
-    let queue_position = match row.queue_seq {
-        Some(seq) => Some(store::users::queue_position(conn, &row.org_id, seq)?),
-        None => None,
-    };
-    Ok(UserView {
-        row,
-        groups,
-        queue_position,
-    })
 }
 
 /// Replace the whole resource (PUT) with a normalized one.
@@ -216,11 +214,7 @@ pub fn modify(
     let resource = f(current.clone())?;
     if resource == current {
         // Nothing changed: no new version, no seat movement (idempotent IdP retries).
-        let groups = store::users::groups_of(conn, org_id, &[row.id.clone()])?
-            .into_iter()
-            .map(|(_, g, n)| (g, n))
-            .collect();
-        return view(conn, row, groups);
+        return one_view(conn, org_id, row, true);
     }
     let ix = indexed(&resource)?;
     ensure_user_name_free(conn, org_id, &ix.user_name, Some(id))?;
@@ -253,11 +247,7 @@ pub fn modify(
     if freed {
         seats::drain(conn, org_id, actor)?;
     }
-    let groups = store::users::groups_of(conn, org_id, &[row.id.clone()])?
-        .into_iter()
-        .map(|(_, g, n)| (g, n))
-        .collect();
-    view(conn, row, groups)
+    one_view(conn, org_id, row, true)
 }
 
 /// Delete a user; an active user's seat goes to the head of the queue.

@@ -268,7 +268,9 @@ impl Translator {
         if attr.attr == "schemas" {
             return Err(unsupported("filtering on 'schemas' is not supported"));
         }
-        let top_multi = self.is_multi_valued(attr);
+        // Validation marks an attribute multi-valued when it, or the parent of its
+        // sub-attribute, is: its values live in rows or a JSON array.
+        let top_multi = attr.multi_valued;
         if top_multi {
             let elements = self.elements_for(attr, None)?;
             let sub = attr.sub;
@@ -286,7 +288,7 @@ impl Translator {
                     Ok(())
                 }
                 Some(sub) => {
-                    let field = t.element_field(&elements, alias, sub)?;
+                    let field = t.element_field(&elements, alias, sub, attr.ty)?;
                     t.test(&field, attr, cmp, buf)
                 }
             })?;
@@ -318,19 +320,6 @@ impl Translator {
         }
         let field = self.field(attr)?;
         self.test(&field, attr, cmp, buf)
-    }
-
-    fn is_multi_valued(&self, attr: &TypedAttr) -> bool {
-        let rs = match self.resource {
-            Resource::User => &Registry::get().user,
-            Resource::Group => &Registry::get().group,
-        };
-        let def = if attr.is_core {
-            rs.core.attr(attr.attr)
-        } else {
-            rs.extension(attr.schema).and_then(|s| s.attr(attr.attr))
-        };
-        def.is_some_and(|d| d.multi_valued)
     }
 
     /// `meta.resourceType` is the same for every row of a table.
@@ -497,7 +486,13 @@ impl Translator {
     }
 
     /// A sub-attribute of one element.
-    fn element_field(&self, elements: &Elements, alias: &str, sub: &str) -> Result<Field, Error> {
+    fn element_field(
+        &self,
+        elements: &Elements,
+        alias: &str,
+        sub: &str,
+        ty: AttrType,
+    ) -> Result<Field, Error> {
         let text = Kind::Text { lowered: false };
         let f = |sql: String, kind: Kind, nullable: bool| {
             Ok(Field {
@@ -521,8 +516,7 @@ impl Translator {
             (Elements::UserGroups, "type") => f("'direct'".into(), text, false),
             (Elements::GroupMembers, "value") => f(format!("{alias}.member_id"), text, false),
             (Elements::GroupMembers, "type") => f(format!("{alias}.member_type"), text, false),
-            (Elements::Json(path), sub) => {
-                let ty = self.sub_type(path, sub);
+            (Elements::Json(_), sub) => {
                 let sql = match self.backend {
                     Backend::Sqlite => format!("json_extract({alias}.value, '$.\"{sub}\"')"),
                     Backend::Pg => {
@@ -539,21 +533,6 @@ impl Translator {
                 "filtering on the sub-attribute '{other}' is not supported here"
             ))),
         }
-    }
-
-    fn sub_type(&self, path: &[&'static str], sub: &str) -> AttrType {
-        let rs = match self.resource {
-            Resource::User => &Registry::get().user,
-            Resource::Group => &Registry::get().group,
-        };
-        let def = match path {
-            [attr] => rs.core.attr(attr),
-            [schema, attr] => rs.extension(schema).and_then(|s| s.attr(attr)),
-            _ => None,
-        };
-        def.and_then(|d| d.sub(sub))
-            .map(|s| s.ty)
-            .unwrap_or(AttrType::String)
     }
 
     /// The inner filter of a value path, on one element.
@@ -588,7 +567,7 @@ impl Translator {
                 let sub = attr
                     .sub
                     .ok_or_else(|| unsupported("a value filter compares sub-attributes"))?;
-                let field = self.element_field(elements, alias, sub)?;
+                let field = self.element_field(elements, alias, sub, attr.ty)?;
                 let cmp = match f {
                     TypedFilter::Compare { op, value, .. } => Some((*op, value)),
                     _ => None,

@@ -193,15 +193,6 @@ pub fn queue_head(conn: &mut DbConn, org_id: &str) -> Q<Option<UserRow>> {
         .optional()
 }
 
-/// 1-based position of a queue number in the organization's queue.
-pub fn queue_position(conn: &mut DbConn, org_id: &str, seq: i64) -> Q<i64> {
-    scim_users::table
-        .filter(scim_users::org_id.eq(org_id))
-        .filter(scim_users::queue_seq.le(seq))
-        .count()
-        .get_result(conn)
-}
-
 /// Queue positions for many queue numbers at once (one query for a whole page).
 pub fn queue_positions(conn: &mut DbConn, org_id: &str, seqs: &[i64]) -> Q<Vec<(i64, i64)>> {
     if seqs.is_empty() {
