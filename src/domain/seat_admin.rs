@@ -83,7 +83,7 @@ pub fn assign_seat(
         ));
     }
     let before = seat_state(&row);
-    seats::claim_or_queue(conn, &mut row, seq, None, actor)?;
+    seats::claim_or_queue_by_policy(conn, &mut row, seq, actor)?;
     save(conn, &mut row)?;
     audit::record(
         conn,

@@ -42,9 +42,20 @@ pub fn seat_state(user: &UserRow) -> serde_json::Value {
     })
 }
 
-/// Give `user` a seat of the best free tier, or put it at the back of the queue with `seq`.
-/// `preferred` overrides the group tier policy; without it the user's groups decide (see
-/// `seat_policy::preferred_tier`). Updates the row in memory; the caller writes it.
+/// `claim_or_queue` for an existing user, preferring the tier its groups map to (see
+/// `seat_policy::preferred_tier`).
+pub fn claim_or_queue_by_policy(
+    conn: &mut DbConn,
+    user: &mut UserRow,
+    seq: i64,
+    actor: &Actor,
+) -> Result<(), Error> {
+    let preferred = seat_policy::preferred_tier(conn, &user.org_id, &user.id)?;
+    claim_or_queue(conn, user, seq, preferred, actor)
+}
+
+/// Give `user` a seat of the best free tier (`preferred` first, when it has one free), or put
+/// it at the back of the queue with `seq`. Updates the row in memory; the caller writes it.
 pub fn claim_or_queue(
     conn: &mut DbConn,
     user: &mut UserRow,
@@ -54,10 +65,6 @@ pub fn claim_or_queue(
 ) -> Result<(), Error> {
     let now = store::now();
     let before = seat_state(user);
-    let preferred = match preferred {
-        Some(t) => Some(t),
-        None => seat_policy::preferred_tier(conn, &user.org_id, &user.id)?,
-    };
     for tier in tier_order(preferred) {
         if store::seats::try_claim(conn, &user.org_id, tier.as_str(), now)? {
             set_active(user, tier, now);

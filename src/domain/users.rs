@@ -119,6 +119,7 @@ pub fn create(
         updated_at: now,
     };
     if row.active {
+        // A new user is in no group yet, so only an explicit preference applies.
         seats::claim_or_queue(conn, &mut row, seq, opts.preferred_tier, actor)?;
     }
     store::users::insert(conn, &row)?;
@@ -230,7 +231,7 @@ pub fn modify(
 
     let mut freed = false;
     match (was_active, row.active) {
-        (false, true) => seats::claim_or_queue(conn, &mut row, seq, None, actor)?,
+        (false, true) => seats::claim_or_queue_by_policy(conn, &mut row, seq, actor)?,
         (true, false) => freed = seats::vacate(conn, &mut row, actor)?,
         _ => {}
     }
