@@ -37,6 +37,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("binding {}: {e}", settings.http.bind))?;
         let port = listener.local_addr()?.port();
         let workers = settings.http.workers;
+        let pool_size = settings.database.pool_size as usize;
         if settings.auth.jwt.ephemeral {
             tracing::warn!(
                 "SCIM_SEATS_JWT_SECRET is not set: owner tokens are signed with a random key \
@@ -94,6 +95,14 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
+        // Blocking threads only run database work, and no more of that can run at once than
+        // there are pooled connections: actix's default of 512 per process let a burst of
+        // list requests start dozens of threads that each kept their own allocator memory.
+        let effective_workers = match workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        server = server.worker_max_blocking_threads(blocking_threads(pool_size, effective_workers));
         Ok(Application {
             port,
             server: server.run(),
@@ -118,6 +127,11 @@ impl Application {
         }
         result
     }
+}
+
+/// Blocking threads per HTTP worker: the pool's connections shared out, at least two.
+fn blocking_threads(pool_size: usize, workers: usize) -> usize {
+    pool_size.div_ceil(workers.max(1)).max(2)
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, Error> {

@@ -15,7 +15,8 @@ pub fn init(default_filter: &str, json: bool) {
     };
 }
 
-/// The request span: like tracing-actix-web's default, but `http.target` is the path alone.
+/// The request span: like tracing-actix-web's default, but `http.target` is the path alone,
+/// and without the OpenTelemetry-only fields (every field is formatted on every request).
 /// Query strings carry what must never reach a log: SCIM filters name userNames and emails
 /// (`filter=userName eq "…"`), and the report page takes an owner token as `?token=`.
 pub struct RequestSpan;
@@ -36,12 +37,8 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             http.target = %request.path(),
             http.client_ip = %request.connection_info().realip_remote_addr().unwrap_or(""),
             http.status_code = tracing::field::Empty,
-            otel.name = %format!("{} {}", request.method(), route),
-            otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
             request_id = %request_id,
             exception.message = tracing::field::Empty,
-            exception.details = tracing::field::Empty,
         )
     }
 

@@ -44,7 +44,7 @@ impl FromRequest for ScimClient {
             })?;
             let grant = state
                 .db
-                .read(move |conn| tokens::verify(conn, &bearer))
+                .read_point(move |conn| tokens::verify(conn, &bearer))
                 .await?
                 .ok_or_else(|| Error::Unauthorized("the bearer token is not valid".into()))?;
             let stale = grant.last_used_at.is_none_or(|t| {

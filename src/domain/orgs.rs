@@ -104,6 +104,7 @@ pub fn create_full(
         name: new.name.trim().to_string(),
         queue_counter: 0,
         created_at: now,
+        user_count: 0,
     };
     store::orgs::insert(conn, &org)?;
     for d in &domains {

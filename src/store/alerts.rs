@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::cached::Cached;
 use super::schema::{alert_settings, webhook_outbox};
 use super::{DbConn, Q};
 
@@ -48,14 +49,15 @@ pub fn set_last(
     queue_nonempty: bool,
     now: NaiveDateTime,
 ) -> Q<()> {
-    diesel::update(alert_settings::table.filter(alert_settings::org_id.eq(org_id)))
-        .set((
+    Cached(
+        diesel::update(alert_settings::table.filter(alert_settings::org_id.eq(org_id))).set((
             alert_settings::last_free.eq(free),
             alert_settings::last_queue_nonempty.eq(queue_nonempty),
             alert_settings::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|_| ())
+        )),
+    )
+    .execute(conn)
+    .map(|_| ())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

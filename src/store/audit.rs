@@ -7,7 +7,9 @@ use super::schema::audit_log;
 use super::{DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_log)]
+// None is NULL, never "leave it out": the INSERT has the same SQL every time and is prepared
+// once (diesel re-prepares an INSERT whose column list varies).
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct AuditRow {
     pub id: String,
     pub org_id: String,

@@ -54,6 +54,38 @@ pub fn group_predicate(f: &TypedFilter, backend: Backend) -> Result<GroupPredica
     Ok(Box::new(buf.into_predicate()))
 }
 
+/// True when a User filter finds its rows through an index whatever the table's size: an
+/// `eq` on `id`, `userName` or `externalId`, or an `and` with such a side. These are the
+/// lookups identity providers send before every create and update.
+pub fn is_user_index_lookup(f: &TypedFilter) -> bool {
+    is_index_lookup(f, Resource::User)
+}
+
+/// Like [`is_user_index_lookup`], for Groups (`id`, `displayName`, `externalId`).
+pub fn is_group_index_lookup(f: &TypedFilter) -> bool {
+    is_index_lookup(f, Resource::Group)
+}
+
+fn is_index_lookup(f: &TypedFilter, resource: Resource) -> bool {
+    match f {
+        TypedFilter::And(a, b) => is_index_lookup(a, resource) || is_index_lookup(b, resource),
+        TypedFilter::Compare {
+            attr,
+            op: CompareOp::Eq,
+            value: CompValue::Str(_),
+        } if attr.is_core && attr.sub.is_none() && !attr.multi_valued => {
+            match (resource, attr.attr) {
+                (_, "id") => true,
+                // caseExact: compared on the column as it is, so its index applies.
+                (_, "externalId") => attr.case_exact,
+                (Resource::User, "userName") | (Resource::Group, "displayName") => true,
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 fn unsupported(what: impl Into<String>) -> Error {
     ScimError::invalid_filter(what).into()
 }

@@ -3,11 +3,17 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::cached::Cached;
 use super::schema::{scim_group_members, scim_groups};
 use super::{DbConn, MultiBackend, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = scim_groups, treat_none_as_null = true)]
+// None is NULL on insert and update alike: both statements have fixed SQL and are prepared once.
+#[diesel(
+    table_name = scim_groups,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub struct GroupRow {
     pub id: String,
     pub org_id: String,
@@ -37,27 +43,32 @@ pub fn insert(conn: &mut DbConn, row: &GroupRow) -> Q<()> {
 }
 
 pub fn update(conn: &mut DbConn, row: &GroupRow) -> Q<()> {
-    diesel::update(
-        scim_groups::table
-            .filter(scim_groups::id.eq(&row.id))
-            .filter(scim_groups::org_id.eq(&row.org_id)),
+    // treat_none_as_null: every column is in the SET list, so the SQL never varies.
+    Cached(
+        diesel::update(
+            scim_groups::table
+                .filter(scim_groups::id.eq(&row.id))
+                .filter(scim_groups::org_id.eq(&row.org_id)),
+        )
+        .set(row),
     )
-    .set(row)
     .execute(conn)
     .map(|_| ())
 }
 
 /// Bump version and lastModified only: a membership change leaves the JSON alone.
 pub fn touch(conn: &mut DbConn, org_id: &str, id: &str, now: NaiveDateTime) -> Q<()> {
-    diesel::update(
-        scim_groups::table
-            .filter(scim_groups::id.eq(id))
-            .filter(scim_groups::org_id.eq(org_id)),
+    Cached(
+        diesel::update(
+            scim_groups::table
+                .filter(scim_groups::id.eq(id))
+                .filter(scim_groups::org_id.eq(org_id)),
+        )
+        .set((
+            scim_groups::version.eq(scim_groups::version + 1),
+            scim_groups::updated_at.eq(now),
+        )),
     )
-    .set((
-        scim_groups::version.eq(scim_groups::version + 1),
-        scim_groups::updated_at.eq(now),
-    ))
     .execute(conn)
     .map(|_| ())
 }
@@ -245,9 +256,13 @@ pub fn existing_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<St
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    scim_groups::table
+    let q = scim_groups::table
         .filter(scim_groups::org_id.eq(org_id))
-        .filter(scim_groups::id.eq_any(ids))
         .select(scim_groups::id)
-        .load(conn)
+        .into_boxed();
+    // `IN (…)` is never a cached statement; one id (a single member add) is `=`.
+    match ids {
+        [one] => q.filter(scim_groups::id.eq(one)).load(conn),
+        many => q.filter(scim_groups::id.eq_any(many)).load(conn),
+    }
 }

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::cached::Cached;
 use super::schema::{org_domains, organizations};
 use super::{DbConn, Q};
 
@@ -14,6 +15,8 @@ pub struct OrgRow {
     pub name: String,
     pub queue_counter: i64,
     pub created_at: NaiveDateTime,
+    /// SCIM users of the organization (see `add_users`).
+    pub user_count: i64,
 }
 
 pub fn insert(conn: &mut DbConn, row: &OrgRow) -> Q<()> {
@@ -43,10 +46,30 @@ pub fn find(conn: &mut DbConn, id: &str) -> Q<Option<OrgRow>> {
 /// first-come number. Every seat-changing use case calls this first, so on PostgreSQL they
 /// run one at a time per organization (on SQLite `BEGIN IMMEDIATE` already does).
 pub fn lock_and_next_seq(conn: &mut DbConn, org_id: &str) -> Q<i64> {
-    diesel::update(organizations::table.find(org_id))
-        .set(organizations::queue_counter.eq(organizations::queue_counter + 1))
-        .returning(organizations::queue_counter)
-        .get_result(conn)
+    Cached(
+        diesel::update(organizations::table.find(org_id))
+            .set(organizations::queue_counter.eq(organizations::queue_counter + 1))
+            .returning(organizations::queue_counter),
+    )
+    .get_result(conn)
+}
+
+/// Count users in or out (`delta` ±1), in the transaction that inserts or deletes them.
+pub fn add_users(conn: &mut DbConn, org_id: &str, delta: i64) -> Q<()> {
+    Cached(
+        diesel::update(organizations::table.find(org_id))
+            .set(organizations::user_count.eq(organizations::user_count + delta)),
+    )
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// The organization's user count (the total of an unfiltered user list).
+pub fn user_count(conn: &mut DbConn, org_id: &str) -> Q<i64> {
+    organizations::table
+        .find(org_id)
+        .select(organizations::user_count)
+        .first(conn)
 }
 
 pub fn add_domain(conn: &mut DbConn, org_id: &str, domain: &str, now: NaiveDateTime) -> Q<()> {

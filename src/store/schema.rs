@@ -8,6 +8,7 @@ diesel::table! {
         name -> Text,
         queue_counter -> BigInt,
         created_at -> Timestamp,
+        user_count -> BigInt,
     }
 }
 

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::cached::Cached;
 use super::schema::seat_pools;
 use super::{DbConn, Q};
 
@@ -35,32 +36,36 @@ pub fn for_org(conn: &mut DbConn, org_id: &str) -> Q<Vec<PoolRow>> {
 /// Take one seat of `tier` if one is free; true when taken. One guarded statement, so two
 /// concurrent claims can never both take the last seat.
 pub fn try_claim(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
-    let n = diesel::update(
-        seat_pools::table
-            .filter(seat_pools::org_id.eq(org_id))
-            .filter(seat_pools::tier.eq(tier))
-            .filter(seat_pools::claimed.lt(seat_pools::purchased)),
+    let n = Cached(
+        diesel::update(
+            seat_pools::table
+                .filter(seat_pools::org_id.eq(org_id))
+                .filter(seat_pools::tier.eq(tier))
+                .filter(seat_pools::claimed.lt(seat_pools::purchased)),
+        )
+        .set((
+            seat_pools::claimed.eq(seat_pools::claimed + 1),
+            seat_pools::updated_at.eq(now),
+        )),
     )
-    .set((
-        seat_pools::claimed.eq(seat_pools::claimed + 1),
-        seat_pools::updated_at.eq(now),
-    ))
     .execute(conn)?;
     Ok(n == 1)
 }
 
 /// Give one seat of `tier` back; true when a claimed seat was released.
 pub fn release(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
-    let n = diesel::update(
-        seat_pools::table
-            .filter(seat_pools::org_id.eq(org_id))
-            .filter(seat_pools::tier.eq(tier))
-            .filter(seat_pools::claimed.gt(0)),
+    let n = Cached(
+        diesel::update(
+            seat_pools::table
+                .filter(seat_pools::org_id.eq(org_id))
+                .filter(seat_pools::tier.eq(tier))
+                .filter(seat_pools::claimed.gt(0)),
+        )
+        .set((
+            seat_pools::claimed.eq(seat_pools::claimed - 1),
+            seat_pools::updated_at.eq(now),
+        )),
     )
-    .set((
-        seat_pools::claimed.eq(seat_pools::claimed - 1),
-        seat_pools::updated_at.eq(now),
-    ))
     .execute(conn)?;
     Ok(n == 1)
 }

@@ -4,11 +4,17 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::cached::Cached;
 use super::schema::{scim_group_members, scim_groups, scim_user_emails, scim_users};
 use super::{DbConn, MultiBackend, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = scim_users, treat_none_as_null = true)]
+// None is NULL on insert and update alike: both statements have fixed SQL and are prepared once.
+#[diesel(
+    table_name = scim_users,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub struct UserRow {
     pub id: String,
     pub org_id: String,
@@ -40,21 +46,25 @@ pub struct EmailRow {
 pub type UserPredicate =
     Box<dyn BoxableExpression<scim_users::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
 
+/// Insert a user and count it into its organization's `user_count`.
 pub fn insert(conn: &mut DbConn, row: &UserRow) -> Q<()> {
     diesel::insert_into(scim_users::table)
         .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    super::orgs::add_users(conn, &row.org_id, 1)
 }
 
 /// Write back every column of the row (seat state and resource change together).
 pub fn update(conn: &mut DbConn, row: &UserRow) -> Q<()> {
-    diesel::update(
-        scim_users::table
-            .filter(scim_users::id.eq(&row.id))
-            .filter(scim_users::org_id.eq(&row.org_id)),
+    // treat_none_as_null: every column is in the SET list, so the SQL never varies.
+    Cached(
+        diesel::update(
+            scim_users::table
+                .filter(scim_users::id.eq(&row.id))
+                .filter(scim_users::org_id.eq(&row.org_id)),
+        )
+        .set(row),
     )
-    .set(row)
     .execute(conn)
     .map(|_| ())
 }
@@ -91,6 +101,9 @@ pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
             .filter(scim_users::id.eq(id)),
     )
     .execute(conn)?;
+    if n == 1 {
+        super::orgs::add_users(conn, org_id, -1)?;
+    }
     Ok(n == 1)
 }
 
@@ -98,9 +111,11 @@ pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
 pub fn set_emails(conn: &mut DbConn, org_id: &str, user_id: &str, emails: &[EmailRow]) -> Q<()> {
     diesel::delete(scim_user_emails::table.filter(scim_user_emails::user_id.eq(user_id)))
         .execute(conn)?;
-    if emails.is_empty() {
-        return Ok(());
-    }
+    insert_emails(conn, org_id, user_id, emails)
+}
+
+/// The email rows of a user that has none yet (a new one).
+pub fn insert_emails(conn: &mut DbConn, org_id: &str, user_id: &str, emails: &[EmailRow]) -> Q<()> {
     // One insert per value: multi-backend connections have no portable batch insert.
     for (i, e) in emails.iter().enumerate() {
         diesel::insert_into(scim_user_emails::table)
@@ -172,13 +187,15 @@ pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<UserRow>, 
         let total = rows.len() as i64;
         return Ok((rows, total));
     }
-    let mut count_q = scim_users::table
-        .filter(scim_users::org_id.eq(org_id))
-        .into_boxed();
-    if let Some(pred) = p.count_predicate {
-        count_q = count_q.filter(pred);
-    }
-    let total: i64 = count_q.count().get_result(conn)?;
+    let total: i64 = match p.count_predicate {
+        // Unfiltered: the organization's counter, not a count of up to millions of rows.
+        None => super::orgs::user_count(conn, org_id)?,
+        Some(pred) => scim_users::table
+            .filter(scim_users::org_id.eq(org_id))
+            .filter(pred)
+            .count()
+            .get_result(conn)?,
+    };
     Ok((rows, total))
 }
 
@@ -238,11 +255,30 @@ pub fn groups_of(
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
-    scim_group_members::table
+    let mut q = scim_group_members::table
         .inner_join(scim_groups::table)
         .filter(scim_group_members::org_id.eq(org_id))
-        .filter(scim_group_members::member_id.eq_any(user_ids))
-        .order((
+        .into_boxed();
+    // `IN (?, ?, …)` is a new statement for every list length, never a cached one. One user
+    // (every GET and lookup) is `=`; a page of users on SQLite is one JSON array bind, so
+    // the SQL is the same for every page; PostgreSQL binds an array (`= ANY($1)`) already.
+    let backend = super::Backend::of(conn);
+    q = match user_ids {
+        [one] => q.filter(scim_group_members::member_id.eq(one)),
+        many if backend == super::Backend::Sqlite => {
+            let ids = serde_json::Value::from(many.to_vec()).to_string();
+            q.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "scim_group_members.member_id IN (SELECT value FROM json_each(",
+                )
+                .bind::<diesel::sql_types::Text, _>(ids)
+                .sql("))"),
+            )
+        }
+        many => q.filter(scim_group_members::member_id.eq_any(many)),
+    };
+    Cached(
+        q.order((
             scim_group_members::member_id.asc(),
             scim_groups::display_name.asc(),
         ))
@@ -250,8 +286,9 @@ pub fn groups_of(
             scim_group_members::member_id,
             scim_groups::id,
             scim_groups::display_name,
-        ))
-        .load(conn)
+        )),
+    )
+    .load(conn)
 }
 
 /// Ids of the users given that exist in the organization.
@@ -259,11 +296,15 @@ pub fn existing_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<St
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    scim_users::table
+    let q = scim_users::table
         .filter(scim_users::org_id.eq(org_id))
-        .filter(scim_users::id.eq_any(ids))
         .select(scim_users::id)
-        .load(conn)
+        .into_boxed();
+    // `IN (…)` is never a cached statement; one id (a single member add) is `=`.
+    match ids {
+        [one] => q.filter(scim_users::id.eq(one)).load(conn),
+        many => q.filter(scim_users::id.eq_any(many)).load(conn),
+    }
 }
 
 /// The accounts whose userName or one of whose emails is one of `emails_norm` (lowercased),

@@ -25,11 +25,12 @@ pub struct BatchWriter {
 
 impl BatchWriter {
     pub fn start(manager: ConnManager) -> anyhow::Result<BatchWriter> {
-        let conn = manager.connect()?;
+        let conn = writer_connection(&manager)?;
+        let checkpoints = Checkpointer::start(&manager)?;
         let (tx, rx) = mpsc::unbounded_channel();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(manager, conn, rx))?;
+            .spawn(move || run(manager, conn, rx, checkpoints))?;
         Ok(BatchWriter { jobs: tx })
     }
 
@@ -57,6 +58,52 @@ impl BatchWriter {
     }
 }
 
+/// The writer's connection. Savepoints keep their undo pages in a statement journal: in
+/// memory, not a temporary file written for every use case. The WAL is checkpointed by the
+/// `Checkpointer`, so no commit of the writer pays for copying pages into the database file.
+fn writer_connection(manager: &ConnManager) -> anyhow::Result<DbConn> {
+    use diesel::connection::SimpleConnection;
+    let mut conn = manager.connect()?;
+    conn.batch_execute(
+        "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -4096;",
+    )?;
+    Ok(conn)
+}
+
+/// Checkpoints the WAL on a connection and thread of its own, when the writer says it has
+/// committed, at most every `CHECKPOINT_EVERY`. PASSIVE: it never blocks the writer or a
+/// reader; what it cannot copy yet (pages a reader still sees) waits for the next round.
+struct Checkpointer {
+    wake: std::sync::mpsc::SyncSender<()>,
+}
+
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl Checkpointer {
+    fn start(manager: &ConnManager) -> anyhow::Result<Checkpointer> {
+        use diesel::connection::SimpleConnection;
+        let mut conn = manager.connect()?;
+        let (wake, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                // Ends when the writer thread, the only sender, is gone.
+                while rx.recv().is_ok() {
+                    if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
+                    }
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                }
+            })?;
+        Ok(Checkpointer { wake })
+    }
+
+    /// Ask for a checkpoint; a no-op when one is already asked for.
+    fn nudge(&self) {
+        let _ = self.wake.try_send(());
+    }
+}
+
 fn begin(conn: &mut DbConn) -> Result<(), String> {
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
@@ -65,7 +112,12 @@ fn begin(conn: &mut DbConn) -> Result<(), String> {
     }
 }
 
-fn run(manager: ConnManager, mut conn: DbConn, mut rx: mpsc::UnboundedReceiver<Job>) {
+fn run(
+    manager: ConnManager,
+    mut conn: DbConn,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    checkpoints: Checkpointer,
+) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -78,7 +130,7 @@ fn run(manager: ConnManager, mut conn: DbConn, mut rx: mpsc::UnboundedReceiver<J
             tracing::error!(error = %e, "could not begin a write transaction; reconnecting");
             // Run nothing: dropping the jobs closes each caller's channel ("unavailable").
             drop(batch);
-            if let Ok(fresh) = manager.connect() {
+            if let Ok(fresh) = writer_connection(&manager) {
                 conn = fresh;
             }
             continue;
@@ -92,5 +144,6 @@ fn run(manager: ConnManager, mut conn: DbConn, mut rx: mpsc::UnboundedReceiver<J
         for finish in finishers {
             finish(committed.clone());
         }
+        checkpoints.nudge();
     }
 }

@@ -32,6 +32,14 @@ async fn group_crud_with_members() {
     let u = app.get(&format!("/Users/{a_id}")).await;
     assert_eq!(u.body["groups"][0]["value"], gid.as_str());
     assert_eq!(u.body["groups"][0]["display"], "Engineering");
+    // A page of several users looks up all their groups at once.
+    let page = app.get("/Users?sortBy=userName").await;
+    let listed = page.body["Resources"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["id"], a_id);
+    assert_eq!(listed[0]["groups"][0]["value"], gid.as_str());
+    assert_eq!(listed[0]["groups"][0]["display"], "Engineering");
+    assert!(listed[1].get("groups").is_none(), "{}", listed[1]);
 
     let r = app
         .put(

@@ -143,3 +143,55 @@ async fn excluded_members_are_not_returned() {
     let with = app.get(&format!("/Groups/{id}")).await;
     assert_eq!(with.body["members"].as_array().unwrap().len(), 1);
 }
+
+/// An unfiltered list's totalResults comes from a counter the writes keep: it must track
+/// creates, deletes, a refused duplicate, and a Bulk request whose failed operation rolled back.
+#[tokio::test]
+async fn unfiltered_total_follows_creates_deletes_and_failures() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(app.create_user(&format!("count{i}@x.com")).await["id"].clone());
+    }
+    assert_eq!(app.get("/Users?count=1").await.body["totalResults"], 5);
+
+    for id in &ids[..2] {
+        assert_eq!(
+            app.delete(&format!("/Users/{}", id.as_str().unwrap()))
+                .await
+                .status,
+            204
+        );
+    }
+    let dup = app.post("/Users", user("count4@x.com")).await;
+    assert_scim_error(&dup, 409, Some("uniqueness"));
+    let gone = app
+        .delete(&format!("/Users/{}", ids[0].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        gone.status, 404,
+        "a second delete finds nothing and counts nothing"
+    );
+    let bulk = app
+        .post(
+            "/Bulk",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                   "Operations": [
+                       {"method": "POST", "path": "/Users", "bulkId": "a",
+                        "data": user("count-bulk@x.com")},
+                       {"method": "POST", "path": "/Users", "bulkId": "b",
+                        "data": user("count2@x.com")}]}),
+        )
+        .await;
+    assert_eq!(bulk.status, 200);
+    assert_eq!(bulk.body["Operations"][1]["status"], "409");
+
+    let r = app.get("/Users?count=1").await;
+    assert_eq!(r.body["totalResults"], 4, "3 left + 1 from Bulk");
+    let all = app.get("/Users?count=100").await;
+    assert_eq!(all.body["Resources"].as_array().unwrap().len(), 4);
+    let filtered = app
+        .get("/Users?count=1&filter=userName%20sw%20%22count%22")
+        .await;
+    assert_eq!(filtered.body["totalResults"], 4);
+}

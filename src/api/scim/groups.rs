@@ -74,10 +74,13 @@ pub async fn get(
     let (pre, projection) = (preconditions(&req), Projection::from_request(&req));
     let with_members = projection.wants(&Registry::get().group, "members");
     let org = client.org_id.clone();
-    let view = state
-        .db
-        .read(move |c| domain::get(c, &org, &id, with_members))
-        .await?;
+    let run = move |c: &mut DbConn| domain::get(c, &org, &id, with_members);
+    // Members can number 100,000: only a read without them is a point read.
+    let view = if with_members {
+        state.db.read(run).await?
+    } else {
+        state.db.read_point(run).await?
+    };
     pre.check_read(view.row.version)?;
     Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
@@ -109,7 +112,12 @@ async fn search_with(
 ) -> Result<ScimJson, Error> {
     let org = client.org_id.clone();
     let q = query.clone();
-    let (views, total) = state.db.read(move |c| domain::search(c, &org, &q)).await?;
+    let run = move |c: &mut DbConn| domain::search(c, &org, &q);
+    let (views, total) = if domain::is_point_search(&query) {
+        state.db.read_point(run).await?
+    } else {
+        state.db.read(run).await?
+    };
     let projection = Projection::from_query(&query);
     let resources = views
         .iter()

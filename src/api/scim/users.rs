@@ -54,7 +54,7 @@ pub async fn get(
     let org = client.org_id.clone();
     let view = state
         .db
-        .read(move |c| domain::get(c, &org, &id, with_groups))
+        .read_point(move |c| domain::get(c, &org, &id, with_groups))
         .await?;
     pre.check_read(view.row.version)?;
     Ok(respond(StatusCode::OK, &view, &client, &projection))
@@ -87,7 +87,12 @@ async fn search_with(
 ) -> Result<ScimJson, Error> {
     let org = client.org_id.clone();
     let q = query.clone();
-    let (views, total) = state.db.read(move |c| domain::search(c, &org, &q)).await?;
+    let run = move |c: &mut DbConn| domain::search(c, &org, &q);
+    let (views, total) = if domain::is_point_search(&query) {
+        state.db.read_point(run).await?
+    } else {
+        state.db.read(run).await?
+    };
     let projection = Projection::from_query(&query);
     let resources = views
         .iter()

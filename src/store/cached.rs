@@ -1,0 +1,42 @@
+//! `Cached`: a statement diesel would prepare afresh on every run, prepared once per
+//! connection instead.
+//!
+//! diesel never caches an UPDATE's prepared statement, because a changeset with `Option`
+//! fields can leave columns out and so change the SQL from one run to the next. The hot
+//! updates of the seat engine (the organization's queue counter, a seat pool's count, a
+//! user's row with `treat_none_as_null`) always have the same SQL: re-parsing it on every
+//! create was most of what SQLite's parser did under load. Wrap only statements whose SQL
+//! text cannot vary with the values bound into it; the cache is keyed by that text.
+
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::{QueryResult, RunQueryDsl};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Cached<Q>(pub Q);
+
+impl<Q, DB> QueryFragment<DB> for Cached<Q>
+where
+    DB: Backend,
+    Q: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> QueryId for Cached<Q> {
+    type QueryId = ();
+    // No static id: the statement cache keys it by its SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: Query> Query for Cached<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for Cached<Q> {}
