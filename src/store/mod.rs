@@ -278,13 +278,36 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
+        self.write_in(f, false).await
+    }
+
+    /// Like `write`, for a use case that takes savepoints of its own (Bulk): on SQLite it runs
+    /// in a transaction of its own rather than in a savepoint of a shared batch (see
+    /// `writer`); on PostgreSQL every write already has its own transaction.
+    pub async fn write_alone<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        self.write_in(f, true).await
+    }
+
+    async fn write_in<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+        alone: bool,
+    ) -> Result<T, Error> {
         match &self.write {
             Writer::Pool(pool) => run_blocking(pool.clone(), move |conn| write_tx(conn, f)).await,
             Writer::Batch(w) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                w.submit(f, move |r| {
+                let deliver = move |r| {
                     let _ = tx.send(r);
-                });
+                };
+                if alone {
+                    w.submit_alone(f, deliver);
+                } else {
+                    w.submit(f, deliver);
+                }
                 rx.await.map_err(|_| Error::Unavailable)?
             }
         }
@@ -383,13 +406,7 @@ pub fn savepoint<T>(
     f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
 ) -> Result<T, Error> {
     <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
-        .unwrap_or_else(|_| {
-            Err(Error::Internal(anyhow::anyhow!(
-                "a write use case panicked"
-            )))
-        });
-    match outcome {
+    match catch_panic(|| f(conn)) {
         Ok(v) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
             Ok(v)
@@ -399,6 +416,16 @@ pub fn savepoint<T>(
             Err(e)
         }
     }
+}
+
+/// A use case that panics fails like one that returned an error, so its changes roll back
+/// and the writer thread lives on.
+pub(crate) fn catch_panic<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(Error::Internal(anyhow::anyhow!(
+            "a write use case panicked"
+        )))
+    })
 }
 
 /// Current time in UTC, truncated to microseconds so it round-trips through both backends.

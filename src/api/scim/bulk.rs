@@ -40,7 +40,7 @@ pub async fn bulk(
     let c = client.clone();
     let results = state
         .db
-        .write(move |conn| Ok(run_all(conn, &c, request)))
+        .write_alone(move |conn| Ok(run_all(conn, &c, request)))
         .await?;
     Ok(ScimJson::ok(
         json!({"schemas": [BULK_RESPONSE], "Operations": results}),
