@@ -145,7 +145,7 @@ impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
             // writer sets a larger one for itself.
             c.batch_execute(
                 "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; \
-                 PRAGMA cache_size = -1024;",
+                 PRAGMA cache_size = -512;",
             )
             .map_err(r2d2::Error::QueryError)?;
         }

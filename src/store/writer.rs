@@ -107,7 +107,7 @@ fn writer_connection(manager: &ConnManager) -> anyhow::Result<DbConn> {
     use diesel::connection::SimpleConnection;
     let mut conn = manager.connect()?;
     conn.batch_execute(
-        "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -4096; \
+        "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -2048; \
          PRAGMA journal_size_limit = 67108864;",
     )?;
     Ok(conn)
