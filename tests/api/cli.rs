@@ -132,7 +132,7 @@ async fn request_logs_never_carry_query_strings() {
         .spawn()
         .expect("start server");
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = http_client();
     let mut up = false;
     for _ in 0..100 {
         if client.get(format!("{base}/healthz")).send().await.is_ok() {

@@ -117,6 +117,17 @@ pub struct Seats {
     pub premium: i64,
 }
 
+/// The tests' HTTP client. It drops idle connections after a second, before the server's
+/// 5 s keep-alive does: otherwise a request sent after a long pause in the test (parsing
+/// 100,000 CSV rows in a debug build on a busy machine) can go out on a connection the server
+/// is closing, and fail with `IncompleteMessage`.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .expect("HTTP client")
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(
         Seats {
@@ -150,7 +161,7 @@ pub async fn spawn_app_with(seats: Seats, tweak: impl FnOnce(&mut Settings)) -> 
         addr,
         token,
         org_id,
-        client: reqwest::Client::new(),
+        client: http_client(),
         db,
         settings,
         test_db,

@@ -254,7 +254,7 @@ async fn start_server(servers: &mut Servers, db_url: &str) -> String {
         .expect("start scim-seats");
     servers.0.push(child);
     let addr = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = http_client();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if client
@@ -294,7 +294,7 @@ async fn two_server_processes_share_one_inventory() {
     let mut servers = Servers(Vec::new());
     let a = start_server(&mut servers, test_db.url()).await;
     let b = start_server(&mut servers, test_db.url()).await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let apis: Vec<Api> = [&a, &b]
         .iter()
         .map(|addr| Api {
