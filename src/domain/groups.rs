@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 use super::{audit, Actor, Preconditions};
 use crate::error::Error;
 use crate::scim::error::ScimError;
+use crate::scim::filter::TypedFilter;
+use crate::scim::list::ListQuery;
 use crate::scim::resource::str_attr;
 use crate::store::{self, groups::GroupRow, groups::MemberRow, DbConn};
 
@@ -307,37 +309,46 @@ fn group_sort(sort_by: Option<&str>) -> Result<store::groups::GroupSort, Error> 
     })
 }
 
-/// List groups matching a query; members are loaded only when they will be returned.
-/// Whether a list query is an index lookup that leaves members out (Entra's
-/// `displayName eq "…"&excludedAttributes=members`): cheap enough to run without leaving the
-/// async worker. A group's members can number 100,000, so a query returning them never is.
-pub fn is_point_search(q: &crate::scim::list::ListQuery) -> bool {
-    let with_members = crate::scim::projection::wants_attribute(
+/// The filter of a list query, parsed and checked against the Group schema: once per
+/// request, before any database work.
+pub fn parse_filter(q: &ListQuery) -> Result<Option<TypedFilter>, Error> {
+    q.filter
+        .as_deref()
+        .map(crate::store::filter_sql::parse_group_filter)
+        .transpose()
+}
+
+fn wants_members(q: &ListQuery) -> bool {
+    crate::scim::projection::wants_attribute(
         &crate::scim::schema::Registry::get().group,
         &q.attributes,
         &q.excluded_attributes,
         "members",
-    );
-    !with_members
-        && q.filter.as_deref().is_some_and(|f| {
-            crate::store::filter_sql::parse_group_filter(f)
-                .is_ok_and(|t| crate::store::filter_sql::is_group_index_lookup(&t))
-        })
+    )
 }
 
+/// Whether a list query is an index lookup that leaves members out (Entra's
+/// `displayName eq "…"&excludedAttributes=members`): cheap enough to run without leaving the
+/// async worker. A group's members can number 100,000, so a query returning them never is.
+pub fn is_point_search(q: &ListQuery, filter: Option<&TypedFilter>) -> bool {
+    !wants_members(q) && filter.is_some_and(crate::store::filter_sql::is_group_index_lookup)
+}
+
+/// List groups matching a query and its `parse_filter`ed filter; members are loaded only when
+/// they will be returned.
 pub fn search(
     conn: &mut DbConn,
     org_id: &str,
-    q: &crate::scim::list::ListQuery,
+    q: &ListQuery,
+    filter: Option<&TypedFilter>,
 ) -> Result<(Vec<GroupView>, i64), Error> {
     let sort = group_sort(q.sort_by.as_deref())?;
-    let (predicate, count_predicate) = match &q.filter {
-        Some(f) => {
-            let typed = crate::store::filter_sql::parse_group_filter(f)?;
+    let (predicate, count_predicate) = match filter {
+        Some(typed) => {
             let backend = store::Backend::of(conn);
             (
-                Some(crate::store::filter_sql::group_predicate(&typed, backend)?),
-                Some(crate::store::filter_sql::group_predicate(&typed, backend)?),
+                Some(crate::store::filter_sql::group_predicate(typed, backend)?),
+                Some(crate::store::filter_sql::group_predicate(typed, backend)?),
             )
         }
         None => (None, None),
@@ -354,11 +365,5 @@ pub fn search(
             limit: q.count,
         },
     )?;
-    let with_members = crate::scim::projection::wants_attribute(
-        &crate::scim::schema::Registry::get().group,
-        &q.attributes,
-        &q.excluded_attributes,
-        "members",
-    );
-    Ok((load_views(conn, org_id, rows, with_members)?, total))
+    Ok((load_views(conn, org_id, rows, wants_members(q))?, total))
 }

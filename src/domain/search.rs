@@ -17,8 +17,9 @@ pub struct Mixed {
 /// A filter that names attributes only one resource type has simply matches nothing of the
 /// other type; a filter valid for neither is an error.
 pub fn search_all(conn: &mut DbConn, org_id: &str, q: &ListQuery) -> Result<Mixed, Error> {
-    let (for_users, for_groups) = match &q.filter {
-        None => (true, true),
+    // Per resource type: `None` when the filter does not apply to it, else its checked filter.
+    let (user_filter, group_filter) = match &q.filter {
+        None => (Some(None), Some(None)),
         Some(f) => {
             let parsed = parse_filter(f)?;
             let reg = Registry::get();
@@ -27,7 +28,7 @@ pub fn search_all(conn: &mut DbConn, org_id: &str, q: &ListQuery) -> Result<Mixe
             if let (Err(e), Err(_)) = (&u, &g) {
                 return Err(e.clone().into());
             }
-            (u.is_ok(), g.is_ok())
+            (u.ok().map(Some), g.ok().map(Some))
         }
     };
     // Count both first (count=0 queries), then page across the concatenation.
@@ -35,15 +36,13 @@ pub fn search_all(conn: &mut DbConn, org_id: &str, q: &ListQuery) -> Result<Mixe
         count: 0,
         ..q.clone()
     };
-    let user_total = if for_users {
-        users::search(conn, org_id, &counting)?.1
-    } else {
-        0
+    let user_total = match &user_filter {
+        Some(f) => users::search(conn, org_id, &counting, f.as_ref())?.1,
+        None => 0,
     };
-    let group_total = if for_groups {
-        groups::search(conn, org_id, &counting)?.1
-    } else {
-        0
+    let group_total = match &group_filter {
+        Some(f) => groups::search(conn, org_id, &counting, f.as_ref())?.1,
+        None => 0,
     };
     let mut out = Mixed {
         users: Vec::new(),
@@ -52,22 +51,22 @@ pub fn search_all(conn: &mut DbConn, org_id: &str, q: &ListQuery) -> Result<Mixe
     };
     let offset = q.offset();
     let mut remaining = q.count;
-    if for_users && offset < user_total && remaining > 0 {
+    if let (Some(f), true) = (&user_filter, offset < user_total && remaining > 0) {
         let page = ListQuery {
             count: remaining,
             ..q.clone()
         };
-        out.users = users::search(conn, org_id, &page)?.0;
+        out.users = users::search(conn, org_id, &page, f.as_ref())?.0;
         remaining -= out.users.len() as i64;
     }
-    if for_groups && remaining > 0 {
+    if let (Some(f), true) = (&group_filter, remaining > 0) {
         let group_offset = (offset - user_total).max(0);
         let page = ListQuery {
             start_index: group_offset + 1,
             count: remaining,
             ..q.clone()
         };
-        out.groups = groups::search(conn, org_id, &page)?.0;
+        out.groups = groups::search(conn, org_id, &page, f.as_ref())?.0;
     }
     Ok(out)
 }

@@ -9,6 +9,8 @@ use super::seats::{self, STATUS_ACTIVE, STATUS_INACTIVE};
 use super::{audit, Actor, Preconditions, Tier};
 use crate::error::Error;
 use crate::scim::error::ScimError;
+use crate::scim::filter::TypedFilter;
+use crate::scim::list::ListQuery;
 use crate::scim::resource::str_attr;
 use crate::store::{self, users::EmailRow, users::UserRow, DbConn};
 
@@ -305,29 +307,36 @@ fn user_sort(sort_by: Option<&str>) -> Result<store::users::UserSort, Error> {
     })
 }
 
-/// List users matching a query, filtered, sorted and paged in the database.
-/// Whether a list query is an index lookup (an IdP's `userName eq "…"`): cheap enough to run
-/// without leaving the async worker. An invalid filter is not; `search` reports it.
-pub fn is_point_search(q: &crate::scim::list::ListQuery) -> bool {
-    q.filter.as_deref().is_some_and(|f| {
-        crate::store::filter_sql::parse_user_filter(f)
-            .is_ok_and(|t| crate::store::filter_sql::is_user_index_lookup(&t))
-    })
+/// The filter of a list query, parsed and checked against the User schema: once per request,
+/// before any database work.
+pub fn parse_filter(q: &ListQuery) -> Result<Option<TypedFilter>, Error> {
+    q.filter
+        .as_deref()
+        .map(crate::store::filter_sql::parse_user_filter)
+        .transpose()
 }
 
+/// Whether a list query is an index lookup (an IdP's `userName eq "…"`): cheap enough to run
+/// without leaving the async worker.
+pub fn is_point_search(filter: Option<&TypedFilter>) -> bool {
+    filter.is_some_and(crate::store::filter_sql::is_user_index_lookup)
+}
+
+/// List users matching a query and its `parse_filter`ed filter, filtered, sorted and paged in
+/// the database.
 pub fn search(
     conn: &mut DbConn,
     org_id: &str,
-    q: &crate::scim::list::ListQuery,
+    q: &ListQuery,
+    filter: Option<&TypedFilter>,
 ) -> Result<(Vec<UserView>, i64), Error> {
     let sort = user_sort(q.sort_by.as_deref())?;
-    let (predicate, count_predicate) = match &q.filter {
-        Some(f) => {
-            let typed = crate::store::filter_sql::parse_user_filter(f)?;
+    let (predicate, count_predicate) = match filter {
+        Some(typed) => {
             let backend = store::Backend::of(conn);
             (
-                Some(crate::store::filter_sql::user_predicate(&typed, backend)?),
-                Some(crate::store::filter_sql::user_predicate(&typed, backend)?),
+                Some(crate::store::filter_sql::user_predicate(typed, backend)?),
+                Some(crate::store::filter_sql::user_predicate(typed, backend)?),
             )
         }
         None => (None, None),

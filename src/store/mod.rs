@@ -272,6 +272,20 @@ impl Db {
         }
     }
 
+    /// `read_point` when `point`, else `read`: for callers that learn from the request which
+    /// kind of read it is.
+    pub async fn read_point_if<T: Send + 'static>(
+        &self,
+        point: bool,
+        f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        if point {
+            self.read_point(f).await
+        } else {
+            self.read(f).await
+        }
+    }
+
     /// Run a use case in one write transaction (the write lock is taken up front). Returns
     /// only once the change is committed.
     pub async fn write<T: Send + 'static>(

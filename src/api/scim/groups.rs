@@ -74,13 +74,13 @@ pub async fn get(
     let (pre, projection) = (preconditions(&req), Projection::from_request(&req));
     let with_members = projection.wants(&Registry::get().group, "members");
     let org = client.org_id.clone();
-    let run = move |c: &mut DbConn| domain::get(c, &org, &id, with_members);
     // Members can number 100,000: only a read without them is a point read.
-    let view = if with_members {
-        state.db.read(run).await?
-    } else {
-        state.db.read_point(run).await?
-    };
+    let view = state
+        .db
+        .read_point_if(!with_members, move |c| {
+            domain::get(c, &org, &id, with_members)
+        })
+        .await?;
     pre.check_read(view.row.version)?;
     Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
@@ -110,14 +110,13 @@ async fn search_with(
     state: web::Data<AppState>,
     query: ListQuery,
 ) -> Result<ScimJson, Error> {
-    let org = client.org_id.clone();
-    let q = query.clone();
-    let run = move |c: &mut DbConn| domain::search(c, &org, &q);
-    let (views, total) = if domain::is_point_search(&query) {
-        state.db.read_point(run).await?
-    } else {
-        state.db.read(run).await?
-    };
+    let filter = domain::parse_filter(&query)?;
+    let point = domain::is_point_search(&query, filter.as_ref());
+    let (org, q) = (client.org_id.clone(), query.clone());
+    let (views, total) = state
+        .db
+        .read_point_if(point, move |c| domain::search(c, &org, &q, filter.as_ref()))
+        .await?;
     let projection = Projection::from_query(&query);
     let resources = views
         .iter()

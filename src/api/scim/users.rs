@@ -85,14 +85,13 @@ async fn search_with(
     state: web::Data<AppState>,
     query: ListQuery,
 ) -> Result<ScimJson, Error> {
-    let org = client.org_id.clone();
-    let q = query.clone();
-    let run = move |c: &mut DbConn| domain::search(c, &org, &q);
-    let (views, total) = if domain::is_point_search(&query) {
-        state.db.read_point(run).await?
-    } else {
-        state.db.read(run).await?
-    };
+    let filter = domain::parse_filter(&query)?;
+    let point = domain::is_point_search(filter.as_ref());
+    let (org, q) = (client.org_id.clone(), query.clone());
+    let (views, total) = state
+        .db
+        .read_point_if(point, move |c| domain::search(c, &org, &q, filter.as_ref()))
+        .await?;
     let projection = Projection::from_query(&query);
     let resources = views
         .iter()
