@@ -242,22 +242,20 @@ pub fn modify(
         }
     }
     let members_changed = added > 0 || removed > 0;
-    if changed {
-        let (display_name, external_id) = indexed(&resource)?;
-        row.display_name_norm = display_name.to_lowercase();
-        row.display_name = display_name;
-        row.external_id = external_id;
-        row.resource = resource.to_string();
-        row.version += 1;
-        row.updated_at = now;
-        store::groups::update(conn, &row)?;
-    } else if members_changed {
-        // Members live in their own rows: a membership-only change bumps the version alone.
-        row.version += 1;
-        row.updated_at = now;
-        store::groups::touch(conn, org_id, id, now)?;
-    }
     if changed || members_changed {
+        row.version += 1;
+        row.updated_at = now;
+        if changed {
+            let (display_name, external_id) = indexed(&resource)?;
+            row.display_name_norm = display_name.to_lowercase();
+            row.display_name = display_name;
+            row.external_id = external_id;
+            row.resource = resource.to_string();
+            store::groups::update(conn, &row)?;
+        } else {
+            // Members live in their own rows: a membership-only change bumps the version alone.
+            store::groups::touch(conn, org_id, id, now)?;
+        }
         audit::record(
             conn,
             org_id,
