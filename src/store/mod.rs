@@ -200,25 +200,21 @@ impl Db {
         if backend == Backend::Sqlite {
             prepare_sqlite_file(&manager)?;
         }
-        let read = r2d2::Pool::builder()
-            .max_size(pool_size.max(2))
-            .min_idle(Some(min_idle))
-            .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(SqlitePragmas))
-            .build(manager.clone())?;
+        let pool = |size: u32| -> anyhow::Result<Pool> {
+            Ok(r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(min_idle))
+                // A SQLite file connection does not break the way a socket does: the
+                // `SELECT 1` before every checkout cost as much as a point read itself.
+                .test_on_check_out(backend == Backend::Pg)
+                .connection_timeout(Duration::from_secs(10))
+                .connection_customizer(Box::new(SqlitePragmas))
+                .build(manager.clone())?)
+        };
+        let read = pool(pool_size.max(2))?;
         let point = match backend {
             Backend::Pg => None,
-            Backend::Sqlite => Some(
-                r2d2::Pool::builder()
-                    .max_size(POINT_POOL_SIZE)
-                    .min_idle(Some(min_idle))
-                    // A SQLite file connection does not break the way a socket does: the
-                    // `SELECT 1` before every checkout cost as much as the point read itself.
-                    .test_on_check_out(false)
-                    .connection_timeout(Duration::from_secs(10))
-                    .connection_customizer(Box::new(SqlitePragmas))
-                    .build(manager.clone())?,
-            ),
+            Backend::Sqlite => Some(pool(POINT_POOL_SIZE)?),
         };
         let write = match backend {
             Backend::Pg => Writer::Pool(read.clone()),
