@@ -313,11 +313,7 @@ impl Db {
                 let deliver = move |r| {
                     let _ = tx.send(r);
                 };
-                if alone {
-                    w.submit_alone(f, deliver);
-                } else {
-                    w.submit(f, deliver);
-                }
+                w.submit(f, deliver, alone);
                 rx.await.map_err(|_| Error::Unavailable)?
             }
         }

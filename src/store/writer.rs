@@ -17,15 +17,14 @@ use crate::error::Error;
 /// What a job hands back after running: told whether the batch committed.
 type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-/// Runs in a savepoint of its own, batched with other shared jobs.
-type SharedJob = Box<dyn FnOnce(&mut DbConn) -> Finish + Send>;
-/// Runs directly in a transaction of its own; says whether it succeeded (commit) or not
-/// (roll back).
-type AloneJob = Box<dyn FnOnce(&mut DbConn) -> (Finish, bool) + Send>;
+/// Runs a use case, then says whether the transaction may commit (a use case in a savepoint
+/// has undone its own failure already; one running alone fails the transaction).
+type Run = Box<dyn FnOnce(&mut DbConn) -> (Finish, bool) + Send>;
 
-enum Job {
-    Shared(SharedJob),
-    Alone(AloneJob),
+struct Job {
+    run: Run,
+    /// Runs in a transaction of its own, outside any savepoint.
+    alone: bool,
 }
 
 /// Most use cases per transaction: bounds how long one batch holds the write lock.
@@ -47,31 +46,31 @@ impl BatchWriter {
         Ok(BatchWriter { jobs: tx })
     }
 
-    /// Queue `f`; `deliver` gets its result once the batch it ran in has committed.
+    /// Queue `f`; `deliver` gets its result once the transaction it ran in has committed.
+    /// `alone`: `f` takes savepoints of its own and runs in a transaction of its own;
+    /// otherwise it runs in a savepoint of a shared batch.
     pub fn submit<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
         deliver: impl FnOnce(Result<T, Error>) + Send + 'static,
+        alone: bool,
     ) {
         let span = tracing::Span::current();
-        self.send(Job::Shared(Box::new(move |conn: &mut DbConn| {
-            let result = span.in_scope(|| super::savepoint(conn, f));
-            finisher(result, deliver)
-        })));
-    }
-
-    /// Like `submit`, but `f` runs in a transaction of its own, outside any savepoint.
-    pub fn submit_alone<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
-        deliver: impl FnOnce(Result<T, Error>) + Send + 'static,
-    ) {
-        let span = tracing::Span::current();
-        self.send(Job::Alone(Box::new(move |conn: &mut DbConn| {
-            let result = span.in_scope(|| super::catch_panic(|| f(conn)));
-            let ok = result.is_ok();
-            (finisher(result, deliver), ok)
-        })));
+        let run = move |conn: &mut DbConn| {
+            let result = span.in_scope(|| {
+                if alone {
+                    super::catch_panic(|| f(conn))
+                } else {
+                    super::savepoint(conn, f)
+                }
+            });
+            let commit = !alone || result.is_ok();
+            (finisher(result, deliver), commit)
+        };
+        self.send(Job {
+            run: Box::new(run),
+            alone,
+        });
     }
 
     fn send(&self, job: Job) {
@@ -213,26 +212,19 @@ fn run(
             }
             continue;
         }
-        let (finishers, ok) = match first {
-            Job::Alone(job) => {
-                let (finish, ok) = job(&mut conn);
-                (vec![finish], ok)
-            }
-            Job::Shared(job) => {
-                let mut finishers = vec![job(&mut conn)];
-                while finishers.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(Job::Shared(job)) => finishers.push(job(&mut conn)),
-                        Ok(alone) => {
-                            next = Some(alone);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
+        let alone = first.alone;
+        let (finish, ok) = (first.run)(&mut conn);
+        let mut finishers = vec![finish];
+        while !alone && finishers.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) if !job.alone => finishers.push((job.run)(&mut conn).0),
+                Ok(job) => {
+                    next = Some(job);
+                    break;
                 }
-                (finishers, true)
+                Err(_) => break,
             }
-        };
+        }
         let committed = if ok {
             <DbConn as Connection>::TransactionManager::commit_transaction(&mut conn)
                 .map_err(|e| e.to_string())
