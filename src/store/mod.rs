@@ -130,6 +130,9 @@ impl ManageConnection for ConnManager {
 #[derive(Debug, Clone, Copy)]
 struct SqlitePragmas;
 
+/// How long a SQLite connection waits for a lock before it gives up with "busy".
+pub(crate) const SQLITE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 10000;";
+
 impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
         if let DbConn::Pg(c) = conn {
@@ -143,9 +146,10 @@ impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
             // synchronous=FULL: a committed user or invoice survives a power cut, not only a crash.
             // A small page cache per reader (the OS caches the file for all of them); the
             // writer sets a larger one for itself.
+            c.batch_execute(SQLITE_BUSY_TIMEOUT)
+                .map_err(r2d2::Error::QueryError)?;
             c.batch_execute(
-                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; \
-                 PRAGMA cache_size = -512;",
+                "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA cache_size = -512;",
             )
             .map_err(r2d2::Error::QueryError)?;
         }

@@ -121,12 +121,12 @@ fn writer_connection(manager: &ConnManager) -> anyhow::Result<DbConn> {
 /// after the next round.
 fn restart_wal(conn: &mut DbConn) {
     use diesel::connection::SimpleConnection;
-    let outcome = conn.batch_execute(
-        "PRAGMA busy_timeout = 20; PRAGMA wal_checkpoint(RESTART); PRAGMA busy_timeout = 10000;",
-    );
+    let outcome = conn.batch_execute("PRAGMA busy_timeout = 20; PRAGMA wal_checkpoint(RESTART);");
     if let Err(e) = outcome {
         tracing::warn!(error = %e, "WAL restart failed; retrying later");
-        let _ = conn.batch_execute("PRAGMA busy_timeout = 10000;");
+    }
+    if let Err(e) = conn.batch_execute(super::SQLITE_BUSY_TIMEOUT) {
+        tracing::warn!(error = %e, "could not restore the writer's busy timeout");
     }
 }
 
