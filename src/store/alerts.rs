@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::cached::Cached;
 use super::schema::{alert_settings, webhook_outbox};
-use super::{DbConn, Q};
+use super::{native, DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = alert_settings, treat_none_as_null = true)]
@@ -20,11 +20,11 @@ pub struct AlertRow {
 }
 
 pub fn find(conn: &mut DbConn, org_id: &str) -> Q<Option<AlertRow>> {
-    alert_settings::table
+    native!(conn, |c| alert_settings::table
         .filter(alert_settings::org_id.eq(org_id))
         .select(AlertRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// Insert or replace the settings row. Update-then-insert rather than an upsert (`on_conflict`
@@ -49,14 +49,16 @@ pub fn set_last(
     queue_nonempty: bool,
     now: NaiveDateTime,
 ) -> Q<()> {
-    Cached(
-        diesel::update(alert_settings::table.filter(alert_settings::org_id.eq(org_id))).set((
-            alert_settings::last_free.eq(free),
-            alert_settings::last_queue_nonempty.eq(queue_nonempty),
-            alert_settings::updated_at.eq(now),
-        )),
+    native!(conn, |c| Cached(
+        diesel::update(alert_settings::table.filter(alert_settings::org_id.eq(org_id)))
+            .set((
+                alert_settings::last_free.eq(free),
+                alert_settings::last_queue_nonempty.eq(queue_nonempty),
+                alert_settings::updated_at.eq(now),
+            ))
+            .returning(alert_settings::last_free),
     )
-    .execute(conn)
+    .load::<i64>(c))
     .map(|_| ())
 }
 

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::audit_log;
-use super::{DbConn, Q};
+use super::{native, DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 // None is NULL, never "leave it out": the INSERT has the same SQL every time and is prepared
@@ -22,10 +22,10 @@ pub struct AuditRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &AuditRow) -> Q<()> {
-    diesel::insert_into(audit_log::table)
+    native!(conn, |c| diesel::insert_into(audit_log::table)
         .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c))
+    .map(|_| ())
 }
 
 pub fn for_subject(conn: &mut DbConn, org_id: &str, subject: &str) -> Q<Vec<AuditRow>> {

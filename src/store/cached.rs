@@ -7,6 +7,12 @@
 //! user's row with `treat_none_as_null`) always have the same SQL: re-parsing it on every
 //! create was most of what SQLite's parser did under load. Wrap only statements whose SQL
 //! text cannot vary with the values bound into it; the cache is keyed by that text.
+//!
+//! Run it on the backend's own connection (`native!`) with `load` or `get_result`, and give an
+//! UPDATE a `RETURNING` clause for that. `execute` hands diesel's cache a reference, and
+//! diesel's `QueryFragment` for `&T` does not pass `is_safe_to_cache_prepared` on, so the
+//! statement was prepared afresh on every run (seen with diesel's instrumentation: only the
+//! one `RETURNING` statement ever reached the cache).
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::cached::Cached;
 use super::schema::{scim_group_members, scim_groups};
-use super::{DbConn, MultiBackend, Q};
+use super::{native, DbConn, MultiBackend, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 // None is NULL on insert and update alike: both statements have fixed SQL and are prepared once.
@@ -44,21 +44,22 @@ pub fn insert(conn: &mut DbConn, row: &GroupRow) -> Q<()> {
 
 pub fn update(conn: &mut DbConn, row: &GroupRow) -> Q<()> {
     // treat_none_as_null: every column is in the SET list, so the SQL never varies.
-    Cached(
+    native!(conn, |c| Cached(
         diesel::update(
             scim_groups::table
                 .filter(scim_groups::id.eq(&row.id))
                 .filter(scim_groups::org_id.eq(&row.org_id)),
         )
-        .set(row),
+        .set(row)
+        .returning(scim_groups::version),
     )
-    .execute(conn)
+    .load::<i64>(c))
     .map(|_| ())
 }
 
 /// Bump version and lastModified only: a membership change leaves the JSON alone.
 pub fn touch(conn: &mut DbConn, org_id: &str, id: &str, now: NaiveDateTime) -> Q<()> {
-    Cached(
+    native!(conn, |c| Cached(
         diesel::update(
             scim_groups::table
                 .filter(scim_groups::id.eq(id))
@@ -67,19 +68,20 @@ pub fn touch(conn: &mut DbConn, org_id: &str, id: &str, now: NaiveDateTime) -> Q
         .set((
             scim_groups::version.eq(scim_groups::version + 1),
             scim_groups::updated_at.eq(now),
-        )),
+        ))
+        .returning(scim_groups::version),
     )
-    .execute(conn)
+    .load::<i64>(c))
     .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, org_id: &str, id: &str) -> Q<Option<GroupRow>> {
-    scim_groups::table
+    native!(conn, |c| scim_groups::table
         .filter(scim_groups::org_id.eq(org_id))
         .filter(scim_groups::id.eq(id))
         .select(GroupRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {

@@ -447,6 +447,22 @@ pub fn now() -> chrono::NaiveDateTime {
         .unwrap_or(t)
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection (`SqliteConnection` or
+/// `PgConnection`), so the statement in it is built for that backend directly. Through the
+/// `MultiConnection` enum, diesel renders a statement's whole SQL text in each of its passes
+/// over it (the prepared-cache check, the bind pass), and a statement reached by reference
+/// loses `Cached`'s "same SQL every time" answer: on the create path that was a fifth of the
+/// SQLite writer's time. For the statements of the hot write and lookup paths.
+macro_rules! native {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConn::Sqlite($c) => $body,
+            $crate::store::DbConn::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use native;
+
 /// Shorthand used by every store function.
 pub type Q<T> = QueryResult<T>;
 

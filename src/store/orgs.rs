@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::cached::Cached;
 use super::schema::{org_domains, organizations};
-use super::{DbConn, Q};
+use super::{native, DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations)]
@@ -46,21 +46,36 @@ pub fn find(conn: &mut DbConn, id: &str) -> Q<Option<OrgRow>> {
 /// first-come number. Every seat-changing use case calls this first, so on PostgreSQL they
 /// run one at a time per organization (on SQLite `BEGIN IMMEDIATE` already does).
 pub fn lock_and_next_seq(conn: &mut DbConn, org_id: &str) -> Q<i64> {
-    Cached(
+    native!(conn, |c| Cached(
         diesel::update(organizations::table.find(org_id))
             .set(organizations::queue_counter.eq(organizations::queue_counter + 1))
             .returning(organizations::queue_counter),
     )
-    .get_result(conn)
+    .get_result(c))
+}
+
+/// `lock_and_next_seq` that also counts one new user in (`add_users(1)`): a create touches
+/// the organization row once, not twice.
+pub fn lock_and_next_seq_adding_user(conn: &mut DbConn, org_id: &str) -> Q<i64> {
+    native!(conn, |c| Cached(
+        diesel::update(organizations::table.find(org_id))
+            .set((
+                organizations::queue_counter.eq(organizations::queue_counter + 1),
+                organizations::user_count.eq(organizations::user_count + 1),
+            ))
+            .returning(organizations::queue_counter),
+    )
+    .get_result(c))
 }
 
 /// Count users in or out (`delta` ±1), in the transaction that inserts or deletes them.
 pub fn add_users(conn: &mut DbConn, org_id: &str, delta: i64) -> Q<()> {
-    Cached(
+    native!(conn, |c| Cached(
         diesel::update(organizations::table.find(org_id))
-            .set(organizations::user_count.eq(organizations::user_count + delta)),
+            .set(organizations::user_count.eq(organizations::user_count + delta))
+            .returning(organizations::user_count),
     )
-    .execute(conn)
+    .load::<i64>(c))
     .map(|_| ())
 }
 

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::cached::Cached;
 use super::schema::seat_pools;
-use super::{DbConn, Q};
+use super::{native, DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = seat_pools)]
@@ -36,7 +36,7 @@ pub fn for_org(conn: &mut DbConn, org_id: &str) -> Q<Vec<PoolRow>> {
 /// Take one seat of `tier` if one is free; true when taken. One guarded statement, so two
 /// concurrent claims can never both take the last seat.
 pub fn try_claim(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
-    let n = Cached(
+    let claimed: Vec<i64> = native!(conn, |c| Cached(
         diesel::update(
             seat_pools::table
                 .filter(seat_pools::org_id.eq(org_id))
@@ -46,15 +46,16 @@ pub fn try_claim(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime
         .set((
             seat_pools::claimed.eq(seat_pools::claimed + 1),
             seat_pools::updated_at.eq(now),
-        )),
+        ))
+        .returning(seat_pools::claimed),
     )
-    .execute(conn)?;
-    Ok(n == 1)
+    .load(c))?;
+    Ok(claimed.len() == 1)
 }
 
 /// Give one seat of `tier` back; true when a claimed seat was released.
 pub fn release(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
-    let n = Cached(
+    let claimed: Vec<i64> = native!(conn, |c| Cached(
         diesel::update(
             seat_pools::table
                 .filter(seat_pools::org_id.eq(org_id))
@@ -64,10 +65,11 @@ pub fn release(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) 
         .set((
             seat_pools::claimed.eq(seat_pools::claimed - 1),
             seat_pools::updated_at.eq(now),
-        )),
+        ))
+        .returning(seat_pools::claimed),
     )
-    .execute(conn)?;
-    Ok(n == 1)
+    .load(c))?;
+    Ok(claimed.len() == 1)
 }
 
 /// Raise the purchased count of a tier (never lowers it).

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::scim_tokens;
-use super::{DbConn, Q};
+use super::{native, DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = scim_tokens)]
@@ -25,12 +25,13 @@ pub fn insert(conn: &mut DbConn, row: &TokenRow) -> Q<()> {
         .map(|_| ())
 }
 
+/// Every SCIM request looks its token up: `native!` keeps that lookup cheap.
 pub fn find(conn: &mut DbConn, id: &str) -> Q<Option<TokenRow>> {
-    scim_tokens::table
+    native!(conn, |c| scim_tokens::table
         .find(id)
         .select(TokenRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn list(conn: &mut DbConn, org_id: &str) -> Q<Vec<TokenRow>> {

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::cached::Cached;
 use super::schema::{scim_group_members, scim_groups, scim_user_emails, scim_users};
-use super::{DbConn, MultiBackend, Q};
+use super::{native, DbConn, MultiBackend, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 // None is NULL on insert and update alike: both statements have fixed SQL and are prepared once.
@@ -46,45 +46,48 @@ pub struct EmailRow {
 pub type UserPredicate =
     Box<dyn BoxableExpression<scim_users::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
 
-/// Insert a user and count it into its organization's `user_count`.
+/// Insert a user. The caller has counted it into its organization's `user_count`
+/// (`orgs::lock_and_next_seq_adding_user`).
 pub fn insert(conn: &mut DbConn, row: &UserRow) -> Q<()> {
-    diesel::insert_into(scim_users::table)
+    native!(conn, |c| diesel::insert_into(scim_users::table)
         .values(row)
-        .execute(conn)?;
-    super::orgs::add_users(conn, &row.org_id, 1)
+        .execute(c))
+    .map(|_| ())
 }
 
 /// Write back every column of the row (seat state and resource change together).
 pub fn update(conn: &mut DbConn, row: &UserRow) -> Q<()> {
     // treat_none_as_null: every column is in the SET list, so the SQL never varies.
-    Cached(
+    native!(conn, |c| Cached(
         diesel::update(
             scim_users::table
                 .filter(scim_users::id.eq(&row.id))
                 .filter(scim_users::org_id.eq(&row.org_id)),
         )
-        .set(row),
+        .set(row)
+        .returning(scim_users::version),
     )
-    .execute(conn)
+    .load::<i64>(c))
     .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, org_id: &str, id: &str) -> Q<Option<UserRow>> {
-    scim_users::table
+    native!(conn, |c| scim_users::table
         .filter(scim_users::org_id.eq(org_id))
         .filter(scim_users::id.eq(id))
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn find_by_user_name(conn: &mut DbConn, org_id: &str, user_name: &str) -> Q<Option<UserRow>> {
-    scim_users::table
+    let norm = user_name.to_lowercase();
+    native!(conn, |c| scim_users::table
         .filter(scim_users::org_id.eq(org_id))
-        .filter(scim_users::user_name_norm.eq(user_name.to_lowercase()))
+        .filter(scim_users::user_name_norm.eq(&norm))
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// Delete a user with its emails and memberships; true when it existed.
@@ -118,17 +121,18 @@ pub fn set_emails(conn: &mut DbConn, org_id: &str, user_id: &str, emails: &[Emai
 pub fn insert_emails(conn: &mut DbConn, org_id: &str, user_id: &str, emails: &[EmailRow]) -> Q<()> {
     // One insert per value: multi-backend connections have no portable batch insert.
     for (i, e) in emails.iter().enumerate() {
-        diesel::insert_into(scim_user_emails::table)
+        let value_norm = e.value.to_lowercase();
+        native!(conn, |c| diesel::insert_into(scim_user_emails::table)
             .values((
                 scim_user_emails::user_id.eq(user_id),
                 scim_user_emails::org_id.eq(org_id),
                 scim_user_emails::position.eq(i as i32),
                 scim_user_emails::value.eq(&e.value),
-                scim_user_emails::value_norm.eq(e.value.to_lowercase()),
+                scim_user_emails::value_norm.eq(&value_norm),
                 scim_user_emails::email_type.eq(e.email_type.as_deref()),
                 scim_user_emails::is_primary.eq(e.primary),
             ))
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(())
 }
