@@ -90,7 +90,8 @@ pub fn ensure(
                 &resource(email, display_name),
                 &crate::scim::schema::Registry::get().user,
             )?;
-            let view = users::create(conn, org_id, normalized, CreateOptions::default(), actor)?;
+            let new = users::NewUser::new(&normalized)?;
+            let view = users::create(conn, org_id, new, CreateOptions::default(), actor)?;
             Ok((view, Ensured::Created))
         }
         Some(row) if reassign && row.seat_status == STATUS_INACTIVE && row.active => Ok((

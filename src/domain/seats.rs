@@ -21,6 +21,16 @@ pub fn lock_org(conn: &mut DbConn, org_id: &str) -> Result<i64, Error> {
     })
 }
 
+/// `lock_org` for a use case that adds one user to the organization: counts it into the
+/// organization's user total in the same statement. The count rolls back with the create
+/// if that fails.
+pub fn lock_org_adding_user(conn: &mut DbConn, org_id: &str) -> Result<i64, Error> {
+    store::orgs::lock_and_next_seq_adding_user(conn, org_id).map_err(|e| match e {
+        diesel::result::Error::NotFound => Error::not_found("organization"),
+        e => e.into(),
+    })
+}
+
 /// Tiers to try for a user, best first: the preferred tier (group policy) if any, then the
 /// highest free one.
 fn tier_order(preferred: Option<Tier>) -> Vec<Tier> {
@@ -30,6 +40,22 @@ fn tier_order(preferred: Option<Tier>) -> Vec<Tier> {
     }
     order.extend(Tier::ALL.iter().copied().filter(|t| Some(*t) != preferred));
     order
+}
+
+/// Claim a seat of the best free tier for someone (`preferred` first); None when all are full.
+/// The claim and the drain share it.
+fn claim_best(
+    conn: &mut DbConn,
+    org_id: &str,
+    preferred: Option<Tier>,
+    now: chrono::NaiveDateTime,
+) -> Result<Option<Tier>, Error> {
+    for tier in tier_order(preferred) {
+        if store::seats::try_claim(conn, org_id, tier.as_str(), now)? {
+            return Ok(Some(tier));
+        }
+    }
+    Ok(None)
 }
 
 /// The seat state of a user as the audit log records it (`before` / `after`).
@@ -65,27 +91,25 @@ pub fn claim_or_queue(
 ) -> Result<(), Error> {
     let now = store::now();
     let before = seat_state(user);
-    for tier in tier_order(preferred) {
-        if store::seats::try_claim(conn, &user.org_id, tier.as_str(), now)? {
-            set_active(user, tier, now);
-            audit::record(
-                conn,
-                &user.org_id,
-                actor,
-                "seat.claimed",
-                Some(&user.id),
-                json!({
-                    "tier": tier.as_str(),
-                    "preferredTier": preferred.map(Tier::as_str),
-                    "source": user.source,
-                    "before": before,
-                    "after": seat_state(user),
-                }),
-            )?;
-            crate::metrics::outcome(crate::metrics::Outcome::Claimed);
-            alerts::after_step(conn, &user.org_id, alerts::Step::NotPending(&user.id))?;
-            return Ok(());
-        }
+    if let Some(tier) = claim_best(conn, &user.org_id, preferred, now)? {
+        set_active(user, tier, now);
+        audit::record(
+            conn,
+            &user.org_id,
+            actor,
+            "seat.claimed",
+            Some(&user.id),
+            json!({
+                "tier": tier.as_str(),
+                "preferredTier": preferred.map(Tier::as_str),
+                "source": user.source,
+                "before": before,
+                "after": seat_state(user),
+            }),
+        )?;
+        crate::metrics::outcome(crate::metrics::Outcome::Claimed);
+        alerts::after_step(conn, &user.org_id, alerts::Step::NotPending(&user.id))?;
+        return Ok(());
     }
     set_pending(user, seq, now);
     audit::record(
@@ -188,15 +212,10 @@ pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<Strin
         // Memberships usually arrive after the user was created, so the group tier policy is
         // looked up here, when the seat is actually given.
         let preferred = seat_policy::preferred_tier(conn, org_id, &head.id)?;
-        let mut claimed = None;
-        for tier in tier_order(preferred) {
-            if store::seats::try_claim(conn, org_id, tier.as_str(), now)? {
-                claimed = Some(tier);
-                break;
-            }
-        }
         // No free seat of any tier: the rest of the queue keeps waiting, in order.
-        let Some(tier) = claimed else { break };
+        let Some(tier) = claim_best(conn, org_id, preferred, now)? else {
+            break;
+        };
         let before = seat_state(&head);
         let waited_since = head.pending_since;
         set_active(&mut head, tier, now);

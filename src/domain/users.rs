@@ -24,6 +24,7 @@ pub struct UserView {
 }
 
 /// Columns derived from the canonical resource.
+#[derive(Debug)]
 struct Indexed {
     user_name: String,
     external_id: Option<String>,
@@ -64,22 +65,22 @@ fn indexed(resource: &Value) -> Result<Indexed, Error> {
     })
 }
 
+fn user_name_taken() -> Error {
+    // The value itself stays out of the message: error details end up in logs.
+    ScimError::uniqueness("another user already has this userName (userName is case-insensitive)")
+        .into()
+}
+
 fn ensure_user_name_free(
     conn: &mut DbConn,
     org_id: &str,
     user_name: &str,
     except_id: Option<&str>,
 ) -> Result<(), Error> {
-    if let Some(existing) = store::users::find_by_user_name(conn, org_id, user_name)? {
-        if Some(existing.id.as_str()) != except_id {
-            // The value itself stays out of the message: error details end up in logs.
-            return Err(ScimError::uniqueness(
-                "another user already has this userName (userName is case-insensitive)",
-            )
-            .into());
-        }
+    match store::users::find_by_user_name(conn, org_id, user_name)? {
+        Some(existing) if Some(existing.id.as_str()) != except_id => Err(user_name_taken()),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Options of a create beyond the resource itself.
@@ -88,23 +89,42 @@ pub struct CreateOptions {
     pub preferred_tier: Option<Tier>,
 }
 
-/// Create a user from a normalized resource; claims a seat or queues it.
+/// A user to create, with everything that needs no database worked out: built before the
+/// write transaction, so SQLite's single writer spends its time on SQL alone.
+#[derive(Debug)]
+pub struct NewUser {
+    id: String,
+    ix: Indexed,
+    resource: String,
+}
+
+impl NewUser {
+    /// From a normalized resource.
+    pub fn new(resource: &Value) -> Result<NewUser, Error> {
+        Ok(NewUser {
+            // Time-ordered (v7): new rows append to the id indexes instead of dirtying a
+            // random page of each per insert.
+            id: uuid::Uuid::now_v7().to_string(),
+            ix: indexed(resource)?,
+            resource: resource.to_string(),
+        })
+    }
+}
+
+/// Create a user; claims a seat or queues it.
 #[tracing::instrument(skip_all, fields(org = %org_id))]
 pub fn create(
     conn: &mut DbConn,
     org_id: &str,
-    resource: Value,
+    new: NewUser,
     opts: CreateOptions,
     actor: &Actor,
 ) -> Result<UserView, Error> {
-    let ix = indexed(&resource)?;
-    let seq = seats::lock_org(conn, org_id)?;
-    ensure_user_name_free(conn, org_id, &ix.user_name, None)?;
+    let NewUser { id, ix, resource } = new;
+    let seq = seats::lock_org_adding_user(conn, org_id)?;
     let now = store::now();
     let mut row = UserRow {
-        // Time-ordered (v7): new rows append to the id indexes instead of dirtying a random
-        // page of each per insert.
-        id: uuid::Uuid::now_v7().to_string(),
+        id,
         org_id: org_id.to_string(),
         user_name_norm: ix.user_name.to_lowercase(),
         user_name: ix.user_name,
@@ -117,7 +137,7 @@ pub fn create(
         pending_since: None,
         queue_seq: None,
         source: actor.source.as_str().into(),
-        resource: resource.to_string(),
+        resource,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -126,7 +146,16 @@ pub fn create(
         // A new user is in no group yet, so only an explicit preference applies.
         seats::claim_or_queue(conn, &mut row, seq, opts.preferred_tier, actor)?;
     }
-    store::users::insert(conn, &row)?;
+    // The unique index on (org, userName) is the check: a taken userName fails this insert,
+    // and the savepoint or transaction around the use case undoes the seat claim and audit.
+    // (A lookup first cost a statement on every create for a case IdPs rarely hit.)
+    store::users::insert(conn, &row).map_err(|e| match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => user_name_taken(),
+        e => e.into(),
+    })?;
     store::users::insert_emails(conn, org_id, &row.id, &ix.emails)?;
     audit::record(
         conn,

@@ -121,8 +121,13 @@ async fn read_only_and_unknown_attributes_are_ignored_on_write() {
 async fn duplicate_user_name_in_any_case_is_409() {
     let app = spawn_app().await;
     app.create_user("Carol@X.com").await;
+    let pools_before = app.pools();
     let r = app.post("/Users", user("carol@x.COM")).await;
     assert_scim_error(&r, 409, Some("uniqueness"));
+    // The unique index rejects the row after the seat was claimed: the claim must roll back.
+    assert_eq!(app.pools(), pools_before, "the failed create took no seat");
+    assert_eq!(app.count_status("active"), 1);
+    app.assert_seat_invariants();
     let other = app.create_user("dave@x.com").await;
     let id = other["id"].as_str().unwrap();
     let r = app.put(&format!("/Users/{id}"), user("CAROL@x.com")).await;

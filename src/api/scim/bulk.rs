@@ -134,7 +134,7 @@ fn run(
     };
     Ok(match (op.resource, op.method) {
         (BulkResource::Users, BulkMethod::Post) => {
-            let v = users::create_in(conn, client, data)?;
+            let v = users::create_in(conn, client, users::new_user(&data)?)?;
             resource(StatusCode::CREATED, render::user(&v, base))
         }
         (BulkResource::Users, BulkMethod::Put) => {

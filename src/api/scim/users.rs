@@ -8,7 +8,7 @@ use super::{preconditions, query_pairs, render, with_id, Projection};
 use crate::api::body::read_json;
 use crate::api::respond::ScimJson;
 use crate::auth::ScimClient;
-use crate::domain::users::{self as domain, CreateOptions, UserView};
+use crate::domain::users::{self as domain, CreateOptions, NewUser, UserView};
 use crate::domain::Preconditions;
 use crate::error::Error;
 use crate::scim::list::{list_response, ListQuery};
@@ -30,11 +30,9 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
+    let new = new_user(&body)?;
     let c = client.clone();
-    let view = state
-        .db
-        .write(move |conn| create_in(conn, &c, body))
-        .await?;
+    let view = state.db.write(move |conn| create_in(conn, &c, new)).await?;
     Ok(respond(
         StatusCode::CREATED,
         &view,
@@ -160,13 +158,18 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A POST /Users body checked and shaped for `create_in`; needs no database, so the handler
+/// runs it before the write.
+pub fn new_user(body: &Value) -> Result<NewUser, Error> {
+    NewUser::new(&normalize(body, &Registry::get().user)?)
+}
+
 /// POST /Users as a step of a transaction; the handler and `/Bulk` share it.
-pub fn create_in(conn: &mut DbConn, client: &ScimClient, body: Value) -> Result<UserView, Error> {
-    let resource = normalize(&body, &Registry::get().user)?;
+pub fn create_in(conn: &mut DbConn, client: &ScimClient, new: NewUser) -> Result<UserView, Error> {
     domain::create(
         conn,
         &client.org_id,
-        resource,
+        new,
         CreateOptions::default(),
         &client.actor(),
     )
