@@ -36,7 +36,11 @@ struct Job {
 
 /// Most use cases per transaction: bounds how long one batch holds the write lock.
 const MAX_BATCH: usize = 256;
-const BATCH_TIME: std::time::Duration = std::time::Duration::from_micros(1000);
+/// A batch takes no more jobs once it has run this long: its callers' answers are on their way
+/// (through the sync thread) while the writer runs the jobs that queued meanwhile, instead of
+/// every client waiting for one long batch and the writer then idling for their next requests.
+/// 1 ms measured best against 0.5 and 2 ms and against caps of 2 to 16 jobs.
+const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(1);
 
 #[derive(Clone)]
 pub struct BatchWriter {
