@@ -50,15 +50,13 @@ pub fn set_last(
     now: NaiveDateTime,
 ) -> Q<()> {
     native!(conn, |c| Cached(
-        diesel::update(alert_settings::table.filter(alert_settings::org_id.eq(org_id)))
-            .set((
-                alert_settings::last_free.eq(free),
-                alert_settings::last_queue_nonempty.eq(queue_nonempty),
-                alert_settings::updated_at.eq(now),
-            ))
-            .returning(alert_settings::last_free),
+        diesel::update(alert_settings::table.filter(alert_settings::org_id.eq(org_id))).set((
+            alert_settings::last_free.eq(free),
+            alert_settings::last_queue_nonempty.eq(queue_nonempty),
+            alert_settings::updated_at.eq(now),
+        )),
     )
-    .load::<i64>(c))
+    .rows(c))
     .map(|_| ())
 }
 

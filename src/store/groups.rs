@@ -50,10 +50,9 @@ pub fn update(conn: &mut DbConn, row: &GroupRow) -> Q<()> {
                 .filter(scim_groups::id.eq(&row.id))
                 .filter(scim_groups::org_id.eq(&row.org_id)),
         )
-        .set(row)
-        .returning(scim_groups::version),
+        .set(row),
     )
-    .load::<i64>(c))
+    .rows(c))
     .map(|_| ())
 }
 
@@ -68,10 +67,9 @@ pub fn touch(conn: &mut DbConn, org_id: &str, id: &str, now: NaiveDateTime) -> Q
         .set((
             scim_groups::version.eq(scim_groups::version + 1),
             scim_groups::updated_at.eq(now),
-        ))
-        .returning(scim_groups::version),
+        )),
     )
-    .load::<i64>(c))
+    .rows(c))
     .map(|_| ())
 }
 

@@ -72,10 +72,9 @@ pub fn lock_and_next_seq_adding_user(conn: &mut DbConn, org_id: &str) -> Q<i64> 
 pub fn add_users(conn: &mut DbConn, org_id: &str, delta: i64) -> Q<()> {
     native!(conn, |c| Cached(
         diesel::update(organizations::table.find(org_id))
-            .set(organizations::user_count.eq(organizations::user_count + delta))
-            .returning(organizations::user_count),
+            .set(organizations::user_count.eq(organizations::user_count + delta)),
     )
-    .load::<i64>(c))
+    .rows(c))
     .map(|_| ())
 }
 

@@ -36,7 +36,7 @@ pub fn for_org(conn: &mut DbConn, org_id: &str) -> Q<Vec<PoolRow>> {
 /// Take one seat of `tier` if one is free; true when taken. One guarded statement, so two
 /// concurrent claims can never both take the last seat.
 pub fn try_claim(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
-    let claimed: Vec<i64> = native!(conn, |c| Cached(
+    let n = native!(conn, |c| Cached(
         diesel::update(
             seat_pools::table
                 .filter(seat_pools::org_id.eq(org_id))
@@ -46,16 +46,15 @@ pub fn try_claim(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime
         .set((
             seat_pools::claimed.eq(seat_pools::claimed + 1),
             seat_pools::updated_at.eq(now),
-        ))
-        .returning(seat_pools::claimed),
+        )),
     )
-    .load(c))?;
-    Ok(claimed.len() == 1)
+    .rows(c))?;
+    Ok(n == 1)
 }
 
 /// Give one seat of `tier` back; true when a claimed seat was released.
 pub fn release(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
-    let claimed: Vec<i64> = native!(conn, |c| Cached(
+    let n = native!(conn, |c| Cached(
         diesel::update(
             seat_pools::table
                 .filter(seat_pools::org_id.eq(org_id))
@@ -65,11 +64,10 @@ pub fn release(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) 
         .set((
             seat_pools::claimed.eq(seat_pools::claimed - 1),
             seat_pools::updated_at.eq(now),
-        ))
-        .returning(seat_pools::claimed),
+        )),
     )
-    .load(c))?;
-    Ok(claimed.len() == 1)
+    .rows(c))?;
+    Ok(n == 1)
 }
 
 /// Raise the purchased count of a tier (never lowers it).

@@ -64,10 +64,9 @@ pub fn update(conn: &mut DbConn, row: &UserRow) -> Q<()> {
                 .filter(scim_users::id.eq(&row.id))
                 .filter(scim_users::org_id.eq(&row.org_id)),
         )
-        .set(row)
-        .returning(scim_users::version),
+        .set(row),
     )
-    .load::<i64>(c))
+    .rows(c))
     .map(|_| ())
 }
 
