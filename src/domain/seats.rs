@@ -15,17 +15,18 @@ pub const STATUS_INACTIVE: &str = "inactive";
 
 /// Lock the organization for this transaction; returns a fresh first-come number.
 pub fn lock_org(conn: &mut DbConn, org_id: &str) -> Result<i64, Error> {
-    store::orgs::lock_and_next_seq(conn, org_id).map_err(|e| match e {
-        diesel::result::Error::NotFound => Error::not_found("organization"),
-        e => e.into(),
-    })
+    lock_org_counting(conn, org_id, 0)
 }
 
 /// `lock_org` for a use case that adds one user to the organization: counts it into the
 /// organization's user total in the same statement. The count rolls back with the create
 /// if that fails.
 pub fn lock_org_adding_user(conn: &mut DbConn, org_id: &str) -> Result<i64, Error> {
-    store::orgs::lock_and_next_seq_adding_user(conn, org_id).map_err(|e| match e {
+    lock_org_counting(conn, org_id, 1)
+}
+
+fn lock_org_counting(conn: &mut DbConn, org_id: &str, new_users: i64) -> Result<i64, Error> {
+    store::orgs::lock_and_next_seq(conn, org_id, new_users).map_err(|e| match e {
         diesel::result::Error::NotFound => Error::not_found("organization"),
         e => e.into(),
     })

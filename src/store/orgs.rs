@@ -45,23 +45,14 @@ pub fn find(conn: &mut DbConn, id: &str) -> Q<Option<OrgRow>> {
 /// Take the organization's row lock for the rest of the transaction and return the next
 /// first-come number. Every seat-changing use case calls this first, so on PostgreSQL they
 /// run one at a time per organization (on SQLite `BEGIN IMMEDIATE` already does).
-pub fn lock_and_next_seq(conn: &mut DbConn, org_id: &str) -> Q<i64> {
-    native!(conn, |c| Cached(
-        diesel::update(organizations::table.find(org_id))
-            .set(organizations::queue_counter.eq(organizations::queue_counter + 1))
-            .returning(organizations::queue_counter),
-    )
-    .get_result(c))
-}
-
-/// `lock_and_next_seq` that also counts one new user in (`add_users(1)`): a create touches
-/// the organization row once, not twice.
-pub fn lock_and_next_seq_adding_user(conn: &mut DbConn, org_id: &str) -> Q<i64> {
+/// `new_users` are counted into `user_count` in the same statement (a create passes 1), so a
+/// create touches the organization row once, not twice.
+pub fn lock_and_next_seq(conn: &mut DbConn, org_id: &str, new_users: i64) -> Q<i64> {
     native!(conn, |c| Cached(
         diesel::update(organizations::table.find(org_id))
             .set((
                 organizations::queue_counter.eq(organizations::queue_counter + 1),
-                organizations::user_count.eq(organizations::user_count + 1),
+                organizations::user_count.eq(organizations::user_count + new_users),
             ))
             .returning(organizations::queue_counter),
     )

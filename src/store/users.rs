@@ -47,7 +47,7 @@ pub type UserPredicate =
     Box<dyn BoxableExpression<scim_users::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
 
 /// Insert a user. The caller has counted it into its organization's `user_count`
-/// (`orgs::lock_and_next_seq_adding_user`).
+/// (`orgs::lock_and_next_seq` with one new user).
 pub fn insert(conn: &mut DbConn, row: &UserRow) -> Q<()> {
     native!(conn, |c| diesel::insert_into(scim_users::table)
         .values(row)
