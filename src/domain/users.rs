@@ -27,6 +27,8 @@ pub struct UserView {
 #[derive(Debug)]
 struct Indexed {
     user_name: String,
+    /// The case-folded userName the unique index and `userName eq` lookups use.
+    user_name_norm: String,
     external_id: Option<String>,
     display_name: Option<String>,
     active: bool,
@@ -53,6 +55,7 @@ fn indexed(resource: &Value) -> Result<Indexed, Error> {
         })
         .unwrap_or_default();
     Ok(Indexed {
+        user_name_norm: user_name.to_lowercase(),
         user_name,
         external_id: str_attr(resource, "externalId").map(str::to_string),
         display_name: str_attr(resource, "displayName").map(str::to_string),
@@ -126,7 +129,7 @@ pub fn create(
     let mut row = UserRow {
         id,
         org_id: org_id.to_string(),
-        user_name_norm: ix.user_name.to_lowercase(),
+        user_name_norm: ix.user_name_norm,
         user_name: ix.user_name,
         external_id: ix.external_id,
         display_name: ix.display_name,
@@ -253,7 +256,7 @@ pub fn modify(
     let ix = indexed(&resource)?;
     ensure_user_name_free(conn, org_id, &ix.user_name, Some(id))?;
     let was_active = row.active;
-    row.user_name_norm = ix.user_name.to_lowercase();
+    row.user_name_norm = ix.user_name_norm;
     row.user_name = ix.user_name;
     row.external_id = ix.external_id;
     row.display_name = ix.display_name;
