@@ -34,12 +34,11 @@ struct Job {
     alone: bool,
 }
 
-/// Most use cases per transaction: bounds how long one batch holds the write lock.
-const MAX_BATCH: usize = 256;
-/// A batch takes no more jobs once it has run this long: its callers' answers are on their way
-/// (through the sync thread) while the writer runs the jobs that queued meanwhile, instead of
-/// every client waiting for one long batch and the writer then idling for their next requests.
-/// 1 ms measured best against 0.5 and 2 ms and against caps of 2 to 16 jobs.
+/// A batch takes no more jobs once it has run this long, which also bounds how long it holds
+/// the write lock. Its callers' answers are then on their way (through the sync thread) while
+/// the writer runs the jobs that queued meanwhile, instead of every client waiting for one
+/// long batch and the writer then idling for their next requests. 1 ms measured best against
+/// 0.5 and 2 ms and against caps of 2 to 16 jobs.
 const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(1);
 
 #[derive(Clone)]
@@ -49,8 +48,9 @@ pub struct BatchWriter {
 
 impl BatchWriter {
     pub fn start(manager: ConnManager) -> anyhow::Result<BatchWriter> {
-        let mut conn = writer_connection(&manager)?;
-        let syncer = Syncer::start(wal_path(&mut conn)?)?;
+        let conn = writer_connection(&manager)?;
+        // The database file is the manager's URL, as `prepare_sqlite_file` already uses it.
+        let syncer = Syncer::start(format!("{}-wal", manager.url).into())?;
         let checkpoints = Checkpointer::start(&manager)?;
         let (tx, rx) = mpsc::unbounded_channel();
         std::thread::Builder::new()
@@ -191,27 +191,6 @@ impl Checkpointer {
     }
 }
 
-/// The WAL file of the writer's database (`PRAGMA database_list` names the file even when
-/// the URL was a `file:` URI).
-fn wal_path(conn: &mut DbConn) -> anyhow::Result<std::path::PathBuf> {
-    use diesel::sql_types::Text;
-    #[derive(diesel::QueryableByName)]
-    struct Database {
-        #[diesel(sql_type = Text)]
-        name: String,
-        #[diesel(sql_type = Text)]
-        file: String,
-    }
-    use diesel::RunQueryDsl;
-    let list: Vec<Database> = diesel::sql_query("PRAGMA database_list").load(conn)?;
-    let main = list
-        .into_iter()
-        .find(|d| d.name == "main")
-        .filter(|d| !d.file.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("the SQLite database has no file (in-memory?)"))?;
-    Ok(std::path::PathBuf::from(format!("{}-wal", main.file)))
-}
-
 /// Makes committed batches durable, off the writer thread. Each round takes every batch
 /// committed since the last one, flushes the WAL file once (a sync started after a commit
 /// returned covers every frame of it), then hands each batch its outcome.
@@ -304,7 +283,7 @@ fn run(
         let started = std::time::Instant::now();
         let (finish, ok) = (first.run)(&mut conn);
         let mut finishers = vec![finish];
-        while !alone && finishers.len() < MAX_BATCH && started.elapsed() < BATCH_TIME {
+        while !alone && started.elapsed() < BATCH_TIME {
             match rx.try_recv() {
                 Ok(job) if !job.alone => finishers.push((job.run)(&mut conn).0),
                 Ok(job) => {
