@@ -32,17 +32,6 @@ fn lock_org_counting(conn: &mut DbConn, org_id: &str, new_users: i64) -> Result<
     })
 }
 
-/// Tiers to try for a user, best first: the preferred tier (group policy) if any, then the
-/// highest free one.
-fn tier_order(preferred: Option<Tier>) -> Vec<Tier> {
-    let mut order = Vec::with_capacity(2);
-    if let Some(p) = preferred {
-        order.push(p);
-    }
-    order.extend(Tier::ALL.iter().copied().filter(|t| Some(*t) != preferred));
-    order
-}
-
 /// Claim a seat of the best free tier for someone (`preferred` first); None when all are full.
 /// The claim and the drain share it.
 fn claim_best(
@@ -51,12 +40,23 @@ fn claim_best(
     preferred: Option<Tier>,
     now: chrono::NaiveDateTime,
 ) -> Result<Option<Tier>, Error> {
-    for tier in tier_order(preferred) {
-        if store::seats::try_claim(conn, org_id, tier.as_str(), now)? {
-            return Ok(Some(tier));
-        }
-    }
-    Ok(None)
+    // Best first: the preferred tier (group policy) if any, then the highest.
+    let [best, other] = Tier::ALL;
+    let order = match preferred {
+        Some(p) if p == other => [other, best],
+        _ => [best, other],
+    };
+    let taken =
+        store::seats::claim_first_free(conn, org_id, [order[0].as_str(), order[1].as_str()], now)?;
+    taken
+        .map(|t| {
+            Tier::parse(&t).ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!(
+                    "seat pool of unknown tier {t:?} in org {org_id}"
+                ))
+            })
+        })
+        .transpose()
 }
 
 /// The seat state of a user as the audit log records it (`before` / `after`).

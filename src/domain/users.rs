@@ -12,6 +12,7 @@ use crate::scim::error::ScimError;
 use crate::scim::filter::TypedFilter;
 use crate::scim::list::ListQuery;
 use crate::scim::resource::str_attr;
+use crate::store::filter_sql::{user_key, UserKey};
 use crate::store::{self, users::EmailRow, users::UserRow, DbConn};
 
 /// A user with what its SCIM representation needs besides the row.
@@ -363,6 +364,22 @@ pub fn search(
     filter: Option<&TypedFilter>,
 ) -> Result<(Vec<UserView>, i64), Error> {
     let sort = user_sort(q.sort_by.as_deref())?;
+    let with_groups = crate::scim::projection::wants_attribute(
+        &crate::scim::schema::Registry::get().user,
+        &q.attributes,
+        &q.excluded_attributes,
+        "groups",
+    );
+    // One user at most: no page to sort or count.
+    if let (Some(key), 0, 1..) = (filter.and_then(user_key), q.offset(), q.count) {
+        let row = match key {
+            UserKey::Id(id) => store::users::find(conn, org_id, id)?,
+            UserKey::UserName(name) => store::users::find_by_user_name(conn, org_id, name)?,
+        };
+        let rows: Vec<UserRow> = row.into_iter().collect();
+        let total = rows.len() as i64;
+        return Ok((load_views(conn, org_id, rows, with_groups)?, total));
+    }
     let (predicate, count_predicate) = match filter {
         Some(typed) => {
             let backend = store::Backend::of(conn);
@@ -385,11 +402,5 @@ pub fn search(
             limit: q.count,
         },
     )?;
-    let with_groups = crate::scim::projection::wants_attribute(
-        &crate::scim::schema::Registry::get().user,
-        &q.attributes,
-        &q.excluded_attributes,
-        "groups",
-    );
     Ok((load_views(conn, org_id, rows, with_groups)?, total))
 }

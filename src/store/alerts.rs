@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::Cached;
+use super::cached::cached;
 use super::schema::{alert_settings, webhook_outbox};
 use super::{native, DbConn, Q};
 
@@ -20,11 +20,12 @@ pub struct AlertRow {
 }
 
 pub fn find(conn: &mut DbConn, org_id: &str) -> Q<Option<AlertRow>> {
-    native!(conn, |c| alert_settings::table
+    native!(conn, |c| cached!(alert_settings::table
         .filter(alert_settings::org_id.eq(org_id))
         .select(AlertRow::as_select())
-        .first(c)
-        .optional())
+        .limit(1))
+    .get_result(c)
+    .optional())
 }
 
 /// Insert or replace the settings row. Update-then-insert rather than an upsert (`on_conflict`
@@ -49,13 +50,14 @@ pub fn set_last(
     queue_nonempty: bool,
     now: NaiveDateTime,
 ) -> Q<()> {
-    native!(conn, |c| Cached(
-        diesel::update(alert_settings::table.filter(alert_settings::org_id.eq(org_id))).set((
-            alert_settings::last_free.eq(free),
-            alert_settings::last_queue_nonempty.eq(queue_nonempty),
-            alert_settings::updated_at.eq(now),
-        )),
+    native!(conn, |c| cached!(diesel::update(
+        alert_settings::table.filter(alert_settings::org_id.eq(org_id))
     )
+    .set((
+        alert_settings::last_free.eq(free),
+        alert_settings::last_queue_nonempty.eq(queue_nonempty),
+        alert_settings::updated_at.eq(now),
+    )))
     .rows(c))
     .map(|_| ())
 }

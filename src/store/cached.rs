@@ -1,18 +1,27 @@
-//! `Cached`: a statement diesel would prepare afresh on every run, prepared once per
-//! connection instead.
+//! `Cached` and `cached!`: statements diesel would prepare afresh, or key by their whole SQL
+//! text, on every run, prepared once per connection instead.
 //!
 //! diesel never caches an UPDATE's prepared statement, because a changeset with `Option`
 //! fields can leave columns out and so change the SQL from one run to the next. The hot
 //! updates of the seat engine (the organization's queue counter, a seat pool's count, a
 //! user's row with `treat_none_as_null`) always have the same SQL: re-parsing it on every
-//! create was most of what SQLite's parser did under load. Wrap only statements whose SQL
-//! text cannot vary with the values bound into it; the cache is keyed by that text.
+//! create was most of what SQLite's parser did under load.
 //!
-//! Run it on the backend's own connection (`native!`) with `load`/`get_result`, or, for an
-//! UPDATE without a result of its own, with `rows`. Never with `execute`: that hands diesel's
-//! cache a reference, and diesel's `QueryFragment` for `&T` does not pass
+//! - `cached!(query)`: for a statement whose SQL is fixed at its call site (no boxed or
+//!   optional parts). The cache is keyed by the call site, a type the macro declares, so the
+//!   SQL text is never built again after the first run: building it cost about as much as
+//!   running a small UPDATE. A plain SELECT gains too: diesel would otherwise walk the whole
+//!   query once more per run to ask whether it may be cached.
+//! - `Cached(query)`: for a boxed query whose SQL depends on its inputs but never on the
+//!   values bound into it; the cache is keyed by the SQL text.
+//!
+//! Run either on the backend's own connection (`native!`) with `load`/`get_result`, or, for
+//! an UPDATE without a result of its own, with `rows`. Never with `execute`: that hands
+//! diesel's cache a reference, and diesel's `QueryFragment` for `&T` does not pass
 //! `is_safe_to_cache_prepared` on, so the statement was prepared afresh on every run (seen
 //! with diesel's instrumentation: only a `RETURNING` statement ever reached the cache).
+
+use std::marker::PhantomData;
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -20,6 +29,57 @@ use diesel::{QueryResult, RunQueryDsl};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Cached<Q>(pub Q);
+
+/// `cached!`'s statement: `Q` cached under the call-site type `Site`.
+#[derive(Debug, Clone, Copy)]
+pub struct AtSite<Q, Site>(pub Q, pub PhantomData<Site>);
+
+/// Wrap a statement whose SQL never varies so that it is prepared once per connection and
+/// found again by its call site (see the module docs).
+macro_rules! cached {
+    ($query:expr $(,)?) => {{
+        /// The call site: the statement cache's key for this statement.
+        struct Site;
+        $crate::store::cached::AtSite::<_, Site>($query, ::std::marker::PhantomData)
+    }};
+}
+pub(crate) use cached;
+
+impl<Q, Site, DB> QueryFragment<DB> for AtSite<Q, Site>
+where
+    DB: Backend,
+    Q: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q, Site: 'static> QueryId for AtSite<Q, Site> {
+    type QueryId = Site;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Q: Query, Site> Query for AtSite<Q, Site> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, Site, Conn> RunQueryDsl<Conn> for AtSite<Q, Site> {}
+
+impl<Q, Site> AtSite<Q, Site> {
+    /// `Cached::rows`, cached by call site.
+    pub fn rows<'q, Conn>(self, conn: &mut Conn) -> QueryResult<usize>
+    where
+        AtSite<Counted<Q>, Site>: diesel::query_dsl::LoadQuery<'q, Conn, i32>,
+    {
+        RunQueryDsl::<Conn>::load::<i32>(AtSite(Counted(self.0), PhantomData::<Site>), conn)
+            .map(|rows| rows.len())
+    }
+}
 
 impl<Q, DB> QueryFragment<DB> for Cached<Q>
 where

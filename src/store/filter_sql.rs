@@ -61,6 +61,30 @@ pub fn is_user_index_lookup(f: &TypedFilter) -> bool {
     is_index_lookup(f, Resource::User)
 }
 
+/// The one user a filter can match when it is `id eq "…"` or `userName eq "…"` alone: the
+/// lookups an IdP sends before every create and update, answered by a prepared statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserKey<'a> {
+    Id(&'a str),
+    /// As the client wrote it; `userName` is compared case-insensitively.
+    UserName(&'a str),
+}
+
+pub fn user_key(f: &TypedFilter) -> Option<UserKey<'_>> {
+    match f {
+        TypedFilter::Compare {
+            attr,
+            op: CompareOp::Eq,
+            value: CompValue::Str(s),
+        } if attr.is_core && attr.sub.is_none() && !attr.multi_valued => match attr.attr {
+            "id" => Some(UserKey::Id(s)),
+            "userName" if !attr.case_exact => Some(UserKey::UserName(s)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Like [`is_user_index_lookup`], for Groups (`id`, `displayName`, `externalId`).
 pub fn is_group_index_lookup(f: &TypedFilter) -> bool {
     is_index_lookup(f, Resource::Group)

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::Cached;
+use super::cached::cached;
 use super::schema::{scim_group_members, scim_groups};
 use super::{native, DbConn, MultiBackend, Q};
 
@@ -44,42 +44,39 @@ pub fn insert(conn: &mut DbConn, row: &GroupRow) -> Q<()> {
 
 pub fn update(conn: &mut DbConn, row: &GroupRow) -> Q<()> {
     // treat_none_as_null: every column is in the SET list, so the SQL never varies.
-    native!(conn, |c| Cached(
-        diesel::update(
-            scim_groups::table
-                .filter(scim_groups::id.eq(&row.id))
-                .filter(scim_groups::org_id.eq(&row.org_id)),
-        )
-        .set(row),
+    native!(conn, |c| cached!(diesel::update(
+        scim_groups::table
+            .filter(scim_groups::id.eq(&row.id))
+            .filter(scim_groups::org_id.eq(&row.org_id)),
     )
+    .set(row))
     .rows(c))
     .map(|_| ())
 }
 
 /// Bump version and lastModified only: a membership change leaves the JSON alone.
 pub fn touch(conn: &mut DbConn, org_id: &str, id: &str, now: NaiveDateTime) -> Q<()> {
-    native!(conn, |c| Cached(
-        diesel::update(
-            scim_groups::table
-                .filter(scim_groups::id.eq(id))
-                .filter(scim_groups::org_id.eq(org_id)),
-        )
-        .set((
-            scim_groups::version.eq(scim_groups::version + 1),
-            scim_groups::updated_at.eq(now),
-        )),
+    native!(conn, |c| cached!(diesel::update(
+        scim_groups::table
+            .filter(scim_groups::id.eq(id))
+            .filter(scim_groups::org_id.eq(org_id)),
     )
+    .set((
+        scim_groups::version.eq(scim_groups::version + 1),
+        scim_groups::updated_at.eq(now),
+    )))
     .rows(c))
     .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, org_id: &str, id: &str) -> Q<Option<GroupRow>> {
-    native!(conn, |c| scim_groups::table
+    native!(conn, |c| cached!(scim_groups::table
         .filter(scim_groups::org_id.eq(org_id))
         .filter(scim_groups::id.eq(id))
         .select(GroupRow::as_select())
-        .first(c)
-        .optional())
+        .limit(1))
+    .get_result(c)
+    .optional())
 }
 
 pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::Cached;
+use super::cached::cached;
 use super::schema::{org_domains, organizations};
 use super::{native, DbConn, Q};
 
@@ -48,23 +48,25 @@ pub fn find(conn: &mut DbConn, id: &str) -> Q<Option<OrgRow>> {
 /// `new_users` are counted into `user_count` in the same statement (a create passes 1), so a
 /// create touches the organization row once, not twice.
 pub fn lock_and_next_seq(conn: &mut DbConn, org_id: &str, new_users: i64) -> Q<i64> {
-    native!(conn, |c| Cached(
-        diesel::update(organizations::table.find(org_id))
-            .set((
-                organizations::queue_counter.eq(organizations::queue_counter + 1),
-                organizations::user_count.eq(organizations::user_count + new_users),
-            ))
-            .returning(organizations::queue_counter),
+    native!(conn, |c| cached!(diesel::update(
+        organizations::table.find(org_id)
     )
+    .set((
+        organizations::queue_counter.eq(organizations::queue_counter + 1),
+        organizations::user_count.eq(organizations::user_count + new_users),
+    ))
+    .returning(organizations::queue_counter))
     .get_result(c))
 }
 
 /// Count users in or out (`delta` ±1), in the transaction that inserts or deletes them.
 pub fn add_users(conn: &mut DbConn, org_id: &str, delta: i64) -> Q<()> {
-    native!(conn, |c| Cached(
-        diesel::update(organizations::table.find(org_id))
-            .set(organizations::user_count.eq(organizations::user_count + delta)),
+    native!(conn, |c| cached!(diesel::update(
+        organizations::table.find(org_id)
     )
+    .set(
+        organizations::user_count.eq(organizations::user_count + delta)
+    ))
     .rows(c))
     .map(|_| ())
 }

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::Cached;
+use super::cached::cached;
 use super::schema::seat_pools;
 use super::{native, DbConn, Q};
 
@@ -36,36 +36,67 @@ pub fn for_org(conn: &mut DbConn, org_id: &str) -> Q<Vec<PoolRow>> {
 /// Take one seat of `tier` if one is free; true when taken. One guarded statement, so two
 /// concurrent claims can never both take the last seat.
 pub fn try_claim(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
-    let n = native!(conn, |c| Cached(
-        diesel::update(
-            seat_pools::table
-                .filter(seat_pools::org_id.eq(org_id))
-                .filter(seat_pools::tier.eq(tier))
-                .filter(seat_pools::claimed.lt(seat_pools::purchased)),
-        )
-        .set((
-            seat_pools::claimed.eq(seat_pools::claimed + 1),
-            seat_pools::updated_at.eq(now),
-        )),
+    let n = native!(conn, |c| cached!(diesel::update(
+        seat_pools::table
+            .filter(seat_pools::org_id.eq(org_id))
+            .filter(seat_pools::tier.eq(tier))
+            .filter(seat_pools::claimed.lt(seat_pools::purchased)),
     )
+    .set((
+        seat_pools::claimed.eq(seat_pools::claimed + 1),
+        seat_pools::updated_at.eq(now),
+    )))
     .rows(c))?;
     Ok(n == 1)
 }
 
+/// The tier `claim_first_free` took.
+#[derive(QueryableByName)]
+struct ClaimedTier {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tier: String,
+}
+
+/// `claim_first_free`'s statement. `$n` parameters work on both backends: SQLite numbers a
+/// named parameter by its first appearance, and these first appear in order.
+const CLAIM_FIRST_FREE: &str = "UPDATE seat_pools SET claimed = claimed + 1, updated_at = $1 \
+     WHERE org_id = $2 AND claimed < purchased AND tier = CASE WHEN EXISTS (\
+         SELECT 1 FROM seat_pools WHERE org_id = $2 AND tier = $3 AND claimed < purchased) \
+     THEN $3 ELSE $4 END \
+     RETURNING tier";
+
+/// Take one seat of the first of the two tiers in `order` that has one free; the tier
+/// taken, or None when both are full. One statement, however full the tiers are: a create
+/// pays for one seat-pool statement, not one per tier tried.
+pub fn claim_first_free(
+    conn: &mut DbConn,
+    org_id: &str,
+    order: [&str; 2],
+    now: NaiveDateTime,
+) -> Q<Option<String>> {
+    use diesel::sql_types::{Text, Timestamp};
+    let claimed = native!(conn, |c| cached!(diesel::sql_query(CLAIM_FIRST_FREE)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(org_id)
+        .bind::<Text, _>(order[0])
+        .bind::<Text, _>(order[1]))
+    .get_result::<ClaimedTier>(c)
+    .optional())?;
+    Ok(claimed.map(|c| c.tier))
+}
+
 /// Give one seat of `tier` back; true when a claimed seat was released.
 pub fn release(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
-    let n = native!(conn, |c| Cached(
-        diesel::update(
-            seat_pools::table
-                .filter(seat_pools::org_id.eq(org_id))
-                .filter(seat_pools::tier.eq(tier))
-                .filter(seat_pools::claimed.gt(0)),
-        )
-        .set((
-            seat_pools::claimed.eq(seat_pools::claimed - 1),
-            seat_pools::updated_at.eq(now),
-        )),
+    let n = native!(conn, |c| cached!(diesel::update(
+        seat_pools::table
+            .filter(seat_pools::org_id.eq(org_id))
+            .filter(seat_pools::tier.eq(tier))
+            .filter(seat_pools::claimed.gt(0)),
     )
+    .set((
+        seat_pools::claimed.eq(seat_pools::claimed - 1),
+        seat_pools::updated_at.eq(now),
+    )))
     .rows(c))?;
     Ok(n == 1)
 }

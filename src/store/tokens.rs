@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::cached::cached;
 use super::schema::scim_tokens;
 use super::{native, DbConn, Q};
 
@@ -27,11 +28,12 @@ pub fn insert(conn: &mut DbConn, row: &TokenRow) -> Q<()> {
 
 /// Every SCIM request looks its token up: `native!` keeps that lookup cheap.
 pub fn find(conn: &mut DbConn, id: &str) -> Q<Option<TokenRow>> {
-    native!(conn, |c| scim_tokens::table
+    native!(conn, |c| cached!(scim_tokens::table
         .find(id)
         .select(TokenRow::as_select())
-        .first(c)
-        .optional())
+        .limit(1))
+    .get_result(c)
+    .optional())
 }
 
 pub fn list(conn: &mut DbConn, org_id: &str) -> Q<Vec<TokenRow>> {

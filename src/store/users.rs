@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::Cached;
+use super::cached::{cached, Cached};
 use super::schema::{scim_group_members, scim_groups, scim_user_emails, scim_users};
 use super::{native, DbConn, MultiBackend, Q};
 
@@ -58,35 +58,35 @@ pub fn insert(conn: &mut DbConn, row: &UserRow) -> Q<()> {
 /// Write back every column of the row (seat state and resource change together).
 pub fn update(conn: &mut DbConn, row: &UserRow) -> Q<()> {
     // treat_none_as_null: every column is in the SET list, so the SQL never varies.
-    native!(conn, |c| Cached(
-        diesel::update(
-            scim_users::table
-                .filter(scim_users::id.eq(&row.id))
-                .filter(scim_users::org_id.eq(&row.org_id)),
-        )
-        .set(row),
+    native!(conn, |c| cached!(diesel::update(
+        scim_users::table
+            .filter(scim_users::id.eq(&row.id))
+            .filter(scim_users::org_id.eq(&row.org_id)),
     )
+    .set(row))
     .rows(c))
     .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, org_id: &str, id: &str) -> Q<Option<UserRow>> {
-    native!(conn, |c| scim_users::table
+    native!(conn, |c| cached!(scim_users::table
         .filter(scim_users::org_id.eq(org_id))
         .filter(scim_users::id.eq(id))
         .select(UserRow::as_select())
-        .first(c)
-        .optional())
+        .limit(1))
+    .get_result(c)
+    .optional())
 }
 
 pub fn find_by_user_name(conn: &mut DbConn, org_id: &str, user_name: &str) -> Q<Option<UserRow>> {
     let norm = user_name.to_lowercase();
-    native!(conn, |c| scim_users::table
+    native!(conn, |c| cached!(scim_users::table
         .filter(scim_users::org_id.eq(org_id))
         .filter(scim_users::user_name_norm.eq(&norm))
         .select(UserRow::as_select())
-        .first(c)
-        .optional())
+        .limit(1))
+    .get_result(c)
+    .optional())
 }
 
 /// Delete a user with its emails and memberships; true when it existed.
@@ -258,16 +258,29 @@ pub fn groups_of(
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
+    if let [one] = user_ids {
+        // Every GET and lookup: one prepared statement, found by its call site.
+        return native!(conn, |c| cached!(scim_group_members::table
+            .inner_join(scim_groups::table)
+            .filter(scim_group_members::org_id.eq(org_id))
+            .filter(scim_group_members::member_id.eq(one))
+            .order(scim_groups::display_name.asc())
+            .select((
+                scim_group_members::member_id,
+                scim_groups::id,
+                scim_groups::display_name,
+            )))
+        .load(c));
+    }
     let mut q = scim_group_members::table
         .inner_join(scim_groups::table)
         .filter(scim_group_members::org_id.eq(org_id))
         .into_boxed();
-    // `IN (?, ?, …)` is a new statement for every list length, never a cached one. One user
-    // (every GET and lookup) is `=`; a page of users on SQLite is one JSON array bind, so
-    // the SQL is the same for every page; PostgreSQL binds an array (`= ANY($1)`) already.
+    // `IN (?, ?, …)` is a new statement for every list length, never a cached one. A page of
+    // users on SQLite is one JSON array bind, so the SQL is the same for every page;
+    // PostgreSQL binds an array (`= ANY($1)`) already.
     let backend = super::Backend::of(conn);
     q = match user_ids {
-        [one] => q.filter(scim_group_members::member_id.eq(one)),
         many if backend == super::Backend::Sqlite => {
             let ids = serde_json::Value::from(many.to_vec()).to_string();
             q.filter(

@@ -291,3 +291,64 @@ async fn group_filters_on_names_and_members() {
         1
     );
 }
+
+/// `userName eq` and `id eq` alone are answered by a prepared point lookup: the answer must
+/// be the one the general search gives, paging, counts and `groups` included.
+#[tokio::test]
+async fn point_lookups_answer_like_the_general_search() {
+    let app = spawn_app().await;
+    let alice = app.create_user("Alice@Example.com").await;
+    app.create_user("bob@example.com").await;
+    let id = alice["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(
+            "/Groups",
+            json!({"schemas": [CORE_GROUP], "displayName": "Eng", "members": [{"value": id}]}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let gid = r.body["id"].as_str().unwrap().to_string();
+
+    let get = |q: String| {
+        let app = &app;
+        async move {
+            let r = app.get(&format!("/Users?{q}")).await;
+            assert_eq!(r.status.as_u16(), 200, "{q}: {}", r.body);
+            r.body
+        }
+    };
+    let by_name = get("filter=userName%20eq%20%22ALICE%40example.COM%22".into()).await;
+    assert_eq!(by_name["totalResults"], 1);
+    assert_eq!(by_name["itemsPerPage"], 1);
+    assert_eq!(by_name["startIndex"], 1);
+    let user = &by_name["Resources"][0];
+    assert_eq!(user["id"], id.as_str());
+    assert_eq!(user["userName"], "Alice@Example.com");
+    assert_eq!(user["groups"][0]["value"], gid.as_str());
+    assert_eq!(user["groups"][0]["display"], "Eng");
+    // The same resource as a GET by id.
+    assert_eq!(*user, app.get(&format!("/Users/{id}")).await.body);
+
+    let by_id = get(format!("filter=id%20eq%20%22{id}%22")).await;
+    assert_eq!(by_id["Resources"], by_name["Resources"]);
+    assert_eq!(by_id["totalResults"], 1);
+
+    // Paging past the one match, and count=0, still count it.
+    let past = get("filter=userName%20eq%20%22alice%40example.com%22&startIndex=2".into()).await;
+    assert_eq!(past["totalResults"], 1);
+    assert_eq!(past["Resources"].as_array().map_or(0, Vec::len), 0);
+    let counted = get("filter=userName%20eq%20%22alice%40example.com%22&count=0".into()).await;
+    assert_eq!(counted["totalResults"], 1);
+    assert_eq!(counted["Resources"].as_array().map_or(0, Vec::len), 0);
+
+    // No match, and a projection.
+    let none = get("filter=userName%20eq%20%22carol%40example.com%22".into()).await;
+    assert_eq!(none["totalResults"], 0);
+    assert_eq!(none["Resources"].as_array().map_or(0, Vec::len), 0);
+    let projected =
+        get("filter=userName%20eq%20%22alice%40example.com%22&attributes=userName".into()).await;
+    let only = projected["Resources"][0].as_object().unwrap();
+    assert_eq!(only["userName"], "Alice@Example.com");
+    assert!(!only.contains_key("groups"), "{projected}");
+    assert!(!only.contains_key("emails"), "{projected}");
+}
