@@ -8,16 +8,22 @@ pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
 pub struct ScimJson {
     status: StatusCode,
-    body: Value,
+    body: Body,
     etag: Option<String>,
     location: Option<String>,
+}
+
+/// A body as a value, or as JSON text already written (users and pages of users).
+enum Body {
+    Value(Value),
+    Text(String),
 }
 
 impl ScimJson {
     pub fn ok(body: Value) -> Self {
         ScimJson {
             status: StatusCode::OK,
-            body,
+            body: Body::Value(body),
             etag: None,
             location: None,
         }
@@ -38,9 +44,35 @@ impl ScimJson {
         };
         ScimJson {
             status,
-            body,
+            body: Body::Value(body),
             etag,
             location,
+        }
+    }
+
+    /// A 200 with JSON text written by the caller.
+    pub fn ok_text(text: String) -> Self {
+        ScimJson {
+            status: StatusCode::OK,
+            body: Body::Text(text),
+            etag: None,
+            location: None,
+        }
+    }
+
+    /// `resource` for JSON text written by the caller, with the `meta.version` and
+    /// `meta.location` it holds.
+    pub fn resource_text(
+        status: StatusCode,
+        text: String,
+        version: String,
+        location: String,
+    ) -> Self {
+        ScimJson {
+            status,
+            body: Body::Text(text),
+            etag: Some(version),
+            location: (status == StatusCode::CREATED).then_some(location),
         }
     }
 }
@@ -57,7 +89,10 @@ impl Responder for ScimJson {
         if let Some(location) = self.location {
             resp.insert_header((header::LOCATION, location));
         }
-        resp.json(self.body)
+        match self.body {
+            Body::Value(v) => resp.json(v),
+            Body::Text(t) => resp.body(t),
+        }
     }
 }
 

@@ -164,6 +164,25 @@ pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Val
     })
 }
 
+/// `list_response` for resources already written as JSON text: the same document, keys in
+/// the same (sorted) order.
+pub fn list_response_text(resources: &[String], total: i64, start_index: i64) -> String {
+    let len: usize = resources.iter().map(|r| r.len() + 1).sum();
+    let mut out = String::with_capacity(len + 160);
+    out.push_str("{\"Resources\":[");
+    for (i, r) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r);
+    }
+    out.push_str(&format!(
+        "],\"itemsPerPage\":{},\"schemas\":[\"{LIST_RESPONSE}\"],\"startIndex\":{start_index},\"totalResults\":{total}}}",
+        resources.len()
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use crate::auth::ScimClient;
 use crate::domain::users::{self as domain, CreateOptions, NewUser, UserView};
 use crate::domain::Preconditions;
 use crate::error::Error;
-use crate::scim::list::{list_response, ListQuery};
+use crate::scim::list::{list_response, list_response_text, ListQuery};
 use crate::scim::patch::{apply, parse_patch_request};
 use crate::scim::resource::normalize;
 use crate::scim::schema::Registry;
@@ -19,8 +19,17 @@ use crate::startup::AppState;
 use crate::store::DbConn;
 
 fn respond(status: StatusCode, view: &UserView, client: &ScimClient, p: &Projection) -> ScimJson {
-    let body = p.apply(render::user(view, &client.base_url), &Registry::get().user);
-    ScimJson::resource(status, body)
+    if !p.is_empty() {
+        let body = p.apply(render::user(view, &client.base_url), &Registry::get().user);
+        return ScimJson::resource(status, body);
+    }
+    let row = &view.row;
+    ScimJson::resource_text(
+        status,
+        render::user_text(view, &client.base_url),
+        crate::domain::etag(row.version),
+        render::location(&client.base_url, "Users", &row.id),
+    )
 }
 
 pub async fn create(
@@ -91,6 +100,17 @@ async fn search_with(
         .read_point_if(point, move |c| domain::search(c, &org, &q, filter.as_ref()))
         .await?;
     let projection = Projection::from_query(&query);
+    if projection.is_empty() {
+        let resources: Vec<String> = views
+            .iter()
+            .map(|v| render::user_text(v, &client.base_url))
+            .collect();
+        return Ok(ScimJson::ok_text(list_response_text(
+            &resources,
+            total,
+            query.start_index,
+        )));
+    }
     let resources = views
         .iter()
         .map(|v| projection.apply(render::user(v, &client.base_url), &Registry::get().user))
