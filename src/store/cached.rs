@@ -12,8 +12,8 @@
 //!   SQL text is never built again after the first run: building it cost about as much as
 //!   running a small UPDATE. A plain SELECT gains too: diesel would otherwise walk the whole
 //!   query once more per run to ask whether it may be cached.
-//! - `Cached(query)`: for a boxed query whose SQL depends on its inputs but never on the
-//!   values bound into it; the cache is keyed by the SQL text.
+//! - `Cached::by_text(query)`: for a boxed query whose SQL depends on its inputs but never on
+//!   the values bound into it; the cache is keyed by the SQL text.
 //!
 //! Run either on the backend's own connection (`native!`) with `load`/`get_result`, or, for
 //! an UPDATE without a result of its own, with `rows`. Never with `execute`: that hands
@@ -27,12 +27,29 @@ use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
-#[derive(Debug, Clone, Copy)]
-pub struct Cached<Q>(pub Q);
+/// How a `Cached` statement is found again in diesel's per-connection statement cache.
+pub trait CacheKey: 'static {
+    /// True: by the key type itself (a `cached!` call site); false: by the SQL text.
+    const BY_TYPE: bool;
+}
 
-/// `cached!`'s statement: `Q` cached under the call-site type `Site`.
+/// The key of `Cached::by_text`: the statement's SQL text.
 #[derive(Debug, Clone, Copy)]
-pub struct AtSite<Q, Site>(pub Q, pub PhantomData<Site>);
+pub struct BySqlText;
+
+impl CacheKey for BySqlText {
+    const BY_TYPE: bool = false;
+}
+
+/// A statement prepared once per connection and found again by `K`.
+#[derive(Debug, Clone, Copy)]
+pub struct Cached<Q, K = BySqlText>(pub Q, pub PhantomData<K>);
+
+impl<Q> Cached<Q> {
+    pub fn by_text(query: Q) -> Self {
+        Cached(query, PhantomData)
+    }
+}
 
 /// Wrap a statement whose SQL never varies so that it is prepared once per connection and
 /// found again by its call site (see the module docs).
@@ -40,12 +57,15 @@ macro_rules! cached {
     ($query:expr $(,)?) => {{
         /// The call site: the statement cache's key for this statement.
         struct Site;
-        $crate::store::cached::AtSite::<_, Site>($query, ::std::marker::PhantomData)
+        impl $crate::store::cached::CacheKey for Site {
+            const BY_TYPE: bool = true;
+        }
+        $crate::store::cached::Cached::<_, Site>($query, ::std::marker::PhantomData)
     }};
 }
 pub(crate) use cached;
 
-impl<Q, Site, DB> QueryFragment<DB> for AtSite<Q, Site>
+impl<Q, K, DB> QueryFragment<DB> for Cached<Q, K>
 where
     DB: Backend,
     Q: QueryFragment<DB>,
@@ -59,62 +79,26 @@ where
     }
 }
 
-impl<Q, Site: 'static> QueryId for AtSite<Q, Site> {
-    type QueryId = Site;
-    const HAS_STATIC_QUERY_ID: bool = true;
+impl<Q, K: CacheKey> QueryId for Cached<Q, K> {
+    type QueryId = K;
+    const HAS_STATIC_QUERY_ID: bool = K::BY_TYPE;
 }
 
-impl<Q: Query, Site> Query for AtSite<Q, Site> {
+impl<Q: Query, K> Query for Cached<Q, K> {
     type SqlType = Q::SqlType;
 }
 
-impl<Q, Site, Conn> RunQueryDsl<Conn> for AtSite<Q, Site> {}
+impl<Q, K, Conn> RunQueryDsl<Conn> for Cached<Q, K> {}
 
-impl<Q, Site> AtSite<Q, Site> {
-    /// `Cached::rows`, cached by call site.
-    pub fn rows<'q, Conn>(self, conn: &mut Conn) -> QueryResult<usize>
-    where
-        AtSite<Counted<Q>, Site>: diesel::query_dsl::LoadQuery<'q, Conn, i32>,
-    {
-        RunQueryDsl::<Conn>::load::<i32>(AtSite(Counted(self.0), PhantomData::<Site>), conn)
-            .map(|rows| rows.len())
-    }
-}
-
-impl<Q, DB> QueryFragment<DB> for Cached<Q>
-where
-    DB: Backend,
-    Q: QueryFragment<DB>,
-{
-    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        self.0.walk_ast(pass)
-    }
-
-    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
-        Ok(true)
-    }
-}
-
-impl<Q> QueryId for Cached<Q> {
-    type QueryId = ();
-    // No static id: the statement cache keys it by its SQL text.
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q: Query> Query for Cached<Q> {
-    type SqlType = Q::SqlType;
-}
-
-impl<Q, Conn> RunQueryDsl<Conn> for Cached<Q> {}
-
-impl<Q> Cached<Q> {
+impl<Q, K> Cached<Q, K> {
     /// Run a statement that returns nothing (an UPDATE) and answer how many rows it changed:
     /// it runs as `… RETURNING 1` through `load`, the path on which the cache works.
     pub fn rows<'q, Conn>(self, conn: &mut Conn) -> QueryResult<usize>
     where
-        Counted<Q>: diesel::query_dsl::LoadQuery<'q, Conn, i32>,
+        Cached<Counted<Q>, K>: diesel::query_dsl::LoadQuery<'q, Conn, i32>,
     {
-        RunQueryDsl::<Conn>::load::<i32>(Counted(self.0), conn).map(|rows| rows.len())
+        RunQueryDsl::<Conn>::load::<i32>(Cached(Counted(self.0), PhantomData::<K>), conn)
+            .map(|rows| rows.len())
     }
 }
 
@@ -132,20 +116,8 @@ where
         pass.push_sql(" RETURNING 1");
         Ok(())
     }
-
-    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
-        Ok(true)
-    }
-}
-
-impl<Q> QueryId for Counted<Q> {
-    type QueryId = ();
-    // No static id: the statement cache keys it by its SQL text.
-    const HAS_STATIC_QUERY_ID: bool = false;
 }
 
 impl<Q> Query for Counted<Q> {
     type SqlType = diesel::sql_types::Integer;
 }
-
-impl<Q, Conn> RunQueryDsl<Conn> for Counted<Q> {}

@@ -293,7 +293,7 @@ pub fn groups_of(
         }
         many => q.filter(scim_group_members::member_id.eq_any(many)),
     };
-    Cached(
+    Cached::by_text(
         q.order((
             scim_group_members::member_id.asc(),
             scim_groups::display_name.asc(),

@@ -215,19 +215,27 @@ async fn owners_manage_scim_tokens_shown_once() {
     // It works on SCIM, and its use shows in the list.
     let s = app.scim_as(&secret, Method::GET, "/Users", None, &[]).await;
     assert_eq!(s.status, StatusCode::OK);
-    let list = app
-        .api(&owner, Method::GET, "/scim-tokens", None, &[])
-        .await;
-    assert_eq!(list.status, StatusCode::OK);
-    let text = list.body.to_string();
-    assert!(!text.contains(&secret), "never shown again");
-    let t = list.body["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == id.as_str())
-        .unwrap()
-        .clone();
+    // The use is recorded after the answer (best-effort, off the request path): wait for it.
+    let mut t = json!(null);
+    for _ in 0..100 {
+        let list = app
+            .api(&owner, Method::GET, "/scim-tokens", None, &[])
+            .await;
+        assert_eq!(list.status, StatusCode::OK);
+        let text = list.body.to_string();
+        assert!(!text.contains(&secret), "never shown again");
+        t = list.body["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id.as_str())
+            .unwrap()
+            .clone();
+        if !t["last_used_at"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(t["description"], "Okta");
     assert_eq!(t["status"], "active");
     assert!(t["prefix"]
