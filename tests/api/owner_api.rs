@@ -188,6 +188,20 @@ async fn seat_operations_move_swap_give_and_remove() {
     app.assert_seat_invariants();
 }
 
+/// The token `id` as GET /scim-tokens lists it; the secret never appears in the list.
+async fn listed_token(app: &TestApp, owner: &str, id: &str, secret: &str) -> Value {
+    let list = app.api(owner, Method::GET, "/scim-tokens", None, &[]).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(!list.body.to_string().contains(secret), "never shown again");
+    list.body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap()
+        .clone()
+}
+
 #[tokio::test]
 async fn owners_manage_scim_tokens_shown_once() {
     let app = spawn_owner_app(
@@ -218,19 +232,7 @@ async fn owners_manage_scim_tokens_shown_once() {
     // The use is recorded after the answer (best-effort, off the request path): wait for it.
     let mut t = json!(null);
     for _ in 0..100 {
-        let list = app
-            .api(&owner, Method::GET, "/scim-tokens", None, &[])
-            .await;
-        assert_eq!(list.status, StatusCode::OK);
-        let text = list.body.to_string();
-        assert!(!text.contains(&secret), "never shown again");
-        t = list.body["tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["id"] == id.as_str())
-            .unwrap()
-            .clone();
+        t = listed_token(&app, &owner, &id, &secret).await;
         if !t["last_used_at"].is_null() {
             break;
         }
@@ -263,16 +265,7 @@ async fn owners_manage_scim_tokens_shown_once() {
             .status,
         StatusCode::UNAUTHORIZED
     );
-    let list = app
-        .api(&owner, Method::GET, "/scim-tokens", None, &[])
-        .await;
-    let t = list.body["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == id.as_str())
-        .unwrap()
-        .clone();
+    let t = listed_token(&app, &owner, &id, &secret).await;
     assert_eq!(t["status"], "revoked");
     assert_eq!(
         app.api(
