@@ -194,6 +194,18 @@ mod tests {
     }
 
     #[test]
+    fn the_text_list_response_is_the_value_one_written_out() {
+        let resources = [json!({"id": "a", "userName": "x\"y"}), json!({"id": "b"})];
+        let texts: Vec<String> = resources.iter().map(Value::to_string).collect();
+        for (n, start, total) in [(0, 1, 0), (1, 3, 7), (2, 1, 2)] {
+            assert_eq!(
+                list_response_text(&texts[..n], total, start),
+                list_response(resources[..n].to_vec(), total, start).to_string()
+            );
+        }
+    }
+
+    #[test]
     fn clamps_and_reads_names_case_insensitively() {
         let q = ListQuery::from_pairs(
             &pairs(&[

@@ -33,21 +33,10 @@ pub fn for_org(conn: &mut DbConn, org_id: &str) -> Q<Vec<PoolRow>> {
         .load(conn)
 }
 
-/// Take one seat of `tier` if one is free; true when taken. One guarded statement, so two
-/// concurrent claims can never both take the last seat.
+/// Take one seat of `tier` if one is free; true when taken. The claim statement with that
+/// tier alone, so two concurrent claims can never both take the last seat.
 pub fn try_claim(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
-    let n = native!(conn, |c| cached!(diesel::update(
-        seat_pools::table
-            .filter(seat_pools::org_id.eq(org_id))
-            .filter(seat_pools::tier.eq(tier))
-            .filter(seat_pools::claimed.lt(seat_pools::purchased)),
-    )
-    .set((
-        seat_pools::claimed.eq(seat_pools::claimed + 1),
-        seat_pools::updated_at.eq(now),
-    )))
-    .rows(c))?;
-    Ok(n == 1)
+    Ok(claim_first_free(conn, org_id, [tier, tier], now)?.is_some())
 }
 
 /// The tier `claim_first_free` took.
@@ -66,8 +55,9 @@ const CLAIM_FIRST_FREE: &str = "UPDATE seat_pools SET claimed = claimed + 1, upd
      RETURNING tier";
 
 /// Take one seat of the first of the two tiers in `order` that has one free; the tier
-/// taken, or None when both are full. One statement, however full the tiers are: a create
-/// pays for one seat-pool statement, not one per tier tried.
+/// taken, or None when both are full. One guarded statement, however full the tiers are:
+/// a create pays for one seat-pool statement, not one per tier tried, and two concurrent
+/// claims can never both take the last seat.
 pub fn claim_first_free(
     conn: &mut DbConn,
     org_id: &str,

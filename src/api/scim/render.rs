@@ -2,7 +2,6 @@
 //! added here, on top of the resource the client wrote.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::value::RawValue;
@@ -110,7 +109,7 @@ pub fn user_text(v: &UserView, base: &str) -> String {
         .and_then(|raw| serde_json::from_str::<Vec<Value>>(raw).ok());
     let mut schemas = stored_schemas.unwrap_or_else(|| vec![json!(CORE_USER)]);
     schemas.push(json!(SEAT_USER));
-    fields.push(("schemas", json_text(&schemas)));
+    fields.push(("schemas", json_text(&schemas).into()));
 
     // meta, keys sorted: created, lastModified, location, resourceType, version.
     let mut meta = String::with_capacity(200);
@@ -140,32 +139,18 @@ pub fn user_text(v: &UserView, base: &str) -> String {
     out
 }
 
-/// The top-level members of a stored resource, values as raw JSON text. A stored resource
-/// is an object written by serde_json; anything else renders as an empty object, as it
-/// did when it was parsed whole. A key written with escapes (never one SCIM defines) is
-/// read unescaped through the slower owned path.
-enum StoredFields<'a> {
-    Borrowed(Vec<(&'a str, &'a RawValue)>),
-    Owned(Vec<(String, Box<RawValue>)>),
-}
+/// The top-level members of a stored resource, values as raw JSON text borrowed from it. A
+/// stored resource is an object written by serde_json; anything else renders as an empty
+/// object, as it did when it was parsed whole.
+struct StoredFields<'a>(Vec<(Key<'a>, &'a RawValue)>);
 
 impl<'a> StoredFields<'a> {
     fn parse(text: &'a str) -> StoredFields<'a> {
-        match serde_json::from_str::<BorrowedMembers<'a>>(text) {
-            Ok(m) => StoredFields::Borrowed(m.0),
-            Err(_) => StoredFields::Owned(
-                serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(text)
-                    .map(|m| m.into_iter().collect())
-                    .unwrap_or_default(),
-            ),
-        }
+        serde_json::from_str(text).unwrap_or(StoredFields(Vec::new()))
     }
 
-    fn iter(&self) -> Box<dyn Iterator<Item = (&str, &str)> + '_> {
-        match self {
-            StoredFields::Borrowed(v) => Box::new(v.iter().map(|(k, v)| (*k, v.get()))),
-            StoredFields::Owned(v) => Box::new(v.iter().map(|(k, v)| (k.as_str(), v.get()))),
-        }
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.0.as_ref(), v.get()))
     }
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -173,14 +158,11 @@ impl<'a> StoredFields<'a> {
     }
 }
 
-/// An object's members borrowed from the text; fails on a key that has escapes.
-struct BorrowedMembers<'a>(Vec<(&'a str, &'a RawValue)>);
-
-impl<'de> serde::Deserialize<'de> for BorrowedMembers<'de> {
+impl<'de> serde::Deserialize<'de> for StoredFields<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Members;
         impl<'de> serde::de::Visitor<'de> for Members {
-            type Value = BorrowedMembers<'de>;
+            type Value = StoredFields<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
@@ -189,13 +171,36 @@ impl<'de> serde::Deserialize<'de> for BorrowedMembers<'de> {
                 mut map: A,
             ) -> Result<Self::Value, A::Error> {
                 let mut members = Vec::with_capacity(map.size_hint().unwrap_or(12));
-                while let Some(member) = map.next_entry::<&'de str, &'de RawValue>()? {
+                while let Some(member) = map.next_entry()? {
                     members.push(member);
                 }
-                Ok(BorrowedMembers(members))
+                Ok(StoredFields(members))
             }
         }
         d.deserialize_map(Members)
+    }
+}
+
+/// A member name: borrowed from the text, or unescaped into a copy when it had escapes
+/// (never a name SCIM defines).
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl<'de> serde::de::Visitor<'de> for Name {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(Name)
     }
 }
 
@@ -244,8 +249,8 @@ pub fn user(v: &UserView, base: &str) -> Value {
 }
 
 /// Compact JSON text of a value that always serializes (strings, maps of strings, …).
-fn json_text<T: serde::Serialize + ?Sized>(v: &T) -> Cow<'static, str> {
-    Cow::Owned(serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
+fn json_text<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
 pub fn group(v: &GroupView, base: &str) -> Value {
@@ -266,7 +271,7 @@ pub fn group(v: &GroupView, base: &str) -> Value {
                 };
                 let mut o = Map::new();
                 o.insert("value".into(), json!(mem.id));
-                o.insert("$ref".into(), json!(format!("{base}/{path}/{}", mem.id)));
+                o.insert("$ref".into(), json!(location(base, path, &mem.id)));
                 o.insert("type".into(), json!(mem.kind));
                 Value::Object(o)
             })
@@ -277,7 +282,7 @@ pub fn group(v: &GroupView, base: &str) -> Value {
         "meta".into(),
         meta(
             "Group",
-            format!("{base}/Groups/{}", row.id),
+            location(base, "Groups", &row.id),
             row.created_at,
             row.updated_at,
             row.version,
