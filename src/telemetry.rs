@@ -6,7 +6,13 @@ use tracing_subscriber::{fmt, EnvFilter};
 pub fn init(default_filter: &str, json: bool) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only for a person at a terminal: in a log file the escape codes are noise, and
+    // styling every field of every request span cost as much as formatting it.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     // try_init: tests may install a subscriber more than once per process.
     let _ = if json {
         builder.json().try_init()

@@ -15,7 +15,7 @@ pub fn record(
 ) -> diesel::QueryResult<()> {
     store::audit::insert(
         conn,
-        &AuditRow {
+        AuditRow {
             // Time-ordered (v7): new rows append to the id indexes instead of dirtying a random
             // page of each per insert.
             id: uuid::Uuid::now_v7().to_string(),

@@ -13,6 +13,7 @@ use super::{native, DbConn, Q};
 pub struct AuditRow {
     pub id: String,
     pub org_id: String,
+    #[diesel(deserialize_as = super::timestamp::Ts, serialize_as = super::timestamp::Ts)]
     pub at: NaiveDateTime,
     pub actor: String,
     pub source: String,
@@ -21,7 +22,7 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-pub fn insert(conn: &mut DbConn, row: &AuditRow) -> Q<()> {
+pub fn insert(conn: &mut DbConn, row: AuditRow) -> Q<()> {
     native!(conn, |c| diesel::insert_into(audit_log::table)
         .values(row)
         .execute(c))

@@ -22,7 +22,9 @@ pub struct GroupRow {
     pub external_id: Option<String>,
     pub resource: String,
     pub version: i64,
+    #[diesel(deserialize_as = super::timestamp::Ts)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = super::timestamp::Ts)]
     pub updated_at: NaiveDateTime,
 }
 

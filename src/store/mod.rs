@@ -18,6 +18,7 @@ pub mod seat_changes;
 pub mod seat_policy;
 pub mod seats;
 pub mod sso;
+pub mod timestamp;
 pub mod tokens;
 pub mod users;
 pub mod writer;

@@ -101,7 +101,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_log (id) {
+    audit_log (org_id, at, id) {
         id -> Text,
         org_id -> Text,
         at -> Timestamp,

@@ -14,8 +14,11 @@ pub struct TokenRow {
     pub org_id: String,
     pub token_hash: String,
     pub description: String,
+    #[diesel(deserialize_as = super::timestamp::Ts)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = super::timestamp::MaybeTs)]
     pub last_used_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = super::timestamp::MaybeTs)]
     pub revoked_at: Option<NaiveDateTime>,
 }
 

@@ -25,13 +25,17 @@ pub struct UserRow {
     pub active: bool,
     pub seat_status: String,
     pub seat_tier: Option<String>,
+    #[diesel(deserialize_as = super::timestamp::MaybeTs)]
     pub seated_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = super::timestamp::MaybeTs)]
     pub pending_since: Option<NaiveDateTime>,
     pub queue_seq: Option<i64>,
     pub source: String,
     pub resource: String,
     pub version: i64,
+    #[diesel(deserialize_as = super::timestamp::Ts)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = super::timestamp::Ts)]
     pub updated_at: NaiveDateTime,
 }
 
