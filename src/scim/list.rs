@@ -166,20 +166,29 @@ pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Val
 
 /// `list_response` for resources already written as JSON text: the same document, keys in
 /// the same (sorted) order.
-pub fn list_response_text(resources: &[String], total: i64, start_index: i64) -> String {
-    let len: usize = resources.iter().map(|r| r.len() + 1).sum();
-    let mut out = String::with_capacity(len + 160);
+/// `list_response` as text, each resource written by `write` straight into the answer,
+/// which starts with room for `size_hint` bytes of them.
+pub fn list_response_text_with<T>(
+    items: &[T],
+    total: i64,
+    start_index: i64,
+    size_hint: usize,
+    mut write: impl FnMut(&mut String, &T),
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(size_hint + 160);
     out.push_str("{\"Resources\":[");
-    for (i, r) in resources.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(r);
+        write(&mut out, item);
     }
-    out.push_str(&format!(
+    let _ = write!(
+        out,
         "],\"itemsPerPage\":{},\"schemas\":[\"{LIST_RESPONSE}\"],\"startIndex\":{start_index},\"totalResults\":{total}}}",
-        resources.len()
-    ));
+        items.len()
+    );
     out
 }
 
@@ -199,7 +208,7 @@ mod tests {
         let texts: Vec<String> = resources.iter().map(Value::to_string).collect();
         for (n, start, total) in [(0, 1, 0), (1, 3, 7), (2, 1, 2)] {
             assert_eq!(
-                list_response_text(&texts[..n], total, start),
+                list_response_text_with(&texts[..n], total, start, 0, |out, t| out.push_str(t)),
                 list_response(resources[..n].to_vec(), total, start).to_string()
             );
         }

@@ -44,7 +44,11 @@ fn meta(
 
 /// A resource's `meta.location`.
 pub fn location(base: &str, endpoint: &str, id: &str) -> String {
-    format!("{base}/{endpoint}/{id}")
+    let mut out = String::with_capacity(base.len() + endpoint.len() + id.len() + 2);
+    for part in [base, "/", endpoint, "/", id] {
+        out.push_str(part);
+    }
+    out
 }
 
 /// A user as SCIM JSON text, written from the stored resource without building a
@@ -53,90 +57,163 @@ pub fn location(base: &str, endpoint: &str, id: &str) -> String {
 /// would write them, so the text is the same as rendering through `Value` (a test checks).
 /// On a page of 100 users this was most of the work of the request.
 pub fn user_text(v: &UserView, base: &str) -> String {
+    let mut out = String::with_capacity(v.row.resource.len() + 640);
+    user_text_into(&mut out, v, base);
+    out
+}
+
+/// `user_text` appended to `out`: a page writes every user into one buffer.
+pub fn user_text_into(out: &mut String, v: &UserView, base: &str) {
     let row = &v.row;
     let stored = StoredFields::parse(&row.resource);
     let owned = |k: &str| matches!(k, "id" | "groups" | "schemas" | "meta") || k == SEAT_USER;
-    let mut fields: Vec<(&str, Cow<'_, str>)> = stored
-        .iter()
-        .filter(|(k, _)| !owned(k))
-        .map(|(k, v)| (k, Cow::Borrowed(v)))
-        .collect();
-
-    let mut id = String::with_capacity(row.id.len() + 2);
-    push_str(&mut id, &row.id);
-    fields.push(("id", id.into()));
-
+    let mut parts: Vec<(&str, Part<'_>)> = Vec::with_capacity(stored.0.len() + 5);
+    parts.extend(
+        stored
+            .iter()
+            .filter(|(k, _)| !owned(k))
+            .map(|(k, v)| (k, Part::Stored(v))),
+    );
+    parts.push(("id", Part::Id));
     if !v.groups.is_empty() {
-        let mut g = String::from("[");
-        for (i, (id, name)) in v.groups.iter().enumerate() {
-            if i > 0 {
-                g.push(',');
-            }
-            // Keys in sorted order: $ref, display, type, value.
-            g.push_str("{\"$ref\":");
-            push_str(&mut g, &location(base, "Groups", id));
-            g.push_str(",\"display\":");
-            push_str(&mut g, name);
-            g.push_str(",\"type\":\"direct\",\"value\":");
-            push_str(&mut g, id);
-            g.push('}');
-        }
-        g.push(']');
-        fields.push(("groups", g.into()));
+        parts.push(("groups", Part::Groups));
     }
+    parts.push((SEAT_USER, Part::Seat));
+    parts.push(("schemas", Part::Schemas(stored.get("schemas"))));
+    parts.push(("meta", Part::Meta));
+    parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
-    // Seat extension, keys sorted: pendingSince, queuePosition, status, tier.
-    let mut seat = String::from("{");
-    if let Some(since) = row.pending_since {
-        seat.push_str("\"pendingSince\":\"");
-        push_timestamp(&mut seat, since);
-        seat.push_str("\",");
-    }
-    if let Some(pos) = v.queue_position {
-        seat.push_str(&format!("\"queuePosition\":{pos},"));
-    }
-    seat.push_str("\"status\":");
-    push_str(&mut seat, &row.seat_status);
-    if let Some(tier) = &row.seat_tier {
-        seat.push_str(",\"tier\":");
-        push_str(&mut seat, tier);
-    }
-    seat.push('}');
-    fields.push((SEAT_USER, seat.into()));
-
-    let stored_schemas = stored
-        .get("schemas")
-        .and_then(|raw| serde_json::from_str::<Vec<Value>>(raw).ok());
-    let mut schemas = stored_schemas.unwrap_or_else(|| vec![json!(CORE_USER)]);
-    schemas.push(json!(SEAT_USER));
-    fields.push(("schemas", json_text(&schemas).into()));
-
-    // meta, keys sorted: created, lastModified, location, resourceType, version.
-    let mut meta = String::with_capacity(200);
-    meta.push_str("{\"created\":\"");
-    push_timestamp(&mut meta, row.created_at);
-    meta.push_str("\",\"lastModified\":\"");
-    push_timestamp(&mut meta, row.updated_at);
-    meta.push_str("\",\"location\":");
-    push_str(&mut meta, &location(base, "Users", &row.id));
-    meta.push_str(",\"resourceType\":\"User\",\"version\":");
-    push_str(&mut meta, &etag(row.version));
-    meta.push('}');
-    fields.push(("meta", meta.into()));
-
-    fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut out = String::with_capacity(row.resource.len() + 512);
     out.push('{');
-    for (i, (k, v)) in fields.iter().enumerate() {
+    for (i, (key, part)) in parts.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_str(&mut out, k);
+        push_str(out, key);
         out.push(':');
-        out.push_str(v);
+        match part {
+            Part::Stored(value) => out.push_str(value),
+            Part::Id => push_str(out, &row.id),
+            Part::Groups => push_groups(out, base, &v.groups),
+            Part::Seat => push_seat(out, v),
+            Part::Schemas(stored) => push_schemas(out, *stored),
+            Part::Meta => push_user_meta(out, base, row),
+        }
     }
     out.push('}');
-    out
+}
+
+/// One top-level member of a rendered user: copied from the stored resource, or written
+/// by the server.
+enum Part<'a> {
+    Stored(&'a str),
+    Id,
+    Groups,
+    Seat,
+    Schemas(Option<&'a str>),
+    Meta,
+}
+
+/// The user's groups, keys in sorted order: $ref, display, type, value.
+fn push_groups(out: &mut String, base: &str, groups: &[(String, String)]) {
+    out.push('[');
+    for (i, (id, name)) in groups.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"$ref\":");
+        push_location(out, base, "Groups", id);
+        out.push_str(",\"display\":");
+        push_str(out, name);
+        out.push_str(",\"type\":\"direct\",\"value\":");
+        push_str(out, id);
+        out.push('}');
+    }
+    out.push(']');
+}
+
+/// Seat extension, keys sorted: pendingSince, queuePosition, status, tier.
+fn push_seat(out: &mut String, v: &UserView) {
+    use std::fmt::Write;
+    let row = &v.row;
+    out.push('{');
+    if let Some(since) = row.pending_since {
+        out.push_str("\"pendingSince\":\"");
+        push_timestamp(out, since);
+        out.push_str("\",");
+    }
+    if let Some(pos) = v.queue_position {
+        let _ = write!(out, "\"queuePosition\":{pos},");
+    }
+    out.push_str("\"status\":");
+    push_str(out, &row.seat_status);
+    if let Some(tier) = &row.seat_tier {
+        out.push_str(",\"tier\":");
+        push_str(out, tier);
+    }
+    out.push('}');
+}
+
+/// The stored `schemas` (or the core schema when there are none) and the seat extension.
+fn push_schemas(out: &mut String, stored: Option<&str>) {
+    let elements = stored.and_then(|raw| serde_json::from_str::<Vec<&RawValue>>(raw).ok());
+    out.push('[');
+    match elements {
+        Some(elements) => {
+            for e in elements {
+                push_canonical(out, e.get());
+                out.push(',');
+            }
+        }
+        None => {
+            push_str(out, CORE_USER);
+            out.push(',');
+        }
+    }
+    push_str(out, SEAT_USER);
+    out.push(']');
+}
+
+/// A stored JSON value as serde_json writes it. A string without escapes already is; any
+/// other value is written again through `Value`, as the stored text might not be.
+fn push_canonical(out: &mut String, raw: &str) {
+    if raw.starts_with('"') && !raw.contains('\\') {
+        out.push_str(raw);
+    } else if let Ok(value) = serde_json::from_str::<Value>(raw) {
+        out.push_str(&value.to_string());
+    }
+}
+
+/// meta, keys sorted: created, lastModified, location, resourceType, version.
+fn push_user_meta(out: &mut String, base: &str, row: &crate::store::users::UserRow) {
+    use std::fmt::Write;
+    out.push_str("{\"created\":\"");
+    push_timestamp(out, row.created_at);
+    out.push_str("\",\"lastModified\":\"");
+    push_timestamp(out, row.updated_at);
+    out.push_str("\",\"location\":");
+    push_location(out, base, "Users", &row.id);
+    // `etag(version)` as a JSON string: "W/\"N\"".
+    let _ = write!(
+        out,
+        ",\"resourceType\":\"User\",\"version\":\"W/\\\"{}\\\"\"}}",
+        row.version
+    );
+}
+
+/// `location(base, endpoint, id)` as a JSON string.
+fn push_location(out: &mut String, base: &str, endpoint: &str, id: &str) {
+    let plain = |t: &str| t.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    if plain(base) && plain(id) {
+        out.push('"');
+        out.push_str(base);
+        out.push('/');
+        out.push_str(endpoint);
+        out.push('/');
+        out.push_str(id);
+        out.push('"');
+    } else {
+        push_str(out, &location(base, endpoint, id));
+    }
 }
 
 /// The top-level members of a stored resource, values as raw JSON text borrowed from it. A
@@ -397,6 +474,10 @@ mod tests {
             r#"{"active":true,"emails":[{"primary":true,"type":"work","value":"b@example.com"}],"name":{"familyName":"Jensen","givenName":"Barbara"},"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"m1"}},"userName":"bjensen"}"#,
             // No schemas, a key that needs escaping, unicode and escapes in values.
             r#"{"displayName":"Ünïcode \"quoted\" \\ \u0001","odd\"key":1,"userName":"x"}"#,
+            // Stored schemas that are not as serde_json writes them: an escape, an object.
+            r#"{"schemas":["urn:\u0061",{"b":1,"a":2}],"userName":"y"}"#,
+            // Stored schemas that are not an array.
+            r#"{"schemas":"urn:x","userName":"z"}"#,
             // Not an object: rendered from the row alone.
             r#"[1,2]"#,
             "",

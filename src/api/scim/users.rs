@@ -11,7 +11,7 @@ use crate::auth::ScimClient;
 use crate::domain::users::{self as domain, CreateOptions, NewUser, UserView};
 use crate::domain::Preconditions;
 use crate::error::Error;
-use crate::scim::list::{list_response, list_response_text, ListQuery};
+use crate::scim::list::{list_response, list_response_text_with, ListQuery};
 use crate::scim::patch::{apply, parse_patch_request};
 use crate::scim::resource::normalize;
 use crate::scim::schema::Registry;
@@ -101,14 +101,14 @@ async fn search_with(
         .await?;
     let projection = Projection::from_query(&query);
     if projection.is_empty() {
-        let resources: Vec<String> = views
-            .iter()
-            .map(|v| render::user_text(v, &client.base_url))
-            .collect();
-        return Ok(ScimJson::ok_text(list_response_text(
-            &resources,
+        // Each user's text is a little longer than its stored resource.
+        let size_hint = views.iter().map(|v| v.row.resource.len() + 640).sum();
+        return Ok(ScimJson::ok_text(list_response_text_with(
+            &views,
             total,
             query.start_index,
+            size_hint,
+            |out, v| render::user_text_into(out, v, &client.base_url),
         )));
     }
     let resources = views
