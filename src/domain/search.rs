@@ -37,7 +37,7 @@ pub fn search_all(conn: &mut DbConn, org_id: &str, q: &ListQuery) -> Result<Mixe
         ..q.clone()
     };
     let user_total = match &user_filter {
-        Some(f) => users::search(conn, org_id, &counting, f.as_ref())?.1,
+        Some(f) => users::search(conn, org_id, &counting, f.as_ref(), None)?.1,
         None => 0,
     };
     let group_total = match &group_filter {
@@ -56,7 +56,7 @@ pub fn search_all(conn: &mut DbConn, org_id: &str, q: &ListQuery) -> Result<Mixe
             count: remaining,
             ..q.clone()
         };
-        out.users = users::search(conn, org_id, &page, f.as_ref())?.0;
+        out.users = users::search(conn, org_id, &page, f.as_ref(), None)?.0;
         remaining -= out.users.len() as i64;
     }
     if let (Some(f), true) = (&group_filter, remaining > 0) {

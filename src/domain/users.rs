@@ -362,6 +362,7 @@ pub fn search(
     org_id: &str,
     q: &ListQuery,
     filter: Option<&TypedFilter>,
+    marks: Option<&store::page_marks::PageMarks>,
 ) -> Result<(Vec<UserView>, i64), Error> {
     let sort = user_sort(q.sort_by.as_deref())?;
     let with_groups = crate::scim::projection::wants_attribute(
@@ -401,6 +402,7 @@ pub fn search(
             offset: q.offset(),
             limit: q.count,
         },
+        marks,
     )?;
     Ok((load_views(conn, org_id, rows, with_groups)?, total))
 }

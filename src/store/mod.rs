@@ -12,6 +12,7 @@ pub mod invoices;
 pub mod mail;
 pub mod members;
 pub mod orgs;
+pub mod page_marks;
 pub mod reports;
 pub mod schema;
 pub mod seat_changes;
@@ -179,6 +180,8 @@ pub struct Db {
     point: Option<Pool>,
     write: Writer,
     backend: Backend,
+    /// Where deep user list pages seek from; shared by the handles of one server.
+    page_marks: std::sync::Arc<page_marks::PageMarks>,
 }
 
 /// Connections for point reads: one per thread that can run one at a time (an async worker
@@ -234,11 +237,17 @@ impl Db {
             point,
             write,
             backend,
+            page_marks: Default::default(),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Where deep user list pages seek from (see `page_marks`).
+    pub fn page_marks(&self) -> std::sync::Arc<page_marks::PageMarks> {
+        self.page_marks.clone()
     }
 
     /// Run pending migrations of the backend in use.

@@ -54,6 +54,7 @@ pub fn lock_and_next_seq(conn: &mut DbConn, org_id: &str, new_users: i64) -> Q<i
     .set((
         organizations::queue_counter.eq(organizations::queue_counter + 1),
         organizations::user_count.eq(organizations::user_count + new_users),
+        organizations::users_version.eq(organizations::users_version + new_users),
     ))
     .returning(organizations::queue_counter))
     .get_result(c))
@@ -64,11 +65,21 @@ pub fn add_users(conn: &mut DbConn, org_id: &str, delta: i64) -> Q<()> {
     native!(conn, |c| cached!(diesel::update(
         organizations::table.find(org_id)
     )
-    .set(
-        organizations::user_count.eq(organizations::user_count + delta)
-    ))
+    .set((
+        organizations::user_count.eq(organizations::user_count + delta),
+        organizations::users_version.eq(organizations::users_version + delta.abs()),
+    )))
     .rows(c))
     .map(|_| ())
+}
+
+/// The organization's user count and `users_version`, read together.
+pub fn user_count_and_version(conn: &mut DbConn, org_id: &str) -> Q<(i64, i64)> {
+    native!(conn, |c| cached!(organizations::table
+        .find(org_id)
+        .select((organizations::user_count, organizations::users_version))
+        .limit(1))
+    .get_result(c))
 }
 
 /// The organization's user count (the total of an unfiltered user list).

@@ -9,6 +9,7 @@ diesel::table! {
         queue_counter -> BigInt,
         created_at -> Timestamp,
         user_count -> BigInt,
+        users_version -> BigInt,
     }
 }
 

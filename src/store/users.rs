@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::cached::{cached, Cached};
+use super::page_marks::{self, PageMarks, STRIDE};
 use super::schema::{scim_group_members, scim_groups, scim_user_emails, scim_users};
 use super::{native, DbConn, MultiBackend, Q};
 
@@ -160,8 +161,22 @@ pub struct ListParams {
     pub limit: i64,
 }
 
-/// One page of users matching the predicate, and the total that match.
-pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<UserRow>, i64)> {
+/// One page of users matching the predicate, and the total that match. `marks`: where an
+/// unfiltered page in the default order may seek from (see `page_marks`).
+pub fn list(
+    conn: &mut DbConn,
+    org_id: &str,
+    p: ListParams,
+    marks: Option<&PageMarks>,
+) -> Q<(Vec<UserRow>, i64)> {
+    let default_order = p.sort == UserSort::Created && !p.descending;
+    if let Some(marks) = marks {
+        if p.predicate.is_none() && default_order && p.offset >= STRIDE && p.limit > 0 {
+            if let Some(page) = list_from_mark(conn, org_id, &p, marks)? {
+                return Ok(page);
+            }
+        }
+    }
     let mut q = scim_users::table
         .filter(scim_users::org_id.eq(org_id))
         .select(UserRow::as_select())
@@ -204,6 +219,37 @@ pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<UserRow>, 
             .get_result(conn)?,
     };
     Ok((rows, total))
+}
+
+/// An unfiltered page in the default order, from the remembered position nearest before it.
+/// `None` when there is none, or when users joined or left while it was read (the caller
+/// then reads the page the plain way).
+fn list_from_mark(
+    conn: &mut DbConn,
+    org_id: &str,
+    p: &ListParams,
+    marks: &PageMarks,
+) -> Q<Option<(Vec<UserRow>, i64)>> {
+    let (_, before) = super::orgs::user_count_and_version(conn, org_id)?;
+    let Some((at, (created, id))) = marks.seek(conn, org_id, before, p.offset)? else {
+        return Ok(None);
+    };
+    use scim_users::dsl as u;
+    let rows = u::scim_users
+        .filter(u::org_id.eq(org_id))
+        .filter(page_marks::from_key(created, &id))
+        .order((u::created_at.asc(), u::id.asc()))
+        .select(UserRow::as_select())
+        .offset(p.offset - at)
+        .limit(p.limit)
+        .into_boxed()
+        .load(conn)?;
+    let (total, after) = super::orgs::user_count_and_version(conn, org_id)?;
+    if after != before {
+        marks.forget(org_id);
+        return Ok(None);
+    }
+    Ok(Some((rows, total)))
 }
 
 /// The oldest pending user of the organization (head of the queue).

@@ -640,6 +640,7 @@ pub fn accounts_with_source(app: &TestApp, source: &str) -> Vec<scim_seats::stor
                     offset: 0,
                     limit: 10_000,
                 },
+                None,
             )?;
             Ok(rows.into_iter().filter(|r| r.source == source).collect())
         })

@@ -94,10 +94,12 @@ async fn search_with(
 ) -> Result<ScimJson, Error> {
     let filter = domain::parse_filter(&query)?;
     let point = domain::is_point_search(filter.as_ref());
-    let (org, q) = (client.org_id.clone(), query.clone());
+    let (org, q, marks) = (client.org_id.clone(), query.clone(), state.db.page_marks());
     let (views, total) = state
         .db
-        .read_point_if(point, move |c| domain::search(c, &org, &q, filter.as_ref()))
+        .read_point_if(point, move |c| {
+            domain::search(c, &org, &q, filter.as_ref(), Some(&marks))
+        })
         .await?;
     let projection = Projection::from_query(&query);
     if projection.is_empty() {
