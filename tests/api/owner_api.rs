@@ -473,6 +473,16 @@ const CALLED: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/sso"),
     ("GET", "/api/v1/openapi.json"),
     ("POST", "/sso/{org_slug}/login"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/reports"),
+    ("GET", "/api/v1/reports/pending"),
+    ("GET", "/api/v1/reports/pending.csv"),
+    ("GET", "/api/v1/reports/usage"),
+    ("GET", "/api/v1/settings/alerts"),
+    ("PUT", "/api/v1/settings/alerts"),
+    ("GET", "/api/v1/audit"),
 ];
 
 fn concrete(template: &str) -> String {

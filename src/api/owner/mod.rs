@@ -18,7 +18,7 @@ pub mod session;
 use actix_web::{web, FromRequest, Handler, Responder};
 
 use crate::domain::members::Role;
-use openapi::{schema_of, Body, RouteDoc};
+use openapi::{doc, schema_of, with_body, RouteDoc};
 
 /// Registers routes and keeps their descriptions.
 pub struct Routes {
@@ -63,30 +63,6 @@ impl Routes {
         self.docs.push(doc);
         self
     }
-}
-
-const fn doc(
-    method: &'static str,
-    path: &'static str,
-    role: Option<Role>,
-    tag: &'static str,
-    summary: &'static str,
-    ok: u16,
-) -> RouteDoc {
-    RouteDoc {
-        method,
-        path,
-        role,
-        tag,
-        summary,
-        ok,
-        body: None,
-    }
-}
-
-fn with_body(mut d: RouteDoc, body: Body) -> RouteDoc {
-    d.body = Some(body);
-    d
 }
 
 const ADMIN: Option<Role> = Some(Role::Admin);

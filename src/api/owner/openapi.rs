@@ -39,6 +39,30 @@ pub struct RouteDoc {
     pub body: Option<Body>,
 }
 
+pub const fn doc(
+    method: &'static str,
+    path: &'static str,
+    role: Option<Role>,
+    tag: &'static str,
+    summary: &'static str,
+    ok: u16,
+) -> RouteDoc {
+    RouteDoc {
+        method,
+        path,
+        role,
+        tag,
+        summary,
+        ok,
+        body: None,
+    }
+}
+
+pub fn with_body(mut d: RouteDoc, body: Body) -> RouteDoc {
+    d.body = Some(body);
+    d
+}
+
 fn method(m: &str) -> HttpMethod {
     match m {
         "POST" => HttpMethod::Post,
@@ -70,7 +94,8 @@ fn error_response(desc: &str) -> utoipa::openapi::Response {
 
 /// Build the document from the route table.
 pub fn document() -> OpenApi {
-    let docs = super::routes().docs;
+    let mut docs = super::routes().docs;
+    docs.extend(crate::api::reports::docs());
     let mut paths = PathsBuilder::new();
     let mut components = ComponentsBuilder::new()
         .security_scheme(
@@ -155,7 +180,7 @@ pub fn document() -> OpenApi {
                 .title("scim-seats owner API")
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
-                    "Seats, billing, members and roles, invitations, verified domains, SCIM tokens and SSO (JIT) of one organization. The SCIM API (/scim/v2) is described by its own /ServiceProviderConfig, /Schemas and /ResourceTypes.",
+                    "Seats, billing, members and roles, invitations, verified domains, SCIM tokens and SSO (JIT) of one organization; its reports (pending users, seat usage), alert settings and audit log; and the service's health and metrics endpoints. The SCIM API (/scim/v2) is described by its own /ServiceProviderConfig, /Schemas and /ResourceTypes.",
                 ))
                 .build(),
         )

@@ -12,6 +12,20 @@ use crate::error::Error;
 use crate::startup::AppState;
 use crate::store::alerts::AlertRow;
 
+/// `PUT /api/v1/settings/alerts`, as the OpenAPI document describes it; the handler reads
+/// it with `AlertConfig::from_json`, which names each mistake.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Described, not deserialized.
+pub struct AlertSettingsRequest {
+    /// Alert when free seats (all tiers) fall to this number or below; 0 or more.
+    pub free_seat_threshold: i64,
+    /// An absolute http:// or https:// URL that receives signed alert events.
+    pub webhook_url: Option<String>,
+    /// The HMAC secret the webhook's signature header is made with; write-only.
+    pub webhook_secret: Option<String>,
+}
+
 fn render(row: Option<&AlertRow>) -> serde_json::Value {
     match row {
         Some(r) => json!({

@@ -12,17 +12,39 @@ pub mod pending;
 pub mod session;
 pub mod usage;
 
-use actix_web::web;
+use actix_web::{web, Route};
+
+use crate::api::owner::openapi::{doc, schema_of, with_body, RouteDoc};
+use crate::domain::members::Role;
+
+const ADMIN: Option<Role> = Some(Role::Admin);
+const OWNER: Option<Role> = Some(Role::Owner);
+
+/// Every route of this module with its description: the one table that registers them and
+/// describes them in the OpenAPI document.
+#[rustfmt::skip]
+fn routes() -> Vec<(RouteDoc, Route)> {
+    vec![
+        (doc("GET", "/healthz", None, "ops", "Liveness: the process answers", 200), web::get().to(ops::healthz)),
+        (doc("GET", "/readyz", None, "ops", "Readiness: the database answers within 2 seconds (503 otherwise)", 200), web::get().to(ops::readyz)),
+        (doc("GET", "/metrics", None, "ops", "Prometheus metrics (text exposition format)", 200), web::get().to(ops::metrics)),
+        (doc("GET", "/reports", ADMIN, "reports", "The pending-user report as an HTML page (owner token as ?token= once, then a session cookie)", 200), web::get().to(page::show)),
+        (doc("GET", "/api/v1/reports/pending", ADMIN, "reports", "Pending users in queue order, with a summary (page, per_page)", 200), web::get().to(pending::json)),
+        (doc("GET", "/api/v1/reports/pending.csv", ADMIN, "reports", "Every pending user as CSV, streamed", 200), web::get().to(pending::csv)),
+        (doc("GET", "/api/v1/reports/usage", ADMIN, "reports", "Seats per tier, utilization, the queue, the alert state and the projected renewal (its price for Owners)", 200), web::get().to(usage::get)),
+        (doc("GET", "/api/v1/settings/alerts", OWNER, "settings", "The free-seat alert threshold and webhook (the secret is never shown)", 200), web::get().to(alerts::get)),
+        (with_body(doc("PUT", "/api/v1/settings/alerts", OWNER, "settings", "Set the free-seat alert threshold and the webhook", 200), schema_of::<alerts::AlertSettingsRequest>), web::put().to(alerts::put)),
+        (doc("GET", "/api/v1/audit", OWNER, "audit", "The audit log, newest first (user, kind, since, until, page, per_page)", 200), web::get().to(audit::list)),
+    ]
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics))
-        .route("/reports", web::get().to(page::show))
-        .route("/api/v1/reports/pending", web::get().to(pending::json))
-        .route("/api/v1/reports/pending.csv", web::get().to(pending::csv))
-        .route("/api/v1/reports/usage", web::get().to(usage::get))
-        .route("/api/v1/settings/alerts", web::get().to(alerts::get))
-        .route("/api/v1/settings/alerts", web::put().to(alerts::put))
-        .route("/api/v1/audit", web::get().to(audit::list));
+    for (d, route) in routes() {
+        cfg.route(d.path, route);
+    }
+}
+
+/// The descriptions of this module's routes, for the OpenAPI document.
+pub fn docs() -> Vec<RouteDoc> {
+    routes().into_iter().map(|(d, _)| d).collect()
 }
