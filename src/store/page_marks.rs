@@ -23,8 +23,9 @@ use super::{DbConn, Q};
 /// Users between two remembered positions.
 pub const STRIDE: i64 = 256;
 
-/// Organizations whose positions are kept at once; past that the map starts over.
-const MAX_ORGS: usize = 64;
+/// Organizations whose positions are kept at once; past that the map starts over. An
+/// organization of a million users holds ~4,000 keys (~300 KB).
+const MAX_ORGS: usize = 16;
 
 /// A user's place in the default order.
 pub type Key = (NaiveDateTime, String);

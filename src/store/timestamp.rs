@@ -137,56 +137,36 @@ impl FromSql<Timestamp, MultiBackend> for Ts {
     }
 }
 
-impl FromSql<Nullable<Timestamp>, Sqlite> for MaybeTs {
-    fn from_sql(
-        value: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
-        from_sqlite(value).map(|t| MaybeTs(Some(t)))
-    }
+/// `MaybeTs` from a nullable timestamp column of `$backend`: NULL is `None`, and `$present`
+/// reads a value that is there.
+macro_rules! maybe_ts_from_sql {
+    ($backend:ty, |$value:ident| $present:expr) => {
+        impl FromSql<Nullable<Timestamp>, $backend> for MaybeTs {
+            fn from_sql(
+                $value: <$backend as diesel::backend::Backend>::RawValue<'_>,
+            ) -> deserialize::Result<Self> {
+                $present.map(|t| MaybeTs(Some(t)))
+            }
 
-    fn from_nullable_sql(
-        value: Option<<Sqlite as diesel::backend::Backend>::RawValue<'_>>,
-    ) -> deserialize::Result<Self> {
-        value.map_or(
-            Ok(MaybeTs(None)),
-            <Self as FromSql<Nullable<Timestamp>, Sqlite>>::from_sql,
-        )
-    }
+            fn from_nullable_sql(
+                value: Option<<$backend as diesel::backend::Backend>::RawValue<'_>>,
+            ) -> deserialize::Result<Self> {
+                value.map_or(
+                    Ok(MaybeTs(None)),
+                    <Self as FromSql<Nullable<Timestamp>, $backend>>::from_sql,
+                )
+            }
+        }
+    };
 }
 
-impl FromSql<Nullable<Timestamp>, Pg> for MaybeTs {
-    fn from_sql(
-        value: <Pg as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
-        <NaiveDateTime as FromSql<Timestamp, Pg>>::from_sql(value).map(|t| MaybeTs(Some(t)))
-    }
-
-    fn from_nullable_sql(
-        value: Option<<Pg as diesel::backend::Backend>::RawValue<'_>>,
-    ) -> deserialize::Result<Self> {
-        value.map_or(
-            Ok(MaybeTs(None)),
-            <Self as FromSql<Nullable<Timestamp>, Pg>>::from_sql,
-        )
-    }
-}
-
-impl FromSql<Nullable<Timestamp>, MultiBackend> for MaybeTs {
-    fn from_sql(
-        value: <MultiBackend as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
-        value.from_sql::<Self, Nullable<Timestamp>>()
-    }
-
-    fn from_nullable_sql(
-        value: Option<<MultiBackend as diesel::backend::Backend>::RawValue<'_>>,
-    ) -> deserialize::Result<Self> {
-        value.map_or(
-            Ok(MaybeTs(None)),
-            <Self as FromSql<Nullable<Timestamp>, MultiBackend>>::from_sql,
-        )
-    }
-}
+maybe_ts_from_sql!(Sqlite, |value| from_sqlite(value));
+maybe_ts_from_sql!(Pg, |value| {
+    <NaiveDateTime as FromSql<Timestamp, Pg>>::from_sql(value)
+});
+maybe_ts_from_sql!(MultiBackend, |value| value
+    .from_sql::<Ts, Timestamp>()
+    .map(NaiveDateTime::from));
 
 impl ToSql<Timestamp, Sqlite> for Ts {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
