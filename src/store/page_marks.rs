@@ -3,13 +3,15 @@
 //! it. Neither database can jump to the n-th row of an index: `OFFSET 90000` reads 90,000
 //! index entries, on every page, and an IdP importing a million users a page at a time
 //! would read half a billion. The key of every `STRIDE`-th user is kept, found once by a
-//! scan of `STRIDE` entries from the previous one; a page then starts at the nearest one
-//! before it and steps over fewer than `STRIDE` users.
+//! scan of `STRIDE` entries from the previous one (from the second page that sees the same
+//! users on), and a page then starts at the nearest one before it and steps over fewer than
+//! `STRIDE` users.
 //!
 //! The positions hold for one `users_version` of the organization, which moves whenever a
-//! user joins or leaves (created users only ever sort after the users they are created
-//! after, but one deleted earlier in the order shifts everyone behind it). The caller reads
-//! the version before and after the page and uses the page only if it did not move.
+//! user joins or leaves: a deleted user shifts everyone behind it, and a created one is not
+//! sure to sort last (a clock can step back; PostgreSQL transactions commit out of order).
+//! The caller reads the version before and after the page and uses the page only if it did
+//! not move.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -44,7 +46,8 @@ struct OrgMarks {
 impl PageMarks {
     /// The remembered position nearest at or before `offset` (a multiple of `STRIDE`, at
     /// least one) and the key of the user there, finding the positions up to it that are
-    /// not known yet. `None` when `offset` is before the first one or past the last user.
+    /// not known yet. `None` when `offset` is before the first one, when no earlier page saw
+    /// this `version`, or when there are no users that far.
     /// Every read here must be checked against `version` by the caller afterwards.
     pub fn seek(
         &self,
@@ -67,6 +70,10 @@ impl PageMarks {
                 }
                 Some(m) => (m.keys.len(), m.keys.last().cloned()),
                 None => {
+                    // Users changed since the positions were found (or none were): note this
+                    // version, and find positions only when a later page sees it again. While
+                    // users keep joining, a page would otherwise pay for positions that are
+                    // stale before the next page asks.
                     if orgs.len() >= MAX_ORGS {
                         orgs.clear();
                     }
@@ -77,7 +84,7 @@ impl PageMarks {
                             keys: Vec::new(),
                         },
                     );
-                    (0, None)
+                    return Ok(None);
                 }
             }
         };
