@@ -18,7 +18,7 @@ pub mod session;
 use actix_web::{web, FromRequest, Handler, Responder};
 
 use crate::domain::members::Role;
-use openapi::{doc, schema_of, with_body, RouteDoc};
+use openapi::{doc, documented, schema_of, with_body, RouteDoc, ADMIN, OWNER};
 
 /// Registers routes and keeps their descriptions.
 pub struct Routes {
@@ -44,15 +44,7 @@ impl Routes {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        let route = match doc.method {
-            "GET" => web::get(),
-            "POST" => web::post(),
-            "PUT" => web::put(),
-            "DELETE" => web::delete(),
-            "PATCH" => web::patch(),
-            other => panic!("unsupported method {other} in the route table"),
-        }
-        .to(handler);
+        let (doc, route) = documented(doc, handler);
         if let Some(rest) = doc.path.strip_prefix("/api/v1") {
             self.api = self.api.route(pattern.unwrap_or(rest), route);
         } else if let Some(rest) = doc.path.strip_prefix("/sso") {
@@ -64,9 +56,6 @@ impl Routes {
         self
     }
 }
-
-const ADMIN: Option<Role> = Some(Role::Admin);
-const OWNER: Option<Role> = Some(Role::Owner);
 
 /// Every owner-API and SSO route, with its description.
 pub fn routes() -> Routes {

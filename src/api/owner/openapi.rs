@@ -63,6 +63,30 @@ pub fn with_body(mut d: RouteDoc, body: Body) -> RouteDoc {
     d
 }
 
+pub const ADMIN: Option<Role> = Some(Role::Admin);
+pub const OWNER: Option<Role> = Some(Role::Owner);
+
+/// `handler` as the actix route for `doc.method`: the method is written once, in the doc.
+/// A route table is static, so an unknown method is a programming error found at start.
+pub fn documented<F, Args>(doc: RouteDoc, handler: F) -> (RouteDoc, actix_web::Route)
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    use actix_web::web;
+    let route = match doc.method {
+        "GET" => web::get(),
+        "POST" => web::post(),
+        "PUT" => web::put(),
+        "DELETE" => web::delete(),
+        "PATCH" => web::patch(),
+        other => panic!("unsupported method {other} in the route table"),
+    }
+    .to(handler);
+    (doc, route)
+}
+
 fn method(m: &str) -> HttpMethod {
     match m {
         "POST" => HttpMethod::Post,

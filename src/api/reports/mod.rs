@@ -14,27 +14,23 @@ pub mod usage;
 
 use actix_web::{web, Route};
 
-use crate::api::owner::openapi::{doc, schema_of, with_body, RouteDoc};
-use crate::domain::members::Role;
-
-const ADMIN: Option<Role> = Some(Role::Admin);
-const OWNER: Option<Role> = Some(Role::Owner);
+use crate::api::owner::openapi::{doc, documented, schema_of, with_body, RouteDoc, ADMIN, OWNER};
 
 /// Every route of this module with its description: the one table that registers them and
 /// describes them in the OpenAPI document.
 #[rustfmt::skip]
 fn routes() -> Vec<(RouteDoc, Route)> {
     vec![
-        (doc("GET", "/healthz", None, "ops", "Liveness: the process answers", 200), web::get().to(ops::healthz)),
-        (doc("GET", "/readyz", None, "ops", "Readiness: the database answers within 2 seconds (503 otherwise)", 200), web::get().to(ops::readyz)),
-        (doc("GET", "/metrics", None, "ops", "Prometheus metrics (text exposition format)", 200), web::get().to(ops::metrics)),
-        (doc("GET", "/reports", ADMIN, "reports", "The pending-user report as an HTML page (owner token as ?token= once, then a session cookie)", 200), web::get().to(page::show)),
-        (doc("GET", "/api/v1/reports/pending", ADMIN, "reports", "Pending users in queue order, with a summary (page, per_page)", 200), web::get().to(pending::json)),
-        (doc("GET", "/api/v1/reports/pending.csv", ADMIN, "reports", "Every pending user as CSV, streamed", 200), web::get().to(pending::csv)),
-        (doc("GET", "/api/v1/reports/usage", ADMIN, "reports", "Seats per tier, utilization, the queue, the alert state and the projected renewal (its price for Owners)", 200), web::get().to(usage::get)),
-        (doc("GET", "/api/v1/settings/alerts", OWNER, "settings", "The free-seat alert threshold and webhook (the secret is never shown)", 200), web::get().to(alerts::get)),
-        (with_body(doc("PUT", "/api/v1/settings/alerts", OWNER, "settings", "Set the free-seat alert threshold and the webhook", 200), schema_of::<alerts::AlertSettingsRequest>), web::put().to(alerts::put)),
-        (doc("GET", "/api/v1/audit", OWNER, "audit", "The audit log, newest first (user, kind, since, until, page, per_page)", 200), web::get().to(audit::list)),
+        documented(doc("GET", "/healthz", None, "ops", "Liveness: the process answers", 200), ops::healthz),
+        documented(doc("GET", "/readyz", None, "ops", "Readiness: the database answers within 2 seconds (503 otherwise)", 200), ops::readyz),
+        documented(doc("GET", "/metrics", None, "ops", "Prometheus metrics (text exposition format)", 200), ops::metrics),
+        documented(doc("GET", "/reports", ADMIN, "reports", "The pending-user report as an HTML page (owner token as ?token= once, then a session cookie)", 200), page::show),
+        documented(doc("GET", "/api/v1/reports/pending", ADMIN, "reports", "Pending users in queue order, with a summary (page, per_page)", 200), pending::json),
+        documented(doc("GET", "/api/v1/reports/pending.csv", ADMIN, "reports", "Every pending user as CSV, streamed", 200), pending::csv),
+        documented(doc("GET", "/api/v1/reports/usage", ADMIN, "reports", "Seats per tier, utilization, the queue, the alert state and the projected renewal (its price for Owners)", 200), usage::get),
+        documented(doc("GET", "/api/v1/settings/alerts", OWNER, "settings", "The free-seat alert threshold and webhook (the secret is never shown)", 200), alerts::get),
+        documented(with_body(doc("PUT", "/api/v1/settings/alerts", OWNER, "settings", "Set the free-seat alert threshold and the webhook", 200), schema_of::<alerts::AlertSettingsRequest>), alerts::put),
+        documented(doc("GET", "/api/v1/audit", OWNER, "audit", "The audit log, newest first (user, kind, since, until, page, per_page)", 200), audit::list),
     ]
 }
 
