@@ -1,13 +1,15 @@
-//! Timestamps of the hot rows (users, groups, tokens, audit events) as SQLite stores them,
-//! read and written without chrono's general-purpose machinery. Diesel reads a SQLite
-//! timestamp by trying up to 18 formats in turn (~4,000 instructions each) and writes one
-//! through chrono's format-string interpreter (~3,500): a page of 100 users read 300 of them,
-//! a create wrote eight. The text is byte-for-byte what diesel writes (`%F %T%.f`), so rows
-//! written either way sort and compare alike in SQL; anything else falls back to diesel.
-//! On PostgreSQL both delegate to diesel's own binary conversion.
+//! Timestamps of the hot rows as SQLite stores them, without chrono's general-purpose
+//! machinery. Diesel reads a SQLite timestamp by trying up to 18 formats in turn (~4,000
+//! instructions each) and writes one through chrono's format-string interpreter (~3,500): a
+//! page of 100 users read 300 of them. The user, group, token and audit rows read theirs
+//! here; the audit row, written twice per create, also writes its own here. The text is
+//! byte-for-byte what diesel writes (`%F %T%.f`), so rows written either way sort and compare
+//! alike in SQL; anything else falls back to diesel. On PostgreSQL both directions delegate
+//! to diesel's own binary conversion.
 //!
 //! Row structs keep `NaiveDateTime` fields and name these types with
-//! `#[diesel(deserialize_as = …, serialize_as = …)]`.
+//! `#[diesel(deserialize_as = …)]` (and `serialize_as = Ts` where an insert passes the row
+//! by value).
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
@@ -74,6 +76,15 @@ pub fn parse(text: &str) -> Option<NaiveDateTime> {
     Some(date.and_time(time))
 }
 
+/// `n` as `width` decimal digits at `buf[at..]`, zero-padded (the caller sizes it): the
+/// timestamp writers here and in SCIM's `meta` fill fixed layouts this way.
+pub fn put_digits(buf: &mut [u8], at: usize, width: usize, mut n: u32) {
+    for b in buf[at..at + width].iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
 /// chrono's `%F %T%.f` for years 0..=9999 and no leap second: the fraction has 0, 3, 6 or 9
 /// digits, the fewest that hold it exactly. `None` otherwise (the caller asks chrono).
 pub fn format(t: NaiveDateTime) -> Option<String> {
@@ -82,19 +93,13 @@ pub fn format(t: NaiveDateTime) -> Option<String> {
         return None;
     }
     let mut buf = *b"0000-00-00 00:00:00.000000000";
-    let put = |buf: &mut [u8; 29], at: usize, width: usize, mut n: u32| {
-        for i in (at..at + width).rev() {
-            buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-    };
-    put(&mut buf, 0, 4, t.year() as u32);
-    put(&mut buf, 5, 2, t.month());
-    put(&mut buf, 8, 2, t.day());
-    put(&mut buf, 11, 2, t.hour());
-    put(&mut buf, 14, 2, t.minute());
-    put(&mut buf, 17, 2, t.second());
-    put(&mut buf, 20, 9, nanos);
+    put_digits(&mut buf, 0, 4, t.year() as u32);
+    put_digits(&mut buf, 5, 2, t.month());
+    put_digits(&mut buf, 8, 2, t.day());
+    put_digits(&mut buf, 11, 2, t.hour());
+    put_digits(&mut buf, 14, 2, t.minute());
+    put_digits(&mut buf, 17, 2, t.second());
+    put_digits(&mut buf, 20, 9, nanos);
     let len = match nanos {
         0 => 19,
         n if n % 1_000_000 == 0 => 23,

@@ -11,6 +11,7 @@ use crate::domain::etag;
 use crate::domain::groups::GroupView;
 use crate::domain::users::UserView;
 use crate::scim::schema::{CORE_GROUP, CORE_USER, SEAT_USER};
+use crate::store::timestamp::put_digits;
 
 /// An RFC 3339 UTC timestamp with microseconds, as SCIM `meta` dates are written.
 pub fn timestamp(t: NaiveDateTime) -> String {
@@ -202,8 +203,7 @@ fn push_user_meta(out: &mut String, base: &str, row: &crate::store::users::UserR
 
 /// `location(base, endpoint, id)` as a JSON string.
 fn push_location(out: &mut String, base: &str, endpoint: &str, id: &str) {
-    let plain = |t: &str| t.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-    if plain(base) && plain(id) {
+    if needs_no_escape(base) && needs_no_escape(id) {
         out.push('"');
         out.push_str(base);
         out.push('/');
@@ -281,9 +281,14 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
     }
 }
 
+/// Whether `text` goes into a JSON string as it is (no control character, quote or backslash).
+fn needs_no_escape(text: &str) -> bool {
+    text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
 /// `"text"` as a JSON string, escaped only when it has to be.
 fn push_str(out: &mut String, text: &str) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if needs_no_escape(text) {
         out.push('"');
         out.push_str(text);
         out.push('"');
@@ -302,21 +307,15 @@ fn push_timestamp(out: &mut String, t: NaiveDateTime) {
         return;
     }
     let mut buf = *b"0000-00-00T00:00:00.000000Z";
-    let put = |buf: &mut [u8; 27], at: usize, width: usize, mut n: u32| {
-        for i in (at..at + width).rev() {
-            buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-    };
-    put(&mut buf, 0, 4, year as u32);
-    put(&mut buf, 5, 2, t.month());
-    put(&mut buf, 8, 2, t.day());
-    put(&mut buf, 11, 2, t.hour());
-    put(&mut buf, 14, 2, t.minute());
+    put_digits(&mut buf, 0, 4, year as u32);
+    put_digits(&mut buf, 5, 2, t.month());
+    put_digits(&mut buf, 8, 2, t.day());
+    put_digits(&mut buf, 11, 2, t.hour());
+    put_digits(&mut buf, 14, 2, t.minute());
     // A leap second is stored as second 59 plus over a second of nanoseconds.
     let nanos = t.nanosecond();
-    put(&mut buf, 17, 2, t.second() + nanos / 1_000_000_000);
-    put(&mut buf, 20, 6, (nanos % 1_000_000_000) / 1_000);
+    put_digits(&mut buf, 17, 2, t.second() + nanos / 1_000_000_000);
+    put_digits(&mut buf, 20, 6, (nanos % 1_000_000_000) / 1_000);
     out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
