@@ -60,19 +60,19 @@ impl ScimJson {
         }
     }
 
-    /// `resource` for JSON text written by the caller, with the `meta.version` and
-    /// `meta.location` it holds.
+    /// `resource` for JSON text written by the caller, with the `meta.version` it holds;
+    /// `location` (its `meta.location`) is asked for only for a 201.
     pub fn resource_text(
         status: StatusCode,
         text: String,
         version: String,
-        location: String,
+        location: impl FnOnce() -> String,
     ) -> Self {
         ScimJson {
             status,
             body: Body::Text(text),
             etag: Some(version),
-            location: (status == StatusCode::CREATED).then_some(location),
+            location: (status == StatusCode::CREATED).then(location),
         }
     }
 }

@@ -28,7 +28,7 @@ fn respond(status: StatusCode, view: &UserView, client: &ScimClient, p: &Project
         status,
         render::user_text(view, &client.base_url),
         crate::domain::etag(row.version),
-        render::location(&client.base_url, "Users", &row.id),
+        || render::location(&client.base_url, "Users", &row.id),
     )
 }
 
