@@ -164,10 +164,8 @@ pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Val
     })
 }
 
-/// `list_response` for resources already written as JSON text: the same document, keys in
-/// the same (sorted) order.
-/// `list_response` as text, each resource written by `write` straight into the answer,
-/// which starts with room for `size_hint` bytes of them.
+/// `list_response` as text, keys in the same (sorted) order, each resource written by `write`
+/// straight into the answer, which starts with room for `size_hint` bytes of them.
 pub fn list_response_text_with<T>(
     items: &[T],
     total: i64,

@@ -73,21 +73,14 @@ pub fn add_users(conn: &mut DbConn, org_id: &str, delta: i64) -> Q<()> {
     .map(|_| ())
 }
 
-/// The organization's user count and `users_version`, read together.
+/// The organization's user count (the total of an unfiltered user list) and its
+/// `users_version`, read together.
 pub fn user_count_and_version(conn: &mut DbConn, org_id: &str) -> Q<(i64, i64)> {
     native!(conn, |c| cached!(organizations::table
         .find(org_id)
         .select((organizations::user_count, organizations::users_version))
         .limit(1))
     .get_result(c))
-}
-
-/// The organization's user count (the total of an unfiltered user list).
-pub fn user_count(conn: &mut DbConn, org_id: &str) -> Q<i64> {
-    organizations::table
-        .find(org_id)
-        .select(organizations::user_count)
-        .first(conn)
 }
 
 pub fn add_domain(conn: &mut DbConn, org_id: &str, domain: &str, now: NaiveDateTime) -> Q<()> {

@@ -108,9 +108,8 @@ impl PageMarks {
                 }
             }
         }
-        Ok(last
-            .filter(|_| reached > 0)
-            .map(|key| (reached as i64 * STRIDE, key)))
+        // `last` is the key at position `reached * STRIDE` (none when nothing was reached).
+        Ok(last.map(|key| (reached as i64 * STRIDE, key)))
     }
 
     /// Drop an organization's positions (its users changed while they were used).

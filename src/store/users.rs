@@ -211,7 +211,7 @@ pub fn list(
     }
     let total: i64 = match p.count_predicate {
         // Unfiltered: the organization's counter, not a count of up to millions of rows.
-        None => super::orgs::user_count(conn, org_id)?,
+        None => super::orgs::user_count_and_version(conn, org_id)?.0,
         Some(pred) => scim_users::table
             .filter(scim_users::org_id.eq(org_id))
             .filter(pred)
