@@ -22,6 +22,7 @@ pub mod sso;
 pub mod timestamp;
 pub mod tokens;
 pub mod users;
+pub mod wal_vfs;
 pub mod writer;
 
 use std::time::Duration;

@@ -6,8 +6,8 @@
 //! enclosing savepoint SQLite keeps an undo copy of every page the whole request touches
 //! (~48 MB for 1,000 users), where its own savepoints free theirs one by one.
 //!
-//! A commit does not wait for the disk on the writer thread: the connection commits with
-//! `synchronous = NORMAL` (no sync at COMMIT), and the `Syncer` thread then flushes the WAL
+//! A commit does not wait for the disk on the writer thread: the connection's commits do not
+//! sync (see `writer_connection`), and the `Syncer` thread then flushes the WAL
 //! file with one `fdatasync` for every batch committed meanwhile and only after that tells
 //! their callers. No caller hears "done" before its change is on disk, and the writer runs
 //! the next batch while the last one reaches the disk (waiting for the sync on the writer
@@ -114,18 +114,32 @@ fn finisher<T: Send + 'static>(
 /// The writer's connection. Savepoints keep their undo pages in a statement journal: in
 /// memory, not a temporary file written for every use case. The WAL is checkpointed by the
 /// `Checkpointer`, so no commit of the writer pays for copying pages into the database file.
-/// `synchronous = NORMAL`: its commits are made durable by the `Syncer` before anyone is
-/// told of them; a checkpoint still syncs the WAL and the database file itself.
+/// Commits do not wait for the disk: they are made durable by the `Syncer` before anyone
+/// is told of them. Through `wal_vfs` (the default), the connection runs with
+/// `synchronous = FULL` and `checkpoint_fullfsync`, which that VFS needs to tell a commit's
+/// sync (frames written out, not synced) from a checkpoint's (real); without it,
+/// `synchronous = NORMAL` (no sync at COMMIT; a checkpoint still syncs).
 /// The WAL file keeps the size a burst gave it (about half a second of writes) and is
 /// reused from its start: cutting it back (`journal_size_limit`) made the commit after each
 /// rewind wait 35–55 ms for the truncation to reach the disk.
 fn writer_connection(manager: &ConnManager) -> anyhow::Result<DbConn> {
     use diesel::connection::SimpleConnection;
-    let mut conn = manager.connect()?;
+    use diesel::r2d2::CustomizeConnection;
+    let (mut conn, sync) = match super::wal_vfs::uri(&manager.url) {
+        Some(uri) => {
+            let mut conn = DbConn::Sqlite(diesel::SqliteConnection::establish(&uri)?);
+            super::SqlitePragmas.on_acquire(&mut conn)?;
+            (
+                conn,
+                "PRAGMA synchronous = FULL; PRAGMA checkpoint_fullfsync = ON;",
+            )
+        }
+        None => (manager.connect()?, "PRAGMA synchronous = NORMAL;"),
+    };
     conn.batch_execute(
-        "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -2048; \
-         PRAGMA synchronous = NORMAL;",
+        "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -2048;",
     )?;
+    conn.batch_execute(sync)?;
     Ok(conn)
 }
 
