@@ -1,6 +1,6 @@
 //! Writing audit events, always inside the transaction of the change.
 
-use serde_json::Value;
+use serde::Serialize;
 
 use super::Actor;
 use crate::store::{self, audit::AuditRow, DbConn};
@@ -11,8 +11,11 @@ pub fn record(
     actor: &Actor,
     kind: &str,
     subject: Option<&str>,
-    detail: Value,
+    detail: impl Serialize,
 ) -> diesel::QueryResult<()> {
+    // Straight to bytes: a `Value`'s Display goes through the formatting machinery.
+    let detail = serde_json::to_string(&detail)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     store::audit::insert(
         conn,
         AuditRow {
@@ -25,7 +28,7 @@ pub fn record(
             source: actor.source.as_str().to_string(),
             kind: kind.to_string(),
             subject_id: subject.map(str::to_string),
-            detail: detail.to_string(),
+            detail,
         },
     )
 }

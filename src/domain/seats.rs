@@ -3,6 +3,7 @@
 //! caller took the organization lock (`lock_org`), so the invariants hold under concurrency:
 //! `0 <= claimed <= purchased` per tier, and no seat is free while someone waits.
 
+use serde::Serialize;
 use serde_json::json;
 
 use super::{alerts, audit, seat_policy, Actor, Tier};
@@ -59,14 +60,37 @@ fn claim_best(
         .transpose()
 }
 
-/// The seat state of a user as the audit log records it (`before` / `after`).
-pub fn seat_state(user: &UserRow) -> serde_json::Value {
-    json!({
-        "status": user.seat_status,
-        "tier": user.seat_tier,
-        "pendingSince": user.pending_since,
-        "queueSeq": user.queue_seq,
-    })
+/// The seat state of a user as the audit log records it (`before` / `after`). Fields in
+/// the order `json!` would sort them, so the recorded text is the same either way.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeatState {
+    #[serde(rename = "pendingSince")]
+    pending_since: Option<chrono::NaiveDateTime>,
+    #[serde(rename = "queueSeq")]
+    queue_seq: Option<i64>,
+    status: String,
+    tier: Option<String>,
+}
+
+pub fn seat_state(user: &UserRow) -> SeatState {
+    SeatState {
+        pending_since: user.pending_since,
+        queue_seq: user.queue_seq,
+        status: user.seat_status.clone(),
+        tier: user.seat_tier.clone(),
+    }
+}
+
+/// The detail of a `seat.claimed` event: every create writes one, so it is serialized from
+/// this struct rather than built as a `json!` map (keys in `json!`'s sorted order).
+#[derive(Serialize)]
+struct ClaimDetail<'a> {
+    after: SeatState,
+    before: SeatState,
+    #[serde(rename = "preferredTier")]
+    preferred_tier: Option<&'a str>,
+    source: &'a str,
+    tier: &'a str,
 }
 
 /// `claim_or_queue` for an existing user, preferring the tier its groups map to (see
@@ -100,13 +124,13 @@ pub fn claim_or_queue(
             actor,
             "seat.claimed",
             Some(&user.id),
-            json!({
-                "tier": tier.as_str(),
-                "preferredTier": preferred.map(Tier::as_str),
-                "source": user.source,
-                "before": before,
-                "after": seat_state(user),
-            }),
+            ClaimDetail {
+                after: seat_state(user),
+                before,
+                preferred_tier: preferred.map(Tier::as_str),
+                source: &user.source,
+                tier: tier.as_str(),
+            },
         )?;
         crate::metrics::outcome(crate::metrics::Outcome::Claimed);
         alerts::after_step(conn, &user.org_id, alerts::Step::NotPending(&user.id))?;

@@ -115,6 +115,13 @@ impl NewUser {
     }
 }
 
+/// The detail of a `user.created` event (a struct: every create writes one).
+#[derive(serde::Serialize)]
+struct Created<'a> {
+    status: &'a str,
+    tier: Option<&'a str>,
+}
+
 /// Create a user; claims a seat or queues it.
 #[tracing::instrument(skip_all, fields(org = %org_id))]
 pub fn create(
@@ -167,7 +174,10 @@ pub fn create(
         actor,
         "user.created",
         Some(&row.id),
-        json!({"status": row.seat_status, "tier": row.seat_tier}),
+        Created {
+            status: &row.seat_status,
+            tier: row.seat_tier.as_deref(),
+        },
     )?;
     // A new user belongs to no group yet.
     one_view(conn, org_id, row, false)

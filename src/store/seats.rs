@@ -66,7 +66,7 @@ pub fn claim_first_free(
 ) -> Q<Option<String>> {
     use diesel::sql_types::{Text, Timestamp};
     let claimed = native!(conn, |c| cached!(diesel::sql_query(CLAIM_FIRST_FREE)
-        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(super::timestamp::Ts(now))
         .bind::<Text, _>(org_id)
         .bind::<Text, _>(order[0])
         .bind::<Text, _>(order[1]))

@@ -2,14 +2,14 @@
 //! machinery. Diesel reads a SQLite timestamp by trying up to 18 formats in turn (~4,000
 //! instructions each) and writes one through chrono's format-string interpreter (~3,500): a
 //! page of 100 users read 300 of them. The user, group, token and audit rows read theirs
-//! here; the audit row, written twice per create, also writes its own here. The text is
-//! byte-for-byte what diesel writes (`%F %T%.f`), so rows written either way sort and compare
-//! alike in SQL; anything else falls back to diesel. On PostgreSQL both directions delegate
-//! to diesel's own binary conversion.
+//! here; user rows (`users::UserWrite`), audit rows and the seat claim write theirs here.
+//! The text is byte-for-byte what diesel writes (`%F %T%.f`), so rows written either way
+//! sort and compare alike in SQL; anything else falls back to diesel. On PostgreSQL both
+//! directions delegate to diesel's own binary conversion.
 //!
 //! Row structs keep `NaiveDateTime` fields and name these types with
 //! `#[diesel(deserialize_as = …)]` (and `serialize_as = Ts` where an insert passes the row
-//! by value).
+//! by value); a write that borrows its row binds `Ts(t)` or `Option<Ts>` itself.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use diesel::deserialize::{self, FromSql, FromSqlRow};

@@ -7,15 +7,11 @@ use diesel::prelude::*;
 use super::cached::{cached, Cached};
 use super::page_marks::{self, PageMarks, STRIDE};
 use super::schema::{scim_group_members, scim_groups, scim_user_emails, scim_users};
+use super::timestamp::Ts;
 use super::{native, DbConn, MultiBackend, Q};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-// None is NULL on insert and update alike: both statements have fixed SQL and are prepared once.
-#[diesel(
-    table_name = scim_users,
-    treat_none_as_null = true,
-    treat_none_as_default_value = false
-)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = scim_users)]
 pub struct UserRow {
     pub id: String,
     pub org_id: String,
@@ -51,11 +47,65 @@ pub struct EmailRow {
 pub type UserPredicate =
     Box<dyn BoxableExpression<scim_users::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
 
+/// A user row as written: the row's own strings, and its timestamps through
+/// `timestamp::Ts` (diesel's chrono path costs ~3,500 instructions a timestamp, three a row).
+/// None is NULL on insert and update alike: both statements have fixed SQL and are prepared
+/// once.
+#[derive(Insertable, AsChangeset)]
+#[diesel(
+    table_name = scim_users,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
+struct UserWrite<'a> {
+    id: &'a str,
+    org_id: &'a str,
+    user_name: &'a str,
+    user_name_norm: &'a str,
+    external_id: Option<&'a str>,
+    display_name: Option<&'a str>,
+    active: bool,
+    seat_status: &'a str,
+    seat_tier: Option<&'a str>,
+    seated_at: Option<Ts>,
+    pending_since: Option<Ts>,
+    queue_seq: Option<i64>,
+    source: &'a str,
+    resource: &'a str,
+    version: i64,
+    created_at: Ts,
+    updated_at: Ts,
+}
+
+impl<'a> From<&'a UserRow> for UserWrite<'a> {
+    fn from(r: &'a UserRow) -> Self {
+        UserWrite {
+            id: &r.id,
+            org_id: &r.org_id,
+            user_name: &r.user_name,
+            user_name_norm: &r.user_name_norm,
+            external_id: r.external_id.as_deref(),
+            display_name: r.display_name.as_deref(),
+            active: r.active,
+            seat_status: &r.seat_status,
+            seat_tier: r.seat_tier.as_deref(),
+            seated_at: r.seated_at.map(Ts),
+            pending_since: r.pending_since.map(Ts),
+            queue_seq: r.queue_seq,
+            source: &r.source,
+            resource: &r.resource,
+            version: r.version,
+            created_at: Ts(r.created_at),
+            updated_at: Ts(r.updated_at),
+        }
+    }
+}
+
 /// Insert a user. The caller has counted it into its organization's `user_count`
 /// (`orgs::lock_and_next_seq` with one new user).
 pub fn insert(conn: &mut DbConn, row: &UserRow) -> Q<()> {
     native!(conn, |c| diesel::insert_into(scim_users::table)
-        .values(row)
+        .values(UserWrite::from(row))
         .execute(c))
     .map(|_| ())
 }
@@ -68,7 +118,7 @@ pub fn update(conn: &mut DbConn, row: &UserRow) -> Q<()> {
             .filter(scim_users::id.eq(&row.id))
             .filter(scim_users::org_id.eq(&row.org_id)),
     )
-    .set(row))
+    .set(UserWrite::from(row)))
     .rows(c))
     .map(|_| ())
 }
