@@ -183,6 +183,9 @@ pub struct Db {
     backend: Backend,
     /// Where deep user list pages seek from; shared by the handles of one server.
     page_marks: std::sync::Arc<page_marks::PageMarks>,
+    /// Every connection use outside the SQLite writer thread passes here (see
+    /// `writer::ReaderGate`).
+    readers: std::sync::Arc<writer::ReaderGate>,
 }
 
 /// Connections for point reads: one per thread that can run one at a time (an async worker
@@ -221,6 +224,7 @@ impl Db {
                 .build(manager.clone())?)
         };
         let read = pool(pool_size.max(2))?;
+        let readers = std::sync::Arc::new(writer::ReaderGate::default());
         let point = match backend {
             Backend::Pg => None,
             Backend::Sqlite => Some(pool(POINT_POOL_SIZE)?),
@@ -230,7 +234,7 @@ impl Db {
             Backend::Sqlite => {
                 let mut c = manager.clone();
                 c.pragmas = true;
-                Writer::Batch(writer::BatchWriter::start(c)?)
+                Writer::Batch(writer::BatchWriter::start(c, readers.clone())?)
             }
         };
         Ok(Db {
@@ -239,6 +243,7 @@ impl Db {
             write,
             backend,
             page_marks: Default::default(),
+            readers,
         })
     }
 
@@ -262,7 +267,7 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        run_blocking(self.read.clone(), f).await
+        run_blocking(self.read.clone(), self.readers.clone(), f).await
     }
 
     /// Run a read that touches a handful of rows through an index (token checks, a resource
@@ -277,6 +282,7 @@ impl Db {
         match &self.point {
             Some(pool) => {
                 let mut conn = pool.get().map_err(|_| Error::Unavailable)?;
+                let _reading = self.readers.enter();
                 f(&mut conn)
             }
             None => self.read(f).await,
@@ -322,7 +328,12 @@ impl Db {
         alone: bool,
     ) -> Result<T, Error> {
         match &self.write {
-            Writer::Pool(pool) => run_blocking(pool.clone(), move |conn| write_tx(conn, f)).await,
+            Writer::Pool(pool) => {
+                run_blocking(pool.clone(), self.readers.clone(), move |conn| {
+                    write_tx(conn, f)
+                })
+                .await
+            }
             Writer::Batch(w) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 let deliver = move |r| {
@@ -341,6 +352,7 @@ impl Db {
         f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut conn = self.read.get().map_err(|_| Error::Unavailable)?;
+        let _using = self.readers.enter();
         write_tx(&mut conn, f)
     }
 
@@ -350,18 +362,21 @@ impl Db {
         f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut conn = self.read.get().map_err(|_| Error::Unavailable)?;
+        let _reading = self.readers.enter();
         f(&mut conn)
     }
 }
 
 async fn run_blocking<T: Send + 'static>(
     pool: Pool,
+    readers: std::sync::Arc<writer::ReaderGate>,
     f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         span.in_scope(|| {
             let mut conn = pool.get().map_err(|_| Error::Unavailable)?;
+            let _reading = readers.enter();
             f(&mut conn)
         })
     })
