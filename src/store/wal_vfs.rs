@@ -407,6 +407,14 @@ mod tests {
             .n
     }
 
+    /// A path for a new database in a directory that lives as long as the guard.
+    fn fresh_db() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.sqlite");
+        let path = path.to_str().expect("utf-8 path").to_string();
+        (dir, path)
+    }
+
     /// A connection through the VFS, set up the way the writer's is.
     fn through_vfs(path: &str) -> SqliteConnection {
         let uri = uri(path).expect("the unix VFS is wrapped");
@@ -438,9 +446,8 @@ mod tests {
 
     #[test]
     fn committed_frames_are_seen_by_other_connections_and_survive_reopening() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("db.sqlite");
-        let path = path.to_str().expect("utf-8 path");
+        let (_dir, path) = fresh_db();
+        let path = path.as_str();
         let mut writer = through_vfs(path);
         // A small cache makes the big transaction spill pages into the WAL before its commit
         // and write some of them again (writes out of order, and reads of the WAL); 3 MB of
@@ -488,9 +495,8 @@ mod tests {
 
     #[test]
     fn a_checkpoint_through_the_vfs_restarts_the_wal() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("db.sqlite");
-        let path = path.to_str().expect("utf-8 path");
+        let (_dir, path) = fresh_db();
+        let path = path.as_str();
         let mut writer = through_vfs(path);
         writer
             .batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
