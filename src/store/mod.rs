@@ -100,20 +100,28 @@ impl ConnManager {
     }
 }
 
-impl ManageConnection for ConnManager {
-    type Connection = DbConn;
-    type Error = r2d2::Error;
-
-    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+impl ConnManager {
+    /// `connect`, to `target`: the manager's URL, or for SQLite a `file:` URI naming the
+    /// same file (the writer's, through `wal_vfs`).
+    fn connect_to(&self, target: &str) -> Result<DbConn, r2d2::Error> {
         let mut conn = match self.backend {
-            Backend::Pg => PgConnection::establish(&self.url).map(DbConn::Pg),
-            Backend::Sqlite => SqliteConnection::establish(&self.url).map(DbConn::Sqlite),
+            Backend::Pg => PgConnection::establish(target).map(DbConn::Pg),
+            Backend::Sqlite => SqliteConnection::establish(target).map(DbConn::Sqlite),
         }
         .map_err(r2d2::Error::ConnectionError)?;
         if self.pragmas {
             SqlitePragmas.on_acquire(&mut conn)?;
         }
         Ok(conn)
+    }
+}
+
+impl ManageConnection for ConnManager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        self.connect_to(&self.url)
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
@@ -183,8 +191,7 @@ pub struct Db {
     backend: Backend,
     /// Where deep user list pages seek from; shared by the handles of one server.
     page_marks: std::sync::Arc<page_marks::PageMarks>,
-    /// Every connection use outside the SQLite writer thread passes here (see
-    /// `writer::ReaderGate`).
+    /// Every connection use outside the SQLite writer thread passes here (`with_conn`).
     readers: std::sync::Arc<writer::ReaderGate>,
 }
 
@@ -280,11 +287,7 @@ impl Db {
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         match &self.point {
-            Some(pool) => {
-                let mut conn = pool.get().map_err(|_| Error::Unavailable)?;
-                let _reading = self.readers.enter();
-                f(&mut conn)
-            }
+            Some(pool) => with_conn(pool, &self.readers, f),
             None => self.read(f).await,
         }
     }
@@ -351,9 +354,7 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut conn = self.read.get().map_err(|_| Error::Unavailable)?;
-        let _using = self.readers.enter();
-        write_tx(&mut conn, f)
+        with_conn(&self.read, &self.readers, |conn| write_tx(conn, f))
     }
 
     /// Synchronous read access for the CLI and background jobs.
@@ -361,10 +362,20 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut conn = self.read.get().map_err(|_| Error::Unavailable)?;
-        let _reading = self.readers.enter();
-        f(&mut conn)
+        with_conn(&self.read, &self.readers, f)
     }
+}
+
+/// Runs `f` on a connection of `pool`, inside the `readers` gate (see `writer::ReaderGate`):
+/// every use of a connection outside the SQLite writer thread goes through here.
+fn with_conn<T>(
+    pool: &Pool,
+    readers: &writer::ReaderGate,
+    f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let mut conn = pool.get().map_err(|_| Error::Unavailable)?;
+    let _inside = readers.enter();
+    f(&mut conn)
 }
 
 async fn run_blocking<T: Send + 'static>(
@@ -373,15 +384,9 @@ async fn run_blocking<T: Send + 'static>(
     f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
     let span = tracing::Span::current();
-    actix_web::web::block(move || {
-        span.in_scope(|| {
-            let mut conn = pool.get().map_err(|_| Error::Unavailable)?;
-            let _reading = readers.enter();
-            f(&mut conn)
-        })
-    })
-    .await
-    .map_err(|e| Error::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    actix_web::web::block(move || span.in_scope(|| with_conn(&pool, &readers, f)))
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
 fn prepare_sqlite_file(manager: &ConnManager) -> anyhow::Result<()> {

@@ -127,16 +127,11 @@ fn finisher<T: Send + 'static>(
 /// rewind wait 35–55 ms for the truncation to reach the disk.
 fn writer_connection(manager: &ConnManager) -> anyhow::Result<DbConn> {
     use diesel::connection::SimpleConnection;
-    use diesel::r2d2::CustomizeConnection;
     let (mut conn, sync) = match super::wal_vfs::uri(&manager.url) {
-        Some(uri) => {
-            let mut conn = DbConn::Sqlite(diesel::SqliteConnection::establish(&uri)?);
-            super::SqlitePragmas.on_acquire(&mut conn)?;
-            (
-                conn,
-                "PRAGMA synchronous = FULL; PRAGMA checkpoint_fullfsync = ON;",
-            )
-        }
+        Some(uri) => (
+            manager.connect_to(&uri)?,
+            "PRAGMA synchronous = FULL; PRAGMA checkpoint_fullfsync = ON;",
+        ),
         None => (manager.connect()?, "PRAGMA synchronous = NORMAL;"),
     };
     conn.batch_execute(
