@@ -269,26 +269,32 @@ impl Db {
         run_migrations(&mut conn)
     }
 
-    /// Run a read-only closure on a pooled connection, off the async workers.
+    /// Run a read-only closure on a pooled connection, off the async workers, in one
+    /// snapshot of the database (`in_snapshot`).
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        run_blocking(self.read.clone(), self.readers.clone(), f).await
+        run_blocking(self.read.clone(), self.readers.clone(), move |conn| {
+            in_snapshot(conn, f)
+        })
+        .await
     }
 
     /// Run a read that touches a handful of rows through an index (token checks, a resource
     /// by id, an IdP's `userName eq` lookup). On SQLite it runs right here on the calling
     /// thread: it takes microseconds, less than the two thread switches of `read`, and WAL
-    /// readers never wait for the writer. On PostgreSQL it is `read` (a network round trip
-    /// must not hold an async worker).
+    /// readers never wait for the writer. On PostgreSQL it runs off the async workers like
+    /// `read` (a network round trip must not hold one). Either way without `read`'s
+    /// transaction: one row's read needs no snapshot kept across statements, and on
+    /// PostgreSQL its BEGIN and COMMIT would be two more round trips per lookup.
     pub async fn read_point<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         match &self.point {
             Some(pool) => with_conn(pool, &self.readers, f),
-            None => self.read(f).await,
+            None => run_blocking(self.read.clone(), self.readers.clone(), f).await,
         }
     }
 
@@ -376,6 +382,34 @@ fn with_conn<T>(
     let mut conn = pool.get().map_err(|_| Error::Unavailable)?;
     let _inside = readers.enter();
     f(&mut conn)
+}
+
+/// Runs `f` in one read-only transaction: a read of several statements (a page of users and
+/// its `totalResults`, a report and its counts) sees the database as of one moment, not
+/// each statement the writes committed since the one before. PostgreSQL needs REPEATABLE
+/// READ for that (READ COMMITTED takes a snapshot per statement); a SQLite read
+/// transaction keeps the snapshot its first statement took.
+fn in_snapshot<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
+) -> Result<T, Error> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        )?,
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?,
+    }
+    let result = f(conn);
+    // Nothing was written: ending the transaction either way only releases the snapshot.
+    let ended = match result {
+        Ok(_) => <DbConn as Connection>::TransactionManager::commit_transaction(conn),
+        Err(_) => <DbConn as Connection>::TransactionManager::rollback_transaction(conn),
+    };
+    let value = result?;
+    ended?;
+    Ok(value)
 }
 
 async fn run_blocking<T: Send + 'static>(

@@ -280,3 +280,43 @@ async fn deep_pages_are_the_pages_an_offset_scan_gives() {
     assert_eq!(total, 699);
     assert_eq!(last.len(), 1, "699 users: the 699th is the last");
 }
+
+/// Every statement of one read sees the same moment: a domain added (and committed) by
+/// another connection between the read's two statements is in neither. Without the read
+/// transaction the second statement saw it (READ COMMITTED on PostgreSQL, a fresh snapshot
+/// per statement on SQLite), which is how a page's `totalResults` disagreed with its rows.
+#[tokio::test]
+async fn a_read_sees_one_snapshot_while_writes_commit() {
+    use scim_seats::store::orgs;
+    let app = spawn_app().await;
+    let (writer, org) = (app.db.clone(), app.org_id.clone());
+    let (before, after) = app
+        .db
+        .read(move |c| {
+            let before = orgs::domains(c, &org)?;
+            writer.write_sync(|w| {
+                Ok(orgs::add_domain(
+                    w,
+                    &org,
+                    "late.example.com",
+                    chrono::Utc::now().naive_utc(),
+                )?)
+            })?;
+            let after = orgs::domains(c, &org)?;
+            Ok((before, after))
+        })
+        .await
+        .expect("read");
+    assert_eq!(before, after, "one read, one snapshot");
+    assert!(!before.iter().any(|d| d == "late.example.com"));
+    let org = app.org_id.clone();
+    let now = app
+        .db
+        .read(move |c| Ok(orgs::domains(c, &org)?))
+        .await
+        .expect("read");
+    assert!(
+        now.iter().any(|d| d == "late.example.com"),
+        "the write committed: {now:?}"
+    );
+}
