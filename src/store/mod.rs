@@ -98,9 +98,7 @@ impl ConnManager {
             pragmas: false,
         }
     }
-}
 
-impl ConnManager {
     /// `connect`, to `target`: the manager's URL, or for SQLite a `file:` URI naming the
     /// same file (the writer's, through `wal_vfs`).
     fn connect_to(&self, target: &str) -> Result<DbConn, r2d2::Error> {
@@ -191,8 +189,9 @@ pub struct Db {
     backend: Backend,
     /// Where deep user list pages seek from; shared by the handles of one server.
     page_marks: std::sync::Arc<page_marks::PageMarks>,
-    /// Every connection use outside the SQLite writer thread passes here (`with_conn`).
-    readers: std::sync::Arc<writer::ReaderGate>,
+    /// SQLite: every connection use outside the writer thread passes here (`with_conn`), so
+    /// the writer can rewind the WAL. PostgreSQL has no WAL of ours to rewind: `None`.
+    readers: Option<std::sync::Arc<writer::ReaderGate>>,
 }
 
 /// Connections for point reads: one per thread that can run one at a time (an async worker
@@ -231,17 +230,18 @@ impl Db {
                 .build(manager.clone())?)
         };
         let read = pool(pool_size.max(2))?;
-        let readers = std::sync::Arc::new(writer::ReaderGate::default());
         let point = match backend {
             Backend::Pg => None,
             Backend::Sqlite => Some(pool(POINT_POOL_SIZE)?),
         };
-        let write = match backend {
-            Backend::Pg => Writer::Pool(read.clone()),
+        let (write, readers) = match backend {
+            Backend::Pg => (Writer::Pool(read.clone()), None),
             Backend::Sqlite => {
                 let mut c = manager.clone();
                 c.pragmas = true;
-                Writer::Batch(writer::BatchWriter::start(c, readers.clone())?)
+                let gate = std::sync::Arc::new(writer::ReaderGate::default());
+                let writer = writer::BatchWriter::start(c, gate.clone())?;
+                (Writer::Batch(writer), Some(gate))
             }
         };
         Ok(Db {
@@ -293,7 +293,7 @@ impl Db {
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         match &self.point {
-            Some(pool) => with_conn(pool, &self.readers, f),
+            Some(pool) => with_conn(pool, self.readers.as_deref(), f),
             None => run_blocking(self.read.clone(), self.readers.clone(), f).await,
         }
     }
@@ -360,7 +360,9 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        with_conn(&self.read, &self.readers, |conn| write_tx(conn, f))
+        with_conn(&self.read, self.readers.as_deref(), |conn| {
+            write_tx(conn, f)
+        })
     }
 
     /// Synchronous read access for the CLI and background jobs.
@@ -368,19 +370,20 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        with_conn(&self.read, &self.readers, f)
+        with_conn(&self.read, self.readers.as_deref(), f)
     }
 }
 
-/// Runs `f` on a connection of `pool`, inside the `readers` gate (see `writer::ReaderGate`):
-/// every use of a connection outside the SQLite writer thread goes through here.
+/// Runs `f` on a connection of `pool`, inside the `readers` gate when there is one (SQLite;
+/// see `writer::ReaderGate`): every use of a connection outside the SQLite writer thread
+/// goes through here.
 fn with_conn<T>(
     pool: &Pool,
-    readers: &writer::ReaderGate,
+    readers: Option<&writer::ReaderGate>,
     f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let mut conn = pool.get().map_err(|_| Error::Unavailable)?;
-    let _inside = readers.enter();
+    let _inside = readers.map(writer::ReaderGate::enter);
     f(&mut conn)
 }
 
@@ -393,32 +396,23 @@ fn in_snapshot<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    match conn {
-        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(
-            c,
-            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-        )?,
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?,
-    }
-    let result = f(conn);
-    // Nothing was written: ending the transaction either way only releases the snapshot.
-    let ended = match result {
-        Ok(_) => <DbConn as Connection>::TransactionManager::commit_transaction(conn),
-        Err(_) => <DbConn as Connection>::TransactionManager::rollback_transaction(conn),
-    };
-    let value = result?;
-    ended?;
-    Ok(value)
+    transaction(
+        conn,
+        Begin {
+            sqlite: "BEGIN DEFERRED",
+            pg: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        },
+        f,
+    )
 }
 
 async fn run_blocking<T: Send + 'static>(
     pool: Pool,
-    readers: std::sync::Arc<writer::ReaderGate>,
+    readers: Option<std::sync::Arc<writer::ReaderGate>>,
     f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
     let span = tracing::Span::current();
-    actix_web::web::block(move || span.in_scope(|| with_conn(&pool, &readers, f)))
+    actix_web::web::block(move || span.in_scope(|| with_conn(&pool, readers.as_deref(), f)))
         .await
         .map_err(|e| Error::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
@@ -457,9 +451,32 @@ pub fn write_tx<T, E: From<diesel::result::Error>>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, E>,
 ) -> Result<T, E> {
+    transaction(
+        conn,
+        Begin {
+            sqlite: "BEGIN IMMEDIATE",
+            pg: "BEGIN",
+        },
+        f,
+    )
+}
+
+/// The statement that opens a transaction, per backend.
+struct Begin {
+    sqlite: &'static str,
+    pg: &'static str,
+}
+
+/// Runs `f` in a transaction opened by `begin`: committed if `f` succeeds, rolled back if
+/// it fails.
+fn transaction<T, E: From<diesel::result::Error>>(
+    conn: &mut DbConn,
+    begin: Begin,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
     match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, begin.sqlite)?,
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, begin.pg)?,
     }
     match f(conn) {
         Ok(v) => {

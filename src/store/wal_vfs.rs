@@ -427,6 +427,23 @@ mod tests {
         conn
     }
 
+    /// A connection through the VFS to a fresh database at `path` with the table `t`.
+    fn vfs_with_table(path: &str) -> SqliteConnection {
+        let mut conn = through_vfs(path);
+        conn.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+            .expect("create");
+        conn
+    }
+
+    /// SQL inserting `rows` rows into `t`, each with `bytes` random bytes in hex.
+    fn insert_rows(rows: u32, bytes: u32) -> String {
+        format!(
+            "INSERT INTO t (body) SELECT hex(randomblob({bytes})) FROM \
+             (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {rows}) \
+             SELECT i FROM c);"
+        )
+    }
+
     #[test]
     fn paths_become_uris_that_keep_every_character() {
         assert_eq!(
@@ -448,26 +465,18 @@ mod tests {
     fn committed_frames_are_seen_by_other_connections_and_survive_reopening() {
         let (_dir, path) = fresh_db();
         let path = path.as_str();
-        let mut writer = through_vfs(path);
+        let mut writer = vfs_with_table(path);
         // A small cache makes the big transaction spill pages into the WAL before its commit
         // and write some of them again (writes out of order, and reads of the WAL); 3 MB of
         // rows is several flushes, each several writes.
         writer
-            .batch_execute(
-                "PRAGMA cache_size = 20; CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT);",
-            )
-            .expect("create");
+            .batch_execute("PRAGMA cache_size = 20;")
+            .expect("cache size");
         let mut reader = SqliteConnection::establish(path).expect("plain connection");
         writer.batch_execute("BEGIN IMMEDIATE").expect("begin");
+        let batch = insert_rows(100, 500) + "UPDATE t SET body = body || 'x' WHERE id % 7 = 0;";
         for _ in 0..30 {
-            writer
-                .batch_execute(
-                    "INSERT INTO t (body) SELECT hex(randomblob(500)) FROM \
-                     (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100) \
-                     SELECT i FROM c); \
-                     UPDATE t SET body = body || 'x' WHERE id % 7 = 0;",
-                )
-                .expect("insert");
+            writer.batch_execute(&batch).expect("insert");
         }
         assert_eq!(count(&mut reader), 0, "uncommitted rows are invisible");
         writer.batch_execute("COMMIT").expect("commit");
@@ -497,17 +506,10 @@ mod tests {
     fn a_checkpoint_through_the_vfs_restarts_the_wal() {
         let (_dir, path) = fresh_db();
         let path = path.as_str();
-        let mut writer = through_vfs(path);
-        writer
-            .batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
-            .expect("create");
+        let mut writer = vfs_with_table(path);
         for round in 0..3 {
             writer
-                .batch_execute(
-                    "INSERT INTO t (body) SELECT hex(randomblob(2000)) FROM \
-                     (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 200) \
-                     SELECT i FROM c);",
-                )
+                .batch_execute(&insert_rows(200, 2000))
                 .expect("insert");
             writer
                 .batch_execute("PRAGMA wal_checkpoint(RESTART);")

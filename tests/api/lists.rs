@@ -299,7 +299,7 @@ async fn a_read_sees_one_snapshot_while_writes_commit() {
                     w,
                     &org,
                     "late.example.com",
-                    chrono::Utc::now().naive_utc(),
+                    scim_seats::store::now(),
                 )?)
             })?;
             let after = orgs::domains(c, &org)?;
