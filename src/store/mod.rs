@@ -321,14 +321,31 @@ impl Db {
         self.write_in(f, false).await
     }
 
-    /// Like `write`, for a use case that takes savepoints of its own (Bulk): on SQLite it runs
-    /// in a transaction of its own rather than in a savepoint of a shared batch (see
-    /// `writer`); on PostgreSQL every write already has its own transaction.
-    pub async fn write_alone<T: Send + 'static>(
+    /// Run a use case made of independent steps (Bulk's operations), each all-or-nothing
+    /// through `Steps::run`. On SQLite the whole use case is one transaction of the writer
+    /// (run alone, not in a savepoint of a shared batch; see `writer`) with a savepoint per
+    /// step: a 1,000-step load pays for one commit. On PostgreSQL each step is a transaction
+    /// of its own on one pooled connection: under one transaction every step's foreign-key
+    /// check share-locks the organization row that earlier steps (other subtransactions)
+    /// updated, so PostgreSQL keeps a multixact of all of them and each step costs more than
+    /// the one before (1,000 users took 6 s, most of it in `GetMultiXactIdMembers`); and the
+    /// organization's lock is then held for one step, not for the whole request.
+    pub async fn write_steps<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+        f: impl FnOnce(&mut DbConn, Steps) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        self.write_in(f, true).await
+        match &self.write {
+            Writer::Pool(pool) => {
+                run_blocking(pool.clone(), self.readers.clone(), move |conn| {
+                    f(conn, Steps::Transactions)
+                })
+                .await
+            }
+            Writer::Batch(_) => {
+                self.write_in(move |conn| f(conn, Steps::Savepoints), true)
+                    .await
+            }
+        }
     }
 
     async fn write_in<T: Send + 'static>(
@@ -486,6 +503,29 @@ fn transaction<T, E: From<diesel::result::Error>>(
         Err(e) => {
             <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
             Err(e)
+        }
+    }
+}
+
+/// How `Db::write_steps` makes each step all-or-nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Steps {
+    /// A savepoint of the transaction the use case runs in.
+    Savepoints,
+    /// A transaction of its own (the use case runs outside any).
+    Transactions,
+}
+
+impl Steps {
+    /// Runs one step: an error (or a panic) undoes only what `f` did.
+    pub fn run<T>(
+        self,
+        conn: &mut DbConn,
+        f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        match self {
+            Steps::Savepoints => savepoint(conn, f),
+            Steps::Transactions => write_tx(conn, |conn| catch_panic(|| f(conn))),
         }
     }
 }

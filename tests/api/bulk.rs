@@ -88,7 +88,7 @@ async fn fail_on_errors_stops_and_errors_are_reported_per_operation() {
     assert_eq!(ops[0]["status"], "400");
     assert_eq!(ops[0]["response"]["scimType"], "invalidValue");
     assert_eq!(ops[1]["status"], "201");
-    // Operations share one transaction with a savepoint each: the failed one undid only itself.
+    // Each operation is all-or-nothing on its own: the failed one undid only itself.
     let later = app
         .get("/Users?filter=userName%20eq%20%22later@x.com%22")
         .await;
@@ -137,4 +137,66 @@ async fn bulk_limits_are_advertised_and_enforced() {
         0,
         "nothing ran"
     );
+}
+
+/// How a long load becomes visible. On PostgreSQL each operation commits on its own, so other
+/// clients see the users arrive one by one and the organization's lock (which every seat
+/// change takes) is free between operations. On SQLite the writer runs the whole request as
+/// one transaction (one commit for the load): its users appear all at once.
+#[tokio::test]
+async fn a_bulk_load_commits_per_operation_on_postgresql_and_at_once_on_sqlite() {
+    const USERS: usize = 300;
+    let app = spawn_app_with(
+        Seats {
+            standard: USERS as i64 - 20,
+            premium: 0,
+        },
+        |_| {},
+    )
+    .await;
+    let ops: Vec<_> = (0..USERS)
+        .map(|i| json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"), "data": user(&format!("load{i}@x.com"))}))
+        .collect();
+    let request = app
+        .client
+        .post(format!("{}/Bulk", app.base))
+        .bearer_auth(&app.token)
+        .header("content-type", "application/scim+json")
+        .body(json!({"schemas": [BULK], "Operations": ops}).to_string());
+    let load = tokio::spawn(async move { into_resp(request.send().await.expect("bulk")).await });
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let first_seen = loop {
+        let seen = app
+            .get("/Users?filter=userName%20sw%20%22load%22&count=0")
+            .await
+            .body["totalResults"]
+            .as_u64()
+            .unwrap();
+        if seen > 0 {
+            break seen as usize;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no user of the load appeared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    };
+    let r = load.await.expect("bulk task");
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let ops = r.body["Operations"].as_array().unwrap();
+    assert!(ops.iter().all(|o| o["status"] == "201"), "{}", r.body);
+    if app.test_db.is_pg() {
+        assert!(
+            first_seen < USERS,
+            "the load's users appeared all at once ({first_seen}): one transaction"
+        );
+    } else {
+        assert_eq!(first_seen, USERS, "the load is one transaction on SQLite");
+    }
+    // Committed one by one or all at once, the seats add up: the first 280 took the seats,
+    // the last 20 wait in order.
+    assert_eq!(app.count_status("active"), USERS as i64 - 20);
+    assert_eq!(app.count_status("pending"), 20);
+    app.assert_seat_invariants();
 }

@@ -1,5 +1,6 @@
 //! `POST /Bulk` (RFC 7644 §3.7): each operation runs through the same functions as the
-//! single-resource endpoints, in order, each in its own savepoint of one transaction.
+//! single-resource endpoints, in order, each all-or-nothing on its own (`Db::write_steps`: a
+//! savepoint of one transaction on SQLite, a transaction each on PostgreSQL).
 
 use std::collections::HashMap;
 
@@ -19,7 +20,7 @@ use crate::scim::bulk::{
 use crate::scim::error::{ScimError, ScimErrorKind};
 use crate::scim::schema::BULK_RESPONSE;
 use crate::startup::AppState;
-use crate::store::{savepoint, DbConn};
+use crate::store::{DbConn, Steps};
 
 pub async fn bulk(
     client: ScimClient,
@@ -34,20 +35,24 @@ pub async fn bulk(
             ScimErrorKind::TooMany => Error::PayloadTooLarge(e.detail),
             _ => e.into(),
         })?;
-    // One transaction for the whole request, one savepoint per operation: each operation
-    // is still all-or-nothing and independent of the others (RFC 7644 §3.7), bulkIds resolve
-    // in order, and a 1,000-operation load pays for one commit instead of 1,000.
+    // Each operation is all-or-nothing and independent of the others (RFC 7644 §3.7), and
+    // bulkIds resolve in order.
     let c = client.clone();
     let results = state
         .db
-        .write_alone(move |conn| Ok(run_all(conn, &c, request)))
+        .write_steps(move |conn, steps| Ok(run_all(conn, steps, &c, request)))
         .await?;
     Ok(ScimJson::ok(
         json!({"schemas": [BULK_RESPONSE], "Operations": results}),
     ))
 }
 
-fn run_all(conn: &mut DbConn, client: &ScimClient, request: BulkRequest) -> Vec<Value> {
+fn run_all(
+    conn: &mut DbConn,
+    steps: Steps,
+    client: &ScimClient,
+    request: BulkRequest,
+) -> Vec<Value> {
     let mut created: HashMap<String, String> = HashMap::new();
     let mut results = Vec::with_capacity(request.operations.len());
     let mut errors = 0usize;
@@ -61,7 +66,7 @@ fn run_all(conn: &mut DbConn, client: &ScimClient, request: BulkRequest) -> Vec<
         if let Some(b) = &bulk_id {
             out.insert("bulkId".into(), json!(b));
         }
-        match savepoint(conn, |conn| run(conn, client, op, &created)) {
+        match steps.run(conn, |conn| run(conn, client, op, &created)) {
             Ok(done) => {
                 if let (Some(b), Some(id)) = (&bulk_id, &done.id) {
                     created.insert(b.clone(), id.clone());
