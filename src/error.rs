@@ -73,6 +73,11 @@ impl From<diesel::result::Error> for Error {
                 ScimError::uniqueness("a resource with that unique attribute already exists"),
             ),
             D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Error::Unavailable,
+            // The database dropped the connection (a restart): the request may be sent again.
+            D::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => Error::Unavailable,
             other => Error::Internal(anyhow::Error::new(other)),
         }
     }

@@ -83,6 +83,8 @@ pub struct ConnManager {
     backend: Backend,
     /// Apply the SQLite pragmas in `connect` (for connections made outside a pool).
     pragmas: bool,
+    /// Counts the uses that found the database gone, across the pools of this manager.
+    losses: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl ConnManager {
@@ -96,10 +98,16 @@ impl ConnManager {
             url,
             backend,
             pragmas: false,
+            losses: Default::default(),
         }
     }
 
-    /// `connect`, to `target`: the manager's URL, or for SQLite a `file:` URI naming the
+    /// A connection of its own, outside any pool (the SQLite writer, the checkpointer).
+    pub fn open(&self) -> Result<DbConn, r2d2::Error> {
+        self.connect_to(&self.url)
+    }
+
+    /// `open`, to `target`: the manager's URL, or for SQLite a `file:` URI naming the
     /// same file (the writer's, through `wal_vfs`).
     fn connect_to(&self, target: &str) -> Result<DbConn, r2d2::Error> {
         let mut conn = match self.backend {
@@ -108,27 +116,82 @@ impl ConnManager {
         }
         .map_err(r2d2::Error::ConnectionError)?;
         if self.pragmas {
-            SqlitePragmas.on_acquire(&mut conn)?;
+            SqlitePragmas.apply(&mut conn)?;
         }
         Ok(conn)
     }
 }
 
+/// A pooled connection, with what the pool needs to know to hand it out unchecked.
+pub struct Pooled {
+    conn: DbConn,
+    /// Its last use failed: check it before the next.
+    suspect: bool,
+    /// When it last went back to the pool.
+    returned_at: std::time::Instant,
+    /// The manager's `losses` when it was opened or last checked.
+    losses_seen: u64,
+    losses: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Pooled {
+    /// After a use: a failed one is checked before the next use, and one that found the
+    /// database gone (`Error::Unavailable`: a dropped connection, see `Error::from`) has
+    /// every connection of the manager checked, since a restart drops them all.
+    fn used(&mut self, ok: bool, database_gone: bool) {
+        self.suspect = !ok;
+        if database_gone {
+            self.losses
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn trusted(&self) -> bool {
+        !self.suspect
+            && self.returned_at.elapsed() < TRUSTED_FOR
+            && self.losses_seen == self.losses.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// How long a connection whose last use succeeded is handed out without a `SELECT 1` first.
+/// On PostgreSQL that check was a round trip per checkout: two of a lookup's five (the token
+/// check and the lookup each take a connection). A connection the database dropped within
+/// that time fails its next use instead, answered 503 with `Retry-After` (IdPs send it
+/// again), and the pool checks all its connections before their next use.
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
 impl ManageConnection for ConnManager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, r2d2::Error> {
-        self.connect_to(&self.url)
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let losses_seen = self.losses.load(std::sync::atomic::Ordering::Relaxed);
+        Ok(Pooled {
+            conn: self.open()?,
+            suspect: false,
+            returned_at: std::time::Instant::now(),
+            losses_seen,
+            losses: self.losses.clone(),
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        if pooled.trusted() {
+            return Ok(());
+        }
+        let losses_seen = self.losses.load(std::sync::atomic::Ordering::Relaxed);
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)?;
+        pooled.suspect = false;
+        pooled.losses_seen = losses_seen;
+        Ok(())
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        match conn {
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.returned_at = std::time::Instant::now();
+        match &mut pooled.conn {
             DbConn::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
             DbConn::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
         }
@@ -142,8 +205,14 @@ struct SqlitePragmas;
 /// How long a SQLite connection waits for a lock before it gives up with "busy".
 pub(crate) const SQLITE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 10000;";
 
-impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+impl CustomizeConnection<Pooled, r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        self.apply(&mut pooled.conn)
+    }
+}
+
+impl SqlitePragmas {
+    fn apply(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
         if let DbConn::Pg(c) = conn {
             // Plan every execution with its real parameters. Generic plans cached while a
             // table was empty sent the userName uniqueness check through the org-wide index
@@ -265,8 +334,8 @@ impl Db {
 
     /// Run pending migrations of the backend in use.
     pub fn migrate(&self) -> anyhow::Result<()> {
-        let mut conn = self.read.get()?;
-        run_migrations(&mut conn)
+        let mut pooled = self.read.get()?;
+        run_migrations(&mut pooled.conn)
     }
 
     /// Run a read-only closure on a pooled connection, off the async workers, in one
@@ -399,9 +468,11 @@ fn with_conn<T>(
     readers: Option<&writer::ReaderGate>,
     f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let mut conn = pool.get().map_err(|_| Error::Unavailable)?;
+    let mut pooled = pool.get().map_err(|_| Error::Unavailable)?;
     let _inside = readers.map(writer::ReaderGate::enter);
-    f(&mut conn)
+    let result = f(&mut pooled.conn);
+    pooled.used(result.is_ok(), matches!(result, Err(Error::Unavailable)));
+    result
 }
 
 /// Runs `f` in one read-only transaction: a read of several statements (a page of users and
@@ -441,7 +512,7 @@ fn prepare_sqlite_file(manager: &ConnManager) -> anyhow::Result<()> {
             std::fs::create_dir_all(dir)?;
         }
     }
-    let mut conn = manager.connect()?;
+    let mut conn = manager.open()?;
     // WAL lets readers run beside the single writer; it is persistent in the file.
     conn.batch_execute("PRAGMA journal_mode = WAL;")?;
     Ok(())

@@ -14,7 +14,6 @@
 //! thread cost a quarter of the create throughput).
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::r2d2::ManageConnection;
 use diesel::Connection;
 use tokio::sync::mpsc;
 
@@ -132,7 +131,7 @@ fn writer_connection(manager: &ConnManager) -> anyhow::Result<DbConn> {
             manager.connect_to(&uri)?,
             "PRAGMA synchronous = FULL; PRAGMA checkpoint_fullfsync = ON;",
         ),
-        None => (manager.connect()?, "PRAGMA synchronous = NORMAL;"),
+        None => (manager.open()?, "PRAGMA synchronous = NORMAL;"),
     };
     conn.batch_execute(
         "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -2048;",
@@ -273,7 +272,7 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(5
 impl Checkpointer {
     fn start(manager: &ConnManager) -> anyhow::Result<Checkpointer> {
         use diesel::connection::SimpleConnection;
-        let mut conn = manager.connect()?;
+        let mut conn = manager.open()?;
         let (wake, rx) = std::sync::mpsc::sync_channel::<()>(1);
         let restart_due = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let due = restart_due.clone();
@@ -485,7 +484,7 @@ mod tests {
         let mut manager = ConnManager::new(&url);
         super::super::prepare_sqlite_file(&manager).expect("prepare");
         manager
-            .connect()
+            .open()
             .expect("connect")
             .batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
             .expect("create");
@@ -496,7 +495,7 @@ mod tests {
         let reader = {
             let (manager, gate, stop) = (manager.clone(), gate.clone(), stop.clone());
             std::thread::spawn(move || {
-                let mut conn = manager.connect().expect("reader");
+                let mut conn = manager.open().expect("reader");
                 let mut reads = 0u64;
                 // Read transactions back to back, each a little while: SQLite's own rewind
                 // (one try, at a commit) practically never finds the WAL free of readers.

@@ -121,3 +121,57 @@ async fn metrics_expose_requests_latency_seats_queue_and_outcomes() {
         assert!(n >= at_least, "{line}");
     }
 }
+
+/// PostgreSQL drops the server's connections (a restart, an administrator's
+/// `pg_terminate_backend`). A connection that worked a moment ago is handed out without a
+/// check, so a request can meet a dead one: it is answered 503 with `Retry-After` (IdPs send
+/// it again), every connection is then checked before its next use and replaced, and the
+/// server recovers by itself with nothing lost.
+#[tokio::test]
+async fn requests_recover_when_postgresql_drops_the_connections() {
+    let app = spawn_app().await;
+    let TestDb::Pg {
+        admin_url, name, ..
+    } = &app.test_db
+    else {
+        eprintln!("dropped connections are exercised on PostgreSQL (TEST_DATABASE_URL)");
+        return;
+    };
+    app.create_user("before@x.com").await;
+    let lookup = "/Users?filter=userName%20eq%20%22before@x.com%22";
+    // Several at once, so the pool holds several connections that were just used.
+    let warm = futures_util::future::join_all((0..4).map(|_| app.get(lookup))).await;
+    assert!(warm.iter().all(|r| r.status == StatusCode::OK));
+
+    use diesel::{Connection, RunQueryDsl};
+    let mut admin = diesel::PgConnection::establish(admin_url).expect("admin connection");
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    ))
+    .execute(&mut admin)
+    .expect("terminate the server's connections");
+
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let r = app.get(lookup).await;
+        if r.status == StatusCode::SERVICE_UNAVAILABLE {
+            assert_scim_error(&r, 503, None);
+            assert_eq!(r.header("retry-after").as_deref(), Some("1"));
+        } else {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            assert_eq!(r.body["totalResults"], 1);
+        }
+        statuses.push(r.status.as_u16());
+    }
+    let failed = statuses.iter().filter(|s| **s == 503).count();
+    // The first use of a dropped connection fails (none does if a slow machine took more
+    // than a second to get here: the pool then checked them all); the pool then checks every
+    // connection before its next use, so at most one request fails, not one per connection.
+    assert!(failed <= 1, "{statuses:?}");
+    assert!(statuses[1..].iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        app.post("/Users", user("after@x.com")).await.status,
+        StatusCode::CREATED
+    );
+}
