@@ -213,13 +213,6 @@ impl CustomizeConnection<Pooled, r2d2::Error> for SqlitePragmas {
 
 impl SqlitePragmas {
     fn apply(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        if let DbConn::Pg(c) = conn {
-            // Plan every execution with its real parameters. Generic plans cached while a
-            // table was empty sent the userName uniqueness check through the org-wide index
-            // (a scan of the whole organization per create).
-            c.batch_execute("SET plan_cache_mode = force_custom_plan")
-                .map_err(r2d2::Error::QueryError)?;
-        }
         if let DbConn::Sqlite(c) = conn {
             // synchronous=FULL: a committed user or invoice survives a power cut, not only a crash.
             // A small page cache per reader (the OS caches the file for all of them); the
