@@ -10,8 +10,8 @@
 //! The positions hold for one `users_version` of the organization, which moves whenever a
 //! user joins or leaves: a deleted user shifts everyone behind it, and a created one is not
 //! sure to sort last (a clock can step back; PostgreSQL transactions commit out of order).
-//! The caller reads the version before and after the page and uses the page only if it did
-//! not move.
+//! The caller reads the version and the page in one snapshot (`Db::read`), so the page is
+//! read at the version its positions were taken for.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -110,11 +110,6 @@ impl PageMarks {
         }
         // `last` is the key at position `reached * STRIDE` (none when nothing was reached).
         Ok(last.map(|key| (reached as i64 * STRIDE, key)))
-    }
-
-    /// Drop an organization's positions (its users changed while they were used).
-    pub fn forget(&self, org_id: &str) {
-        self.lock().remove(org_id);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, OrgMarks>> {

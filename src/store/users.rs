@@ -212,7 +212,9 @@ pub struct ListParams {
 }
 
 /// One page of users matching the predicate, and the total that match. `marks`: where an
-/// unfiltered page in the default order may seek from (see `page_marks`).
+/// unfiltered page in the default order may seek from (see `page_marks`); a caller passing
+/// them reads in one snapshot (`Db::read`), so the organization's counters, the remembered
+/// positions' version and the rows all agree.
 pub fn list(
     conn: &mut DbConn,
     org_id: &str,
@@ -220,11 +222,15 @@ pub fn list(
     marks: Option<&PageMarks>,
 ) -> Q<(Vec<UserRow>, i64)> {
     let default_order = p.sort == UserSort::Created && !p.descending;
+    // The unfiltered total, when the deep-page path below has read it already.
+    let mut counted = None;
     if let Some(marks) = marks {
         if p.predicate.is_none() && default_order && p.offset >= STRIDE && p.limit > 0 {
-            if let Some(page) = list_from_mark(conn, org_id, &p, marks)? {
-                return Ok(page);
+            let (total, version) = super::orgs::user_count_and_version(conn, org_id)?;
+            if let Some(rows) = list_from_mark(conn, org_id, &p, marks, version)? {
+                return Ok((rows, total));
             }
+            counted = Some(total);
         }
     }
     let mut q = scim_users::table
@@ -261,7 +267,10 @@ pub fn list(
     }
     let total: i64 = match p.count_predicate {
         // Unfiltered: the organization's counter, not a count of up to millions of rows.
-        None => super::orgs::user_count_and_version(conn, org_id)?.0,
+        None => match counted {
+            Some(total) => total,
+            None => super::orgs::user_count_and_version(conn, org_id)?.0,
+        },
         Some(pred) => scim_users::table
             .filter(scim_users::org_id.eq(org_id))
             .filter(pred)
@@ -271,17 +280,17 @@ pub fn list(
     Ok((rows, total))
 }
 
-/// An unfiltered page in the default order, from the remembered position nearest before it.
-/// `None` when there is none, or when users joined or left while it was read (the caller
-/// then reads the page the plain way).
+/// An unfiltered page in the default order, from the remembered position nearest before it,
+/// for the organization's users at `version`. `None` when there is none (the caller then
+/// reads the page the plain way).
 fn list_from_mark(
     conn: &mut DbConn,
     org_id: &str,
     p: &ListParams,
     marks: &PageMarks,
-) -> Q<Option<(Vec<UserRow>, i64)>> {
-    let (_, before) = super::orgs::user_count_and_version(conn, org_id)?;
-    let Some((at, (created, id))) = marks.seek(conn, org_id, before, p.offset)? else {
+    version: i64,
+) -> Q<Option<Vec<UserRow>>> {
+    let Some((at, (created, id))) = marks.seek(conn, org_id, version, p.offset)? else {
         return Ok(None);
     };
     use scim_users::dsl as u;
@@ -294,12 +303,7 @@ fn list_from_mark(
         .limit(p.limit)
         .into_boxed()
         .load(conn)?;
-    let (total, after) = super::orgs::user_count_and_version(conn, org_id)?;
-    if after != before {
-        marks.forget(org_id);
-        return Ok(None);
-    }
-    Ok(Some((rows, total)))
+    Ok(Some(rows))
 }
 
 /// The oldest pending user of the organization (head of the queue).
