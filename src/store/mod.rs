@@ -138,9 +138,9 @@ impl Pooled {
     /// After a use: a failed one is checked before the next use, and one that found the
     /// database gone (`Error::Unavailable`: a dropped connection, see `Error::from`) has
     /// every connection of the manager checked, since a restart drops them all.
-    fn used(&mut self, ok: bool, database_gone: bool) {
-        self.suspect = !ok;
-        if database_gone {
+    fn used<T>(&mut self, result: &Result<T, Error>) {
+        self.suspect = result.is_err();
+        if matches!(result, Err(Error::Unavailable)) {
             self.losses
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
@@ -464,7 +464,7 @@ fn with_conn<T>(
     let mut pooled = pool.get().map_err(|_| Error::Unavailable)?;
     let _inside = readers.map(writer::ReaderGate::enter);
     let result = f(&mut pooled.conn);
-    pooled.used(result.is_ok(), matches!(result, Err(Error::Unavailable)));
+    pooled.used(&result);
     result
 }
 
@@ -477,14 +477,11 @@ fn in_snapshot<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    transaction(
-        conn,
-        Begin {
-            sqlite: "BEGIN DEFERRED",
-            pg: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-        },
-        f,
-    )
+    const SNAPSHOT: Begin = Begin {
+        sqlite: "BEGIN DEFERRED",
+        pg: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    };
+    transaction(conn, SNAPSHOT, f)
 }
 
 async fn run_blocking<T: Send + 'static>(
@@ -532,14 +529,11 @@ pub fn write_tx<T, E: From<diesel::result::Error>>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, E>,
 ) -> Result<T, E> {
-    transaction(
-        conn,
-        Begin {
-            sqlite: "BEGIN IMMEDIATE",
-            pg: "BEGIN",
-        },
-        f,
-    )
+    const WRITE: Begin = Begin {
+        sqlite: "BEGIN IMMEDIATE",
+        pg: "BEGIN",
+    };
+    transaction(conn, WRITE, f)
 }
 
 /// The statement that opens a transaction, per backend.
@@ -559,7 +553,14 @@ fn transaction<T, E: From<diesel::result::Error>>(
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, begin.sqlite)?,
         DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, begin.pg)?,
     }
-    match f(conn) {
+    let result = f(conn);
+    end(conn, result)
+}
+
+/// Ends the transaction or savepoint opened last: committed if `result` is a success,
+/// rolled back if it is a failure (which it then returns).
+fn end<T, E: From<diesel::result::Error>>(conn: &mut DbConn, result: Result<T, E>) -> Result<T, E> {
+    match result {
         Ok(v) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
             Ok(v)
@@ -602,16 +603,8 @@ pub fn savepoint<T>(
     f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
 ) -> Result<T, Error> {
     <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
-    match catch_panic(|| f(conn)) {
-        Ok(v) => {
-            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
-            Ok(v)
-        }
-        Err(e) => {
-            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
-            Err(e)
-        }
-    }
+    let result = catch_panic(|| f(conn));
+    end(conn, result)
 }
 
 /// A use case that panics fails like one that returned an error, so its changes roll back

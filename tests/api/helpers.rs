@@ -84,6 +84,22 @@ impl TestDb {
     pub fn is_pg(&self) -> bool {
         matches!(self, TestDb::Pg { .. })
     }
+
+    /// PostgreSQL: runs, as the administrator, the statement `sql` makes of this database's
+    /// name (to drop it, or to end the server's sessions on it). Panics on SQLite: nothing
+    /// outside the process can take an open database file away.
+    pub fn admin_sql(&self, sql: impl FnOnce(&str) -> String) {
+        let TestDb::Pg {
+            admin_url, name, ..
+        } = self
+        else {
+            panic!("admin_sql is for PostgreSQL test databases");
+        };
+        let mut admin = diesel::PgConnection::establish(admin_url).expect("admin connection");
+        diesel::sql_query(sql(name))
+            .execute(&mut admin)
+            .expect("administrator's statement");
+    }
 }
 
 impl Drop for TestDb {

@@ -22,20 +22,14 @@ async fn healthz_and_readyz_answer_when_all_is_well() {
 #[tokio::test]
 async fn readyz_is_503_with_a_json_body_when_the_database_is_gone() {
     let app = spawn_app().await;
-    let TestDb::Pg {
-        admin_url, name, ..
-    } = &app.test_db
-    else {
+    if !app.test_db.is_pg() {
         // A SQLite file that is open cannot be made unreachable from outside the process:
         // the PostgreSQL run covers the 503 path.
         eprintln!("readyz 503 is exercised on PostgreSQL (TEST_DATABASE_URL)");
         return;
-    };
-    use diesel::{Connection, RunQueryDsl};
-    let mut admin = diesel::PgConnection::establish(admin_url).expect("admin connection");
-    diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .expect("drop the app's database");
+    }
+    app.test_db
+        .admin_sql(|name| format!("DROP DATABASE {name} WITH (FORCE)"));
     let r = raw_get(&app, "/readyz", None, &[]).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = r.json().await.unwrap();
@@ -130,27 +124,22 @@ async fn metrics_expose_requests_latency_seats_queue_and_outcomes() {
 #[tokio::test]
 async fn requests_recover_when_postgresql_drops_the_connections() {
     let app = spawn_app().await;
-    let TestDb::Pg {
-        admin_url, name, ..
-    } = &app.test_db
-    else {
+    if !app.test_db.is_pg() {
         eprintln!("dropped connections are exercised on PostgreSQL (TEST_DATABASE_URL)");
         return;
-    };
+    }
     app.create_user("before@x.com").await;
     let lookup = "/Users?filter=userName%20eq%20%22before@x.com%22";
     // Several at once, so the pool holds several connections that were just used.
     let warm = futures_util::future::join_all((0..4).map(|_| app.get(lookup))).await;
     assert!(warm.iter().all(|r| r.status == StatusCode::OK));
 
-    use diesel::{Connection, RunQueryDsl};
-    let mut admin = diesel::PgConnection::establish(admin_url).expect("admin connection");
-    diesel::sql_query(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-    ))
-    .execute(&mut admin)
-    .expect("terminate the server's connections");
+    app.test_db.admin_sql(|name| {
+        format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
+    });
 
     let mut statuses = Vec::new();
     for _ in 0..20 {
