@@ -421,10 +421,24 @@ impl<'r> Patcher<'r> {
                 let list = array_mut(c, t.def.name).ok_or_else(internal)?;
                 let mut touched = Vec::new();
                 for item in items {
-                    // Re-adding an existing value changes nothing (RFC 7644 §3.5.2.1).
-                    if !list.contains(&item) {
-                        list.push(item);
-                        touched.push(list.len() - 1);
+                    // Re-adding a value that is there changes nothing but what the new
+                    // element adds to it, such as `primary` (RFC 7644 §3.5.2.1).
+                    match list.iter().position(|e| same_value(t.def, e, &item)) {
+                        Some(i) => {
+                            if let (Value::Object(o), Value::Object(mut patch)) =
+                                (&mut list[i], item)
+                            {
+                                // The value and type that matched stay as they are.
+                                patch.remove("value");
+                                patch.remove("type");
+                                merge(o, patch);
+                            }
+                            touched.push(i);
+                        }
+                        None => {
+                            list.push(item);
+                            touched.push(list.len() - 1);
+                        }
                     }
                 }
                 enforce_single_primary(list, &touched);
@@ -541,8 +555,10 @@ impl<'r> Patcher<'r> {
         def: &AttrDef,
         value: Option<&Value>,
     ) -> ScimResult<()> {
+        // `members.value` is immutable (RFC 7643 §4.2): changing a member in place is a
+        // mutability error, not a bad path.
         if target.sub.is_some() {
-            return Err(ScimError::invalid_path(
+            return Err(ScimError::mutability(
                 "members cannot be edited in place; add or remove the member instead",
             ));
         }
@@ -550,8 +566,8 @@ impl<'r> Patcher<'r> {
         let op = match (kind, &target.filter, value) {
             (PatchOpKind::Remove, Some(f), _) => MemberOp::Remove(member_ids_from_filter(f)?),
             (_, Some(_), _) => {
-                return Err(ScimError::invalid_path(
-                    "a value filter on members is only supported with remove",
+                return Err(ScimError::mutability(
+                    "members cannot be edited in place; a value filter on members is only supported with remove",
                 ))
             }
             (PatchOpKind::Remove, None, None) => MemberOp::RemoveAll,
@@ -982,6 +998,29 @@ fn remove_matching(c: &mut Map<String, Value>, name: &str, f: &TypedFilter, sub:
         }
     }
     drop_if_empty(c, name);
+}
+
+/// Whether `new` names a value `existing` already holds: equal elements, or for complex
+/// elements the same `value` (compared as its schema says: emails ignore case) and the same
+/// `type`, so that adding `{"value":"A@x.com","type":"work"}` beside `a@x.com` (work) does not
+/// list one address twice (RFC 7643 §2.4).
+fn same_value(def: &AttrDef, existing: &Value, new: &Value) -> bool {
+    if existing == new {
+        return true;
+    }
+    let (Value::Object(e), Value::Object(n), Some(value_def)) = (existing, new, def.sub("value"))
+    else {
+        return false;
+    };
+    let text_eq = |a: Option<&Value>, b: Option<&Value>, exact: bool| match (a, b) {
+        (Some(Value::String(x)), Some(Value::String(y))) if !exact => {
+            x.to_lowercase() == y.to_lowercase()
+        }
+        (a, b) => a == b,
+    };
+    n.get("value").is_some()
+        && text_eq(e.get("value"), n.get("value"), value_def.case_exact)
+        && text_eq(e.get("type"), n.get("type"), false)
 }
 
 /// Sets `sub` of a matched element, or merges (add) / replaces (replace) the whole element.
@@ -1429,6 +1468,36 @@ mod tests {
     }
 
     #[test]
+    fn adding_a_value_already_there_in_another_case_merges_into_it() {
+        // Same address in another case, same type: no second element; its `primary` lands
+        // on the element that is there.
+        let d = user(json!([{"op": "add", "path": "emails", "value": [
+            {"value": "BJ@Example.com", "type": "Work", "display": "Barbara at work"}
+        ]}]));
+        assert_eq!(
+            d["emails"],
+            json!([{"value": "bj@example.com", "type": "work", "primary": true, "display": "Barbara at work"}])
+        );
+        // The same value with another type is another element.
+        let d = user(json!([{"op": "add", "path": "emails", "value": [
+            {"value": "bj@example.com", "type": "home"}
+        ]}]));
+        assert_eq!(d["emails"].as_array().map(Vec::len), Some(2));
+        // A second primary made by a merge still leaves one primary.
+        let d = user(json!([
+            {"op": "add", "path": "emails", "value": [{"value": "h@x.org", "type": "home"}]},
+            {"op": "add", "path": "emails", "value": [{"value": "H@X.org", "type": "home", "primary": true}]}
+        ]));
+        assert_eq!(
+            d["emails"],
+            json!([
+                {"value": "bj@example.com", "type": "work", "primary": false},
+                {"value": "h@x.org", "type": "home", "primary": true}
+            ])
+        );
+    }
+
+    #[test]
     fn primary_stays_unique() {
         let d = user(
             json!([{"op": "add", "path": "emails", "value": [{"value": "new@x.org", "type": "home", "primary": true}]}]),
@@ -1696,11 +1765,25 @@ mod tests {
             g(json!([{"op": "remove", "path": "members[type eq \"User\"]"}])).kind,
             K::InvalidPath
         );
-        assert_eq!(g(json!([{"op": "replace", "path": "members[value eq \"a\"]", "value": {"value": "b"}}])).kind, K::InvalidPath);
+        // members.value is immutable: editing a member in place is a mutability error.
+        let e = g(
+            json!([{"op": "replace", "path": "members[value eq \"a\"]", "value": {"value": "b"}}]),
+        );
+        assert_eq!(e.kind, K::Mutability, "{e}");
+        assert_eq!(
+            g(json!([{"op": "replace", "path": "members[value eq \"a\"].value", "value": "b"}]))
+                .kind,
+            K::Mutability
+        );
+        // `display` is no sub-attribute of members in the schema: a bad path.
         assert_eq!(
             g(json!([{"op": "replace", "path": "members[value eq \"a\"].display", "value": "b"}]))
                 .kind,
             K::InvalidPath
+        );
+        assert_eq!(
+            g(json!([{"op": "replace", "path": "members.value", "value": "b"}])).kind,
+            K::Mutability
         );
     }
 

@@ -278,3 +278,56 @@ async fn members(app: &TestApp, path: &str) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Re-adding an address already listed, in another case, adds no second email (and the
+/// email rows that filters search stay one per address); editing a member in place is a
+/// mutability error that changes nothing.
+#[tokio::test]
+async fn re_adding_an_email_in_another_case_and_editing_a_member_in_place() {
+    let app = spawn_app().await;
+    let r = app
+        .post(
+            "/Users",
+            json!({"schemas": [CORE_USER], "userName": "dup@x.com",
+            "emails": [{"value": "dup@x.com", "type": "work"}]}),
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let r = app
+        .patch(
+            &format!("/Users/{id}"),
+            op(json!([{"op": "add", "path": "emails",
+                "value": [{"value": "DUP@X.com", "type": "Work", "primary": true}]}])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["emails"],
+        json!([{"value": "dup@x.com", "type": "work", "primary": true}])
+    );
+    let found = app
+        .get("/Users?filter=emails.value%20eq%20%22dup@x.com%22")
+        .await;
+    assert_eq!(found.body["totalResults"], 1, "{}", found.body);
+
+    let group = app
+        .post(
+            "/Groups",
+            json!({"schemas": [CORE_GROUP], "displayName": "G", "members": [{"value": id}]}),
+        )
+        .await;
+    let gid = group.body["id"].as_str().unwrap().to_string();
+    let r = app
+        .patch(
+            &format!("/Groups/{gid}"),
+            op(
+                json!([{"op": "replace", "path": format!("members[value eq \"{id}\"].value"),
+                "value": "someone-else"}]),
+            ),
+        )
+        .await;
+    assert_scim_error(&r, 400, Some("mutability"));
+    let after = app.get(&format!("/Groups/{gid}")).await;
+    assert_eq!(after.body["members"][0]["value"], json!(id));
+    assert_eq!(after.body["meta"]["version"], group.body["meta"]["version"]);
+}
