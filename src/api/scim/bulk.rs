@@ -1,8 +1,8 @@
 //! `POST /Bulk` (RFC 7644 §3.7): each operation runs through the same functions as the
-//! single-resource endpoints, in order, each all-or-nothing on its own (`Db::write_steps`: a
-//! savepoint of one transaction on SQLite, a transaction each on PostgreSQL).
-
-use std::collections::HashMap;
+//! single-resource endpoints, each all-or-nothing on its own (`Db::write_steps`: a savepoint
+//! of one transaction on SQLite, a transaction each on PostgreSQL), in the order
+//! `scim::bulk::run_bulk` picks (request order, an operation waiting for the POSTs whose
+//! bulkIds it references).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
@@ -15,12 +15,12 @@ use crate::auth::ScimClient;
 use crate::domain::Preconditions;
 use crate::error::Error;
 use crate::scim::bulk::{
-    parse_bulk_request, resolve_refs, BulkMethod, BulkOperation, BulkRequest, BulkResource,
+    parse_bulk_request, run_bulk, BulkMethod, BulkOperation, BulkResource, Failure, Report,
 };
 use crate::scim::error::{ScimError, ScimErrorKind};
 use crate::scim::schema::BULK_RESPONSE;
 use crate::startup::AppState;
-use crate::store::{DbConn, Steps};
+use crate::store::DbConn;
 
 pub async fn bulk(
     client: ScimClient,
@@ -35,147 +35,137 @@ pub async fn bulk(
             ScimErrorKind::TooMany => Error::PayloadTooLarge(e.detail),
             _ => e.into(),
         })?;
-    // Each operation is all-or-nothing and independent of the others (RFC 7644 §3.7), and
-    // bulkIds resolve in order.
+    // Each operation is all-or-nothing and independent of the others (RFC 7644 §3.7); an
+    // operation waits for the POSTs whose bulkIds it references (`run_bulk`).
     let c = client.clone();
     let results = state
         .db
-        .write_steps(move |conn, steps| Ok(run_all(conn, steps, &c, request)))
+        .write_steps(move |conn, steps| {
+            let reports = run_bulk(
+                request,
+                |op| steps.run(conn, |conn| run(conn, &c, op)),
+                &|done: &Done| done.id.clone(),
+            );
+            Ok(reports
+                .into_iter()
+                .map(|r| report(r, &c.base_url))
+                .collect::<Vec<_>>())
+        })
         .await?;
     Ok(ScimJson::ok(
         json!({"schemas": [BULK_RESPONSE], "Operations": results}),
     ))
 }
 
-fn run_all(
-    conn: &mut DbConn,
-    steps: Steps,
-    client: &ScimClient,
-    request: BulkRequest,
-) -> Vec<Value> {
-    let mut created: HashMap<String, String> = HashMap::new();
-    let mut results = Vec::with_capacity(request.operations.len());
-    let mut errors = 0usize;
-    for op in request.operations {
-        if request.fail_on_errors.is_some_and(|max| errors >= max) {
-            break;
-        }
-        let (method, bulk_id) = (op.method, op.bulk_id.clone());
-        let mut out = Map::new();
-        out.insert("method".into(), json!(method.as_str()));
-        if let Some(b) = &bulk_id {
-            out.insert("bulkId".into(), json!(b));
-        }
-        match steps.run(conn, |conn| run(conn, client, op, &created)) {
-            Ok(done) => {
-                if let (Some(b), Some(id)) = (&bulk_id, &done.id) {
-                    created.insert(b.clone(), id.clone());
-                }
-                if let Some(loc) = done.location {
-                    out.insert("location".into(), json!(loc));
-                }
-                if let Some(v) = done.version {
-                    out.insert("version".into(), json!(v));
-                }
-                out.insert("status".into(), json!(done.status.as_u16().to_string()));
-            }
-            Err(e) => {
-                errors += 1;
-                out.insert(
-                    "status".into(),
-                    json!(actix_web::ResponseError::status_code(&e)
-                        .as_u16()
-                        .to_string()),
-                );
-                out.insert("response".into(), e.body());
-            }
-        }
-        results.push(Value::Object(out));
+/// One operation's entry in the BulkResponse (RFC 7644 §3.7.3): `location` for every
+/// operation but a failed POST (and one whose path named no resource).
+fn report(r: Report<Done, Error>, base: &str) -> Value {
+    let mut out = Map::new();
+    if let Some(m) = r.method {
+        out.insert("method".into(), json!(m));
     }
-    results
+    if let Some(b) = r.bulk_id {
+        out.insert("bulkId".into(), json!(b));
+    }
+    if let Some(t) = r.target {
+        out.insert(
+            "location".into(),
+            json!(render::location(base, t.resource.endpoint(), &t.id)),
+        );
+    }
+    match r.result {
+        Ok(done) => {
+            if let Some(v) = done.version {
+                out.insert("version".into(), json!(v));
+            }
+            out.insert("status".into(), json!(done.status.as_u16().to_string()));
+        }
+        Err(failure) => {
+            let e = match failure {
+                Failure::Invalid(e) => Error::from(e),
+                Failure::Unresolved(detail) => Error::Conflict(detail),
+                Failure::Failed(e) => e,
+            };
+            out.insert(
+                "status".into(),
+                json!(actix_web::ResponseError::status_code(&e)
+                    .as_u16()
+                    .to_string()),
+            );
+            out.insert("response".into(), e.body());
+        }
+    }
+    Value::Object(out)
 }
 
+/// What the Bulk answer says of an operation that ran; no need to render the resource (on
+/// SQLite this runs on the writer thread).
 struct Done {
     status: StatusCode,
+    /// The resource's id (a POST's new id: what its bulkId stands for).
     id: Option<String>,
-    location: Option<String>,
     version: Option<String>,
 }
 
-fn resolved_id(op: &BulkOperation, created: &HashMap<String, String>) -> Result<String, Error> {
-    let raw = op
-        .id
-        .clone()
-        .ok_or_else(|| Error::from(ScimError::invalid_path("the operation needs a resource id")))?;
-    let mut v = Value::String(raw);
-    resolve_refs(&mut v, created)?;
-    Ok(v.as_str().unwrap_or_default().to_string())
-}
-
-fn run(
-    conn: &mut DbConn,
-    client: &ScimClient,
-    op: BulkOperation,
-    created: &HashMap<String, String>,
-) -> Result<Done, Error> {
+/// Runs one operation whose `bulkId` references are resolved.
+fn run(conn: &mut DbConn, client: &ScimClient, op: BulkOperation) -> Result<Done, Error> {
     let pre = Preconditions {
         if_match: op.version.clone(),
         if_none_match: None,
     };
-    let mut data = op.data.clone().unwrap_or(Value::Null);
-    resolve_refs(&mut data, created)?;
-    let base = &client.base_url;
-    // What the Bulk answer says of a written resource; no need to render the resource (on
-    // SQLite this runs on the writer thread).
-    let written = |status: StatusCode, endpoint: &str, id: &str, version: i64| Done {
+    let id = || {
+        op.id.clone().ok_or_else(|| {
+            Error::from(ScimError::invalid_path("the operation needs a resource id"))
+        })
+    };
+    let data = op.data.clone().unwrap_or(Value::Null);
+    let written = |status: StatusCode, id: &str, version: i64| Done {
         status,
         id: Some(id.to_string()),
-        location: Some(render::location(base, endpoint, id)),
         version: Some(crate::domain::etag(version)),
     };
     Ok(match (op.resource, op.method) {
         (BulkResource::Users, BulkMethod::Post) => {
             let v = users::create_in(conn, client, users::new_user(&data)?)?;
-            written(StatusCode::CREATED, "Users", &v.row.id, v.row.version)
+            written(StatusCode::CREATED, &v.row.id, v.row.version)
         }
         (BulkResource::Users, BulkMethod::Put) => {
-            let v = users::replace_in(conn, client, &resolved_id(&op, created)?, data, &pre)?;
-            written(StatusCode::OK, "Users", &v.row.id, v.row.version)
+            let v = users::replace_in(conn, client, &id()?, data, &pre)?;
+            written(StatusCode::OK, &v.row.id, v.row.version)
         }
         (BulkResource::Users, BulkMethod::Patch) => {
-            let v = users::patch_in(conn, client, &resolved_id(&op, created)?, data, &pre)?;
-            written(StatusCode::OK, "Users", &v.row.id, v.row.version)
+            let v = users::patch_in(conn, client, &id()?, data, &pre)?;
+            written(StatusCode::OK, &v.row.id, v.row.version)
         }
         (BulkResource::Users, BulkMethod::Delete) => {
-            users::delete_in(conn, client, &resolved_id(&op, created)?, &pre)?;
-            Done {
-                status: StatusCode::NO_CONTENT,
-                id: None,
-                location: None,
-                version: None,
-            }
+            let id = id()?;
+            users::delete_in(conn, client, &id, &pre)?;
+            deleted(id)
         }
         (BulkResource::Groups, BulkMethod::Post) => {
             let v = groups::create_in(conn, client, data)?;
-            written(StatusCode::CREATED, "Groups", &v.row.id, v.row.version)
+            written(StatusCode::CREATED, &v.row.id, v.row.version)
         }
         (BulkResource::Groups, BulkMethod::Put) => {
-            let v =
-                groups::replace_in(conn, client, &resolved_id(&op, created)?, data, &pre, false)?;
-            written(StatusCode::OK, "Groups", &v.row.id, v.row.version)
+            let v = groups::replace_in(conn, client, &id()?, data, &pre, false)?;
+            written(StatusCode::OK, &v.row.id, v.row.version)
         }
         (BulkResource::Groups, BulkMethod::Patch) => {
-            let v = groups::patch_in(conn, client, &resolved_id(&op, created)?, data, &pre, false)?;
-            written(StatusCode::OK, "Groups", &v.row.id, v.row.version)
+            let v = groups::patch_in(conn, client, &id()?, data, &pre, false)?;
+            written(StatusCode::OK, &v.row.id, v.row.version)
         }
         (BulkResource::Groups, BulkMethod::Delete) => {
-            groups::delete_in(conn, client, &resolved_id(&op, created)?, &pre)?;
-            Done {
-                status: StatusCode::NO_CONTENT,
-                id: None,
-                location: None,
-                version: None,
-            }
+            let id = id()?;
+            groups::delete_in(conn, client, &id, &pre)?;
+            deleted(id)
         }
     })
+}
+
+fn deleted(id: String) -> Done {
+    Done {
+        status: StatusCode::NO_CONTENT,
+        id: Some(id),
+        version: None,
+    }
 }
