@@ -36,8 +36,9 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    /// 405, with the methods the resource allows (the `Allow` header, RFC 9110 §15.5.6).
+    #[error("{detail}")]
+    MethodNotAllowed { detail: String, allow: &'static str },
     #[error("the service is busy; try again later")]
     Unavailable,
     #[error(transparent)]
@@ -140,7 +141,7 @@ impl ResponseError for Error {
             Error::Gone(_) => StatusCode::GONE,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -156,6 +157,9 @@ impl ResponseError for Error {
         resp.content_type("application/scim+json");
         if status == StatusCode::UNAUTHORIZED {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"scim-seats\""));
+        }
+        if let Error::MethodNotAllowed { allow, .. } = self {
+            resp.insert_header((header::ALLOW, *allow));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.insert_header((header::RETRY_AFTER, "1"));
