@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use super::{audit, Actor, Preconditions};
+use super::{audit, Actor, Preconditions, Version};
 use crate::error::Error;
 use crate::scim::error::ScimError;
 use crate::scim::filter::TypedFilter;
@@ -60,6 +60,13 @@ pub struct GroupView {
     pub row: GroupRow,
     /// `None` when the caller asked not to load members.
     pub members: Option<Vec<Member>>,
+}
+
+impl GroupView {
+    /// The version its `meta.version` and ETag show.
+    pub fn version(&self) -> Version {
+        self.row.version.into()
+    }
 }
 
 /// Resolve member ids to rows of this organization; an id that is no user or group of the
@@ -212,7 +219,7 @@ pub fn modify(
 ) -> Result<GroupView, Error> {
     let mut row =
         store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
-    pre.check_write(row.version)?;
+    pre.check_write(row.version.into())?;
     let current: Value = serde_json::from_str(&row.resource)
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored group {id} is not JSON: {e}")))?;
     let (resource, changes) = f(current.clone())?;
@@ -277,7 +284,7 @@ pub fn delete(
     actor: &Actor,
 ) -> Result<(), Error> {
     let row = store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
-    pre.check_write(row.version)?;
+    pre.check_write(row.version.into())?;
     store::groups::delete(conn, org_id, id)?;
     audit::record(conn, org_id, actor, "group.deleted", Some(id), json!({}))?;
     Ok(())

@@ -23,6 +23,11 @@ async fn versions_and_preconditions() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        r.header("etag").as_deref(),
+        Some(v1.as_str()),
+        "a 304 carries the ETag (RFC 7232 §4.1)"
+    );
     let r = app
         .scim_as(
             &app.token,
@@ -45,7 +50,7 @@ async fn versions_and_preconditions() {
             &[("If-Match", "W/\"999\"")],
         )
         .await;
-    assert_scim_error(&r, 412, Some("invalidVers"));
+    assert_scim_error(&r, 412, None);
     let r = app
         .scim_as(
             &app.token,
@@ -72,7 +77,7 @@ async fn versions_and_preconditions() {
             &[("If-Match", &v1)],
         )
         .await;
-    assert_scim_error(&r, 412, Some("invalidVers"));
+    assert_scim_error(&r, 412, None);
     let r = app
         .scim_as(
             &app.token,
@@ -93,7 +98,7 @@ async fn versions_and_preconditions() {
             &[("If-Match", &v2)],
         )
         .await;
-    assert_scim_error(&r, 412, Some("invalidVers"));
+    assert_scim_error(&r, 412, None);
     assert_eq!(
         app.get(&path).await.status,
         StatusCode::OK,
@@ -129,4 +134,276 @@ async fn versions_and_preconditions() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["meta"]["version"], "W/\"2\"");
+}
+
+/// A request with the given extra headers, on the app's token.
+async fn with_headers(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+    headers: &[(&str, &str)],
+) -> Resp {
+    app.scim_as(&app.token, method, path, body, headers).await
+}
+
+fn etag(r: &Resp) -> String {
+    r.header("etag")
+        .unwrap_or_else(|| panic!("no ETag: {} {}", r.status, r.body))
+}
+
+#[tokio::test]
+async fn projected_responses_keep_their_etag_and_location() {
+    let app = spawn_app().await;
+    let r = app
+        .post("/Users?attributes=userName", user("p@x.com"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert!(r.body.get("meta").is_none(), "projected: {}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let path = format!("/Users/{id}");
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some(format!("{}{path}", app.base).as_str()),
+        "a 201 names the new resource (RFC 7644 §3.3)"
+    );
+    assert_eq!(etag(&r), "W/\"1\"");
+
+    let r = app.get(&format!("{path}?attributes=userName")).await;
+    assert_eq!(etag(&r), "W/\"1\"");
+    let r = app
+        .get(&format!("{path}?excludedAttributes=meta,emails"))
+        .await;
+    assert_eq!(etag(&r), "W/\"1\"");
+    let body = json!({"schemas": [CORE_USER], "userName": "p@x.com", "title": "t"});
+    let r = app.put(&format!("{path}?attributes=userName"), body).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(etag(&r), "W/\"2\"");
+    assert!(r.header("location").is_none(), "Location is for 201 only");
+    let patch = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "u"}]});
+    let r = app
+        .patch(&format!("{path}?attributes=userName"), patch)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(etag(&r), "W/\"3\"");
+
+    let r = app
+        .post(
+            "/Groups?attributes=displayName",
+            json!({"schemas": [CORE_GROUP], "displayName": "G", "members": [{"value": id}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let gid = r.body["id"].as_str().unwrap().to_string();
+    let gpath = format!("/Groups/{gid}");
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some(format!("{}{gpath}", app.base).as_str())
+    );
+    assert_eq!(etag(&r), "W/\"1\"");
+    let r = app
+        .get(&format!("{gpath}?excludedAttributes=members,meta"))
+        .await;
+    assert_eq!(etag(&r), "W/\"1\"");
+    let patch = json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]});
+    let r = app
+        .patch(&format!("{gpath}?attributes=members"), patch)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(etag(&r), "W/\"2\"");
+    let r = app
+        .put(
+            &format!("{gpath}?attributes=displayName"),
+            json!({"schemas": [CORE_GROUP], "displayName": "H"}),
+        )
+        .await;
+    assert_eq!(etag(&r), "W/\"3\"");
+}
+
+#[tokio::test]
+async fn if_none_match_on_a_write_is_412() {
+    let app = spawn_app().await;
+    let u = app.create_user("n@x.com").await;
+    let path = format!("/Users/{}", u["id"].as_str().unwrap());
+    let v1 = u["meta"]["version"].as_str().unwrap().to_string();
+    let body = json!({"schemas": [CORE_USER], "userName": "n@x.com", "title": "t"});
+    let patch = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "u"}]});
+    for tag in ["*", v1.as_str(), "W/\"9\", W/\"1\""] {
+        let h = [("If-None-Match", tag)];
+        let r = with_headers(&app, Method::PUT, &path, Some(body.clone()), &h).await;
+        assert_scim_error(&r, 412, None);
+        let r = with_headers(&app, Method::PATCH, &path, Some(patch.clone()), &h).await;
+        assert_scim_error(&r, 412, None);
+        let r = with_headers(&app, Method::DELETE, &path, None, &h).await;
+        assert_scim_error(&r, 412, None);
+    }
+    let r = app.get(&path).await;
+    assert_eq!(
+        r.body["meta"]["version"],
+        v1.as_str(),
+        "nothing was written"
+    );
+    // A version that is not the current one lets the write through.
+    let h = [("If-None-Match", "W/\"9\"")];
+    let r = with_headers(&app, Method::PUT, &path, Some(body), &h).await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // Groups too.
+    let gid = create_group_with(&app, "G", &[]).await;
+    let gpath = format!("/Groups/{gid}");
+    let h = [("If-None-Match", "*")];
+    let r = with_headers(
+        &app,
+        Method::PUT,
+        &gpath,
+        Some(json!({"schemas": [CORE_GROUP], "displayName": "H"})),
+        &h,
+    )
+    .await;
+    assert_scim_error(&r, 412, None);
+    let r = with_headers(&app, Method::DELETE, &gpath, None, &h).await;
+    assert_scim_error(&r, 412, None);
+    assert_eq!(app.get(&gpath).await.body["displayName"], "G");
+}
+
+#[tokio::test]
+async fn not_modified_carries_the_etag_and_if_match_comes_first() {
+    let app = spawn_app().await;
+    let gid = create_group_with(&app, "G", &[]).await;
+    let gpath = format!("/Groups/{gid}");
+    let r = with_headers(&app, Method::GET, &gpath, None, &[("If-None-Match", "*")]).await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(etag(&r), "W/\"1\"");
+    let r = with_headers(
+        &app,
+        Method::HEAD,
+        &gpath,
+        None,
+        &[("If-None-Match", "W/\"1\"")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED, "HEAD too");
+    assert_eq!(etag(&r), "W/\"1\"");
+    // RFC 7232 §6: a false If-Match is 412 before If-None-Match is looked at.
+    let h = [("If-Match", "W/\"7\""), ("If-None-Match", "W/\"1\"")];
+    let r = with_headers(&app, Method::GET, &gpath, None, &h).await;
+    assert_scim_error(&r, 412, None);
+}
+
+/// A user's version and body, by id.
+async fn user_version(app: &TestApp, id: &str) -> (String, serde_json::Value) {
+    let r = app.get(&format!("/Users/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.header("etag").as_deref(),
+        r.body["meta"]["version"].as_str(),
+        "the ETag header and meta.version agree"
+    );
+    (etag(&r), r.body)
+}
+
+#[tokio::test]
+async fn a_pending_users_version_follows_its_queue_position() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 1,
+            premium: 0,
+        },
+        |_| {},
+    )
+    .await;
+    let first = app.create_user("first@x.com").await;
+    assert_eq!(
+        first["meta"]["version"], "W/\"1\"",
+        "an active user's version is its counter"
+    );
+    let b = app.create_user("b@x.com").await;
+    assert_eq!(
+        b["meta"]["version"], "W/\"1.1\"",
+        "version 1 at queue position 1"
+    );
+    let r = app.post("/Users", user("c@x.com")).await;
+    assert_eq!(etag(&r), "W/\"1.2\"");
+    assert_eq!(r.body["meta"]["version"], "W/\"1.2\"");
+    let c = r.body["id"].as_str().unwrap().to_string();
+    let cpath = format!("/Users/{c}");
+    let r = with_headers(
+        &app,
+        Method::GET,
+        &cpath,
+        None,
+        &[("If-None-Match", "W/\"1.2\"")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(etag(&r), "W/\"1.2\"");
+    let listed = app.get("/Users?filter=userName%20eq%20%22c@x.com%22").await;
+    assert_eq!(listed.body["Resources"][0]["meta"]["version"], "W/\"1.2\"");
+
+    // b leaves the queue: c moves up, and its version with it.
+    let bpath = format!("/Users/{}", b["id"].as_str().unwrap());
+    let r = with_headers(
+        &app,
+        Method::DELETE,
+        &bpath,
+        None,
+        &[("If-Match", "W/\"1\"")],
+    )
+    .await;
+    assert_scim_error(&r, 412, None);
+    let r = with_headers(
+        &app,
+        Method::DELETE,
+        &bpath,
+        None,
+        &[("If-Match", "W/\"1.1\"")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = with_headers(
+        &app,
+        Method::GET,
+        &cpath,
+        None,
+        &[("If-None-Match", "W/\"1.2\"")],
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the queue position changed: no 304"
+    );
+    assert_eq!(seat(&r.body)["queuePosition"], 1);
+    assert_eq!(etag(&r), "W/\"1.1\"");
+    assert_eq!(r.body["meta"]["version"], "W/\"1.1\"");
+
+    // Writes compare with the same composite version.
+    let patch = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "t"}]});
+    let r = with_headers(
+        &app,
+        Method::PATCH,
+        &cpath,
+        Some(patch.clone()),
+        &[("If-Match", "W/\"1.2\"")],
+    )
+    .await;
+    assert_scim_error(&r, 412, None);
+    let r = with_headers(
+        &app,
+        Method::PATCH,
+        &cpath,
+        Some(patch),
+        &[("If-Match", "W/\"1.1\"")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(etag(&r), "W/\"2.1\"");
+
+    // Activated when the seat frees up: the counter moves and the position goes.
+    let fpath = format!("/Users/{}", first["id"].as_str().unwrap());
+    assert_eq!(app.delete(&fpath).await.status, StatusCode::NO_CONTENT);
+    let (v, body) = user_version(&app, &c).await;
+    assert_eq!(seat(&body)["status"], "active");
+    assert_eq!(v, "W/\"3\"");
+    app.assert_seat_invariants();
 }
