@@ -339,6 +339,11 @@ pub fn delete(
     let mut row = store::users::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("User"))?;
     check_write(conn, pre, &row)?;
     let freed = seats::vacate(conn, &mut row, actor)?;
+    // The groups that held it lose a member: they get a new version. Membership rows go
+    // first, then groups, then the user (the lock order of a group PATCH; see
+    // `store::versions`), so the store's own removal of memberships finds none left.
+    let groups = store::groups::leave_all_groups(conn, org_id, id)?;
+    store::versions::touch_groups(conn, org_id, &groups, store::now())?;
     store::users::delete(conn, org_id, id)?;
     audit::record(conn, org_id, actor, "user.deleted", Some(id), json!({}))?;
     if freed {

@@ -302,6 +302,173 @@ async fn user_version(app: &TestApp, id: &str) -> (String, serde_json::Value) {
     (etag(&r), r.body)
 }
 
+async fn group_version(app: &TestApp, id: &str) -> String {
+    let r = app.get(&format!("/Groups/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    etag(&r)
+}
+
+#[tokio::test]
+async fn deleting_a_member_changes_the_groups_version() {
+    let app = spawn_app().await;
+    let a = app.create_user("a@x.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = app.create_user("b@x.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let child = create_group_with(&app, "Child", std::slice::from_ref(&b)).await;
+    let parent = create_group_with(&app, "Parent", &[a.clone(), child.clone()]).await;
+    let other = create_group_with(&app, "Other", &[]).await;
+    let (p1, o1) = (
+        group_version(&app, &parent).await,
+        group_version(&app, &other).await,
+    );
+
+    assert_eq!(
+        app.delete(&format!("/Users/{a}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = with_headers(
+        &app,
+        Method::GET,
+        &format!("/Groups/{parent}"),
+        None,
+        &[("If-None-Match", &p1)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "the member list changed: no 304");
+    assert_eq!(r.body["members"].as_array().map(Vec::len), Some(1));
+    let p2 = etag(&r);
+    assert_ne!(p1, p2);
+    assert_eq!(
+        group_version(&app, &other).await,
+        o1,
+        "groups without the user keep theirs"
+    );
+
+    // A deleted group leaves its parents' member lists too.
+    assert_eq!(
+        app.delete(&format!("/Groups/{child}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = with_headers(
+        &app,
+        Method::GET,
+        &format!("/Groups/{parent}"),
+        None,
+        &[("If-None-Match", &p2)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["members"], json!([]));
+}
+
+#[tokio::test]
+async fn a_users_version_changes_with_its_groups() {
+    let app = spawn_app().await;
+    let a = app.create_user("a@x.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = app.create_user("b@x.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (a0, _) = user_version(&app, &a).await;
+
+    // Created with a as a member.
+    let g = create_group_with(&app, "Eng", std::slice::from_ref(&a)).await;
+    let gpath = format!("/Groups/{g}");
+    let (a1, body) = user_version(&app, &a).await;
+    assert_ne!(a0, a1);
+    assert_eq!(body["groups"][0]["display"], "Eng");
+    let r = with_headers(
+        &app,
+        Method::GET,
+        &format!("/Users/{a}"),
+        None,
+        &[("If-None-Match", &a0)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // b added: b changes, a does not.
+    let (b0, _) = user_version(&app, &b).await;
+    let add = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": b}]}]});
+    assert_eq!(
+        app.patch(&gpath, add.clone()).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let (b1, _) = user_version(&app, &b).await;
+    assert_ne!(b0, b1);
+    assert_eq!(user_version(&app, &a).await.0, a1);
+    // Adding a member again changes nobody.
+    assert_eq!(app.patch(&gpath, add).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(user_version(&app, &b).await.0, b1);
+
+    // Replacing the members with the same list changes no user (Okta's group push).
+    let same = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "members", "value": [{"value": a}, {"value": b}]}]});
+    assert_eq!(app.patch(&gpath, same).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(user_version(&app, &a).await.0, a1);
+    assert_eq!(user_version(&app, &b).await.0, b1);
+
+    // Renamed: every member's groups attribute shows the new name.
+    let rename = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": "Engineering"}]});
+    assert_eq!(
+        app.patch(&gpath, rename).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let (a2, body) = user_version(&app, &a).await;
+    assert_ne!(a1, a2);
+    assert_eq!(body["groups"][0]["display"], "Engineering");
+    let (b2, _) = user_version(&app, &b).await;
+    assert_ne!(b1, b2);
+
+    // b removed: b changes, a does not.
+    let remove = json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": format!("members[value eq \"{b}\"]")}]});
+    assert_eq!(
+        app.patch(&gpath, remove).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let (b3, body) = user_version(&app, &b).await;
+    assert_ne!(b2, b3);
+    assert!(body.get("groups").is_none(), "{body}");
+    assert_eq!(user_version(&app, &a).await.0, a2);
+
+    // A PUT that drops a.
+    let r = app
+        .put(&gpath, json!({"schemas": [CORE_GROUP], "displayName": "Engineering", "members": [{"value": b}]}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let (a3, _) = user_version(&app, &a).await;
+    let (b4, _) = user_version(&app, &b).await;
+    assert_ne!(a2, a3);
+    assert_ne!(b3, b4);
+
+    // Deleted: its members lose it.
+    assert_eq!(app.delete(&gpath).await.status, StatusCode::NO_CONTENT);
+    let (b5, body) = user_version(&app, &b).await;
+    assert_ne!(b4, b5);
+    assert!(body.get("groups").is_none(), "{body}");
+    assert_eq!(user_version(&app, &a).await.0, a3);
+
+    // Many members at once: created with both, then deleted with both.
+    let both = create_group_with(&app, "Both", &[a.clone(), b.clone()]).await;
+    let (a4, _) = user_version(&app, &a).await;
+    let (b6, _) = user_version(&app, &b).await;
+    assert_ne!(a3, a4);
+    assert_ne!(b5, b6);
+    assert_eq!(
+        app.delete(&format!("/Groups/{both}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_ne!(user_version(&app, &a).await.0, a4);
+    assert_ne!(user_version(&app, &b).await.0, b6);
+}
+
 #[tokio::test]
 async fn a_pending_users_version_follows_its_queue_position() {
     let app = spawn_app_with(
