@@ -574,3 +574,34 @@ async fn a_pending_users_version_follows_its_queue_position() {
     assert_eq!(v, "W/\"3\"");
     app.assert_seat_invariants();
 }
+
+#[tokio::test]
+async fn bulk_results_give_a_pending_users_version_as_get_does() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 1,
+            premium: 0,
+        },
+        |_| {},
+    )
+    .await;
+    let r = app
+        .post(
+            "/Bulk",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+                {"method": "POST", "path": "/Users", "bulkId": "a", "data": user("a@x.com")},
+                {"method": "POST", "path": "/Users", "bulkId": "b", "data": user("b@x.com")}
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let ops = r.body["Operations"].as_array().unwrap();
+    assert_eq!(ops[0]["version"], "W/\"1\"");
+    assert_eq!(
+        ops[1]["version"], "W/\"1.1\"",
+        "pending, first in the queue"
+    );
+    let location = ops[1]["location"].as_str().unwrap();
+    let id = location.rsplit('/').next().unwrap();
+    assert_eq!(user_version(&app, id).await.0, "W/\"1.1\"");
+}

@@ -12,7 +12,7 @@ use super::{groups, render, users};
 use crate::api::body::read_json;
 use crate::api::respond::ScimJson;
 use crate::auth::ScimClient;
-use crate::domain::Preconditions;
+use crate::domain::{Preconditions, Version};
 use crate::error::Error;
 use crate::scim::bulk::{
     parse_bulk_request, resolve_refs, BulkMethod, BulkOperation, BulkRequest, BulkResource,
@@ -127,24 +127,24 @@ fn run(
     let base = &client.base_url;
     // What the Bulk answer says of a written resource; no need to render the resource (on
     // SQLite this runs on the writer thread).
-    let written = |status: StatusCode, endpoint: &str, id: &str, version: i64| Done {
+    let written = |status: StatusCode, endpoint: &str, id: &str, version: Version| Done {
         status,
         id: Some(id.to_string()),
         location: Some(render::location(base, endpoint, id)),
-        version: Some(crate::domain::etag(version)),
+        version: Some(version.etag()),
     };
     Ok(match (op.resource, op.method) {
         (BulkResource::Users, BulkMethod::Post) => {
             let v = users::create_in(conn, client, users::new_user(&data)?)?;
-            written(StatusCode::CREATED, "Users", &v.row.id, v.row.version)
+            written(StatusCode::CREATED, "Users", &v.row.id, v.version())
         }
         (BulkResource::Users, BulkMethod::Put) => {
             let v = users::replace_in(conn, client, &resolved_id(&op, created)?, data, &pre)?;
-            written(StatusCode::OK, "Users", &v.row.id, v.row.version)
+            written(StatusCode::OK, "Users", &v.row.id, v.version())
         }
         (BulkResource::Users, BulkMethod::Patch) => {
             let v = users::patch_in(conn, client, &resolved_id(&op, created)?, data, &pre)?;
-            written(StatusCode::OK, "Users", &v.row.id, v.row.version)
+            written(StatusCode::OK, "Users", &v.row.id, v.version())
         }
         (BulkResource::Users, BulkMethod::Delete) => {
             users::delete_in(conn, client, &resolved_id(&op, created)?, &pre)?;
@@ -157,16 +157,16 @@ fn run(
         }
         (BulkResource::Groups, BulkMethod::Post) => {
             let v = groups::create_in(conn, client, data)?;
-            written(StatusCode::CREATED, "Groups", &v.row.id, v.row.version)
+            written(StatusCode::CREATED, "Groups", &v.row.id, v.version())
         }
         (BulkResource::Groups, BulkMethod::Put) => {
             let v =
                 groups::replace_in(conn, client, &resolved_id(&op, created)?, data, &pre, false)?;
-            written(StatusCode::OK, "Groups", &v.row.id, v.row.version)
+            written(StatusCode::OK, "Groups", &v.row.id, v.version())
         }
         (BulkResource::Groups, BulkMethod::Patch) => {
             let v = groups::patch_in(conn, client, &resolved_id(&op, created)?, data, &pre, false)?;
-            written(StatusCode::OK, "Groups", &v.row.id, v.row.version)
+            written(StatusCode::OK, "Groups", &v.row.id, v.version())
         }
         (BulkResource::Groups, BulkMethod::Delete) => {
             groups::delete_in(conn, client, &resolved_id(&op, created)?, &pre)?;
