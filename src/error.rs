@@ -6,7 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::scim::error::{ScimError, ScimErrorKind};
+use crate::scim::error::ScimError;
 use crate::scim::schema::ERROR as ERROR_URN;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,10 +23,13 @@ pub enum Error {
     /// Well-formed but refused as it stands (e.g. an idempotency key reused for another body).
     #[error("{0}")]
     Unprocessable(String),
-    #[error("the resource changed: its version does not match If-Match")]
+    /// A precondition (`If-Match`, or `If-None-Match` on a write) does not hold: 412, with no
+    /// `scimType` (RFC 7644 §3.14; Table 9's `invalidVers` is an unsupported protocol version).
+    #[error("precondition failed: the resource's current version does not satisfy If-Match or If-None-Match")]
     PreconditionFailed,
+    /// 304, with the resource's current entity tag (RFC 7232 §4.1).
     #[error("not modified")]
-    NotModified,
+    NotModified(String),
     #[error("{0}")]
     Unauthorized(String),
     /// Existed once, no longer usable (an expired, voided or used invitation).
@@ -36,8 +39,9 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    /// 405, with the methods the resource allows (the `Allow` header, RFC 9110 §15.5.6).
+    #[error("{detail}")]
+    MethodNotAllowed { detail: String, allow: &'static str },
     #[error("the service is busy; try again later")]
     Unavailable,
     #[error(transparent)]
@@ -52,7 +56,6 @@ impl Error {
     fn scim_type(&self) -> Option<&'static str> {
         match self {
             Error::Scim(e) => Some(e.kind.as_str()),
-            Error::PreconditionFailed => Some(ScimErrorKind::InvalidVers.as_str()),
             _ => None,
         }
     }
@@ -135,12 +138,12 @@ impl ResponseError for Error {
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            Error::NotModified => StatusCode::NOT_MODIFIED,
+            Error::NotModified(_) => StatusCode::NOT_MODIFIED,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Gone(_) => StatusCode::GONE,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -148,14 +151,19 @@ impl ResponseError for Error {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status == StatusCode::NOT_MODIFIED {
-            return HttpResponse::NotModified().finish();
+        if let Error::NotModified(etag) = self {
+            return HttpResponse::NotModified()
+                .insert_header((header::ETAG, etag.as_str()))
+                .finish();
         }
         let body = self.body();
         let mut resp = HttpResponse::build(status);
         resp.content_type("application/scim+json");
         if status == StatusCode::UNAUTHORIZED {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"scim-seats\""));
+        }
+        if let Error::MethodNotAllowed { allow, .. } = self {
+            resp.insert_header((header::ALLOW, *allow));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.insert_header((header::RETRY_AFTER, "1"));

@@ -29,24 +29,21 @@ impl ScimJson {
         }
     }
 
-    /// A resource: its `meta.version` becomes the ETag.
-    pub fn resource(status: StatusCode, body: Value) -> Self {
-        let etag = body
-            .pointer("/meta/version")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let location = if status == StatusCode::CREATED {
-            body.pointer("/meta/location")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        } else {
-            None
-        };
+    /// A resource (possibly projected by `attributes` / `excludedAttributes`): `etag` is the
+    /// resource's own version and `location` its URL, asked for only for a 201. Both come from
+    /// the resource, not the body, which a projection may have stripped of `meta`
+    /// (RFC 7644 §3.3: `Location` on 201; §3.14: the version as an `ETag` header).
+    pub fn resource(
+        status: StatusCode,
+        body: Value,
+        etag: String,
+        location: impl FnOnce() -> String,
+    ) -> Self {
         ScimJson {
             status,
             body: Body::Value(body),
-            etag,
-            location,
+            etag: Some(etag),
+            location: (status == StatusCode::CREATED).then(location),
         }
     }
 
@@ -60,8 +57,7 @@ impl ScimJson {
         }
     }
 
-    /// `resource` for JSON text written by the caller, with the `meta.version` it holds;
-    /// `location` (its `meta.location`) is asked for only for a 201.
+    /// `resource` for JSON text written by the caller.
     pub fn resource_text(
         status: StatusCode,
         text: String,

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use super::{audit, Actor, Preconditions};
+use super::{audit, Actor, Preconditions, Version};
 use crate::error::Error;
 use crate::scim::error::ScimError;
 use crate::scim::filter::TypedFilter;
@@ -62,6 +62,13 @@ pub struct GroupView {
     pub members: Option<Vec<Member>>,
 }
 
+impl GroupView {
+    /// The version its `meta.version` and ETag show.
+    pub fn version(&self) -> Version {
+        self.row.version.into()
+    }
+}
+
 /// Resolve member ids to rows of this organization; an id that is no user or group of the
 /// organization is refused (and never reveals whether it exists elsewhere).
 fn resolve_members(
@@ -84,7 +91,7 @@ fn resolve_members(
     ids.into_iter()
         .map(|id| {
             let kind = if users.contains(&id) {
-                "User"
+                USER
             } else if groups.contains(&id) {
                 "Group"
             } else {
@@ -137,6 +144,13 @@ pub fn create(
     for m in &rows {
         store::groups::add_member(conn, org_id, &row.id, m, now)?;
     }
+    // Each member user's `groups` now holds this group.
+    let users: Vec<String> = rows
+        .iter()
+        .filter(|m| m.member_type == USER)
+        .map(|m| m.member_id.clone())
+        .collect();
+    store::versions::touch_users(conn, org_id, &users, now)?;
     audit::record(
         conn,
         org_id,
@@ -198,6 +212,40 @@ pub fn load_views(
         .collect())
 }
 
+/// The `member_type` of a user member.
+const USER: &str = "User";
+
+/// Net membership changes of users in one request: a user's `groups` attribute changed only
+/// where the sum is not zero (a member replace that keeps a user removes and re-adds it).
+#[derive(Default)]
+struct UserMoves(HashMap<String, i32>);
+
+impl UserMoves {
+    fn joined(&mut self, m: &MemberRow) {
+        if m.member_type == USER {
+            *self.0.entry(m.member_id.clone()).or_default() += 1;
+        }
+    }
+
+    fn left(&mut self, gone: Vec<MemberRow>) {
+        for m in gone.into_iter().filter(|m| m.member_type == USER) {
+            *self.0.entry(m.member_id).or_default() -= 1;
+        }
+    }
+
+    /// The users whose net change passes `keep`, sorted (one lock order on PostgreSQL).
+    fn changed(&self, keep: impl Fn(i32) -> bool) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(_, &net)| keep(net))
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
 /// Change a group: `f` maps the current canonical resource (without members) to the new one;
 /// member changes are applied as row operations, in order.
 #[tracing::instrument(skip_all, fields(org = %org_id, group_id = %id))]
@@ -212,31 +260,44 @@ pub fn modify(
 ) -> Result<GroupView, Error> {
     let mut row =
         store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
-    pre.check_write(row.version)?;
+    pre.check_write(row.version.into())?;
     let current: Value = serde_json::from_str(&row.resource)
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored group {id} is not JSON: {e}")))?;
     let (resource, changes) = f(current.clone())?;
     let now = store::now();
     let changed = resource != current;
     let (mut added, mut removed) = (0usize, 0usize);
+    let mut users = UserMoves::default();
     for change in changes {
         match change {
             MemberChange::Add(refs) => {
                 for m in resolve_members(conn, org_id, &refs)? {
-                    added += store::groups::add_member(conn, org_id, id, &m, now)? as usize;
+                    if store::groups::add_member(conn, org_id, id, &m, now)? {
+                        added += 1;
+                        users.joined(&m);
+                    }
                 }
             }
             MemberChange::Remove(ids) => {
-                removed += store::groups::remove_members(conn, org_id, id, &ids)?;
+                let gone = store::groups::remove_members(conn, org_id, id, &ids)?;
+                removed += gone.len();
+                users.left(gone);
             }
             MemberChange::RemoveAll => {
-                removed += store::groups::remove_all_members(conn, org_id, id)?;
+                let gone = store::groups::remove_all_members(conn, org_id, id)?;
+                removed += gone.len();
+                users.left(gone);
             }
             MemberChange::ReplaceAll(refs) => {
                 let rows = resolve_members(conn, org_id, &refs)?;
-                removed += store::groups::remove_all_members(conn, org_id, id)?;
+                let gone = store::groups::remove_all_members(conn, org_id, id)?;
+                removed += gone.len();
+                users.left(gone);
                 for m in &rows {
-                    added += store::groups::add_member(conn, org_id, id, m, now)? as usize;
+                    if store::groups::add_member(conn, org_id, id, m, now)? {
+                        added += 1;
+                        users.joined(m);
+                    }
                 }
             }
         }
@@ -245,8 +306,10 @@ pub fn modify(
     if changed || members_changed {
         row.version += 1;
         row.updated_at = now;
+        let mut renamed = false;
         if changed {
             let (display_name, external_id) = indexed(&resource)?;
+            renamed = display_name != row.display_name;
             row.display_name_norm = display_name.to_lowercase();
             row.display_name = display_name;
             row.external_id = external_id;
@@ -255,6 +318,15 @@ pub fn modify(
         } else {
             // Members live in their own rows: a membership-only change bumps the version alone.
             store::groups::touch(conn, org_id, id, now)?;
+        }
+        // The users whose `groups` attribute changed get a new version too.
+        if renamed {
+            // Every member shows the new name: one statement over the members (those that
+            // joined included), and the users that left.
+            store::versions::touch_members_of(conn, org_id, id, now)?;
+            store::versions::touch_users(conn, org_id, &users.changed(|net| net < 0), now)?;
+        } else {
+            store::versions::touch_users(conn, org_id, &users.changed(|net| net != 0), now)?;
         }
         audit::record(
             conn,
@@ -277,8 +349,21 @@ pub fn delete(
     actor: &Actor,
 ) -> Result<(), Error> {
     let row = store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
-    pre.check_write(row.version)?;
+    pre.check_write(row.version.into())?;
+    // Its member users lose it from `groups`, and the groups that held it lose a member:
+    // both get a new version. Membership rows go first, then groups, then users (the lock
+    // order of a group PATCH; see `store::versions`).
+    let now = store::now();
+    let members = store::groups::remove_all_members(conn, org_id, id)?;
+    let parents = store::groups::leave_all_groups(conn, org_id, id)?;
+    store::versions::touch_groups(conn, org_id, &parents, now)?;
     store::groups::delete(conn, org_id, id)?;
+    let users: Vec<String> = members
+        .into_iter()
+        .filter(|m| m.member_type == USER)
+        .map(|m| m.member_id)
+        .collect();
+    store::versions::touch_users(conn, org_id, &users, now)?;
     audit::record(conn, org_id, actor, "group.deleted", Some(id), json!({}))?;
     Ok(())
 }

@@ -113,19 +113,55 @@ impl Actor {
     }
 }
 
-/// A weak entity tag of a resource version (`W/"7"`).
-pub fn etag(version: i64) -> String {
-    format!("W/\"{version}\"")
+/// A resource's version as its entity tag and `meta.version` show it: the row's counter and,
+/// for a pending user, its queue position. The position moves whenever someone ahead leaves
+/// the queue, which rewrites no row of the users behind; putting it in the tag changes their
+/// representation's tag without an O(queue) write per move (RFC 7644 §3.14, RFC 7232 §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    pub counter: i64,
+    pub queue_position: Option<i64>,
 }
 
-/// `If-Match` / `If-None-Match` preconditions, compared weakly (RFC 7232 §2.3.2).
+impl Version {
+    /// The weak entity tag (`W/"7"`, a pending user's `W/"7.3"`).
+    pub fn etag(self) -> String {
+        format!("W/\"{self}\"")
+    }
+}
+
+impl From<i64> for Version {
+    fn from(counter: i64) -> Self {
+        Version {
+            counter,
+            queue_position: None,
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.queue_position {
+            Some(pos) => write!(f, "{}.{pos}", self.counter),
+            None => write!(f, "{}", self.counter),
+        }
+    }
+}
+
+/// A weak entity tag of a resource version (`W/"7"`).
+pub fn etag(version: impl Into<Version>) -> String {
+    version.into().etag()
+}
+
+/// `If-Match` / `If-None-Match` preconditions, compared weakly (RFC 7232 §2.3.2), evaluated
+/// in the order of RFC 7232 §6.
 #[derive(Debug, Clone, Default)]
 pub struct Preconditions {
     pub if_match: Option<String>,
     pub if_none_match: Option<String>,
 }
 
-fn tag_list_matches(list: &str, version: i64) -> bool {
+fn tag_list_matches(list: &str, version: Version) -> bool {
     let want = version.to_string();
     list.split(',')
         .map(str::trim)
@@ -133,23 +169,92 @@ fn tag_list_matches(list: &str, version: i64) -> bool {
 }
 
 impl Preconditions {
-    /// For writes: `If-Match` must name the current version.
-    pub fn check_write(&self, version: i64) -> Result<(), crate::error::Error> {
-        if let Some(m) = &self.if_match {
-            if !tag_list_matches(m, version) {
-                return Err(crate::error::Error::PreconditionFailed);
-            }
-        }
-        Ok(())
+    /// True when the request has neither header: nothing to compare, so a caller need not
+    /// work out the version (a pending user's queue position) at all.
+    pub fn is_empty(&self) -> bool {
+        self.if_match.is_none() && self.if_none_match.is_none()
     }
 
-    /// For reads: `If-None-Match` naming the current version means 304.
-    pub fn check_read(&self, version: i64) -> Result<(), crate::error::Error> {
-        if let Some(m) = &self.if_none_match {
-            if tag_list_matches(m, version) {
-                return Err(crate::error::Error::NotModified);
+    /// For writes (PUT, PATCH, DELETE): `If-Match` must name the current version, and
+    /// `If-None-Match` must not (RFC 7232 §3.1, §3.2: for a method other than GET or HEAD a
+    /// matching `If-None-Match`, `*` included, is 412).
+    pub fn check_write(&self, version: Version) -> Result<(), crate::error::Error> {
+        self.check_if_match(version)?;
+        match &self.if_none_match {
+            Some(m) if tag_list_matches(m, version) => Err(crate::error::Error::PreconditionFailed),
+            _ => Ok(()),
+        }
+    }
+
+    /// For reads (GET, HEAD): a failed `If-Match` is 412; then `If-None-Match` naming the
+    /// current version is 304, which carries the ETag (RFC 7232 §4.1).
+    pub fn check_read(&self, version: Version) -> Result<(), crate::error::Error> {
+        self.check_if_match(version)?;
+        match &self.if_none_match {
+            Some(m) if tag_list_matches(m, version) => {
+                Err(crate::error::Error::NotModified(version.etag()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_if_match(&self, version: Version) -> Result<(), crate::error::Error> {
+        match &self.if_match {
+            Some(m) if !tag_list_matches(m, version) => {
+                Err(crate::error::Error::PreconditionFailed)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn pre(if_match: Option<&str>, if_none_match: Option<&str>) -> Preconditions {
+        Preconditions {
+            if_match: if_match.map(str::to_string),
+            if_none_match: if_none_match.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_pending_users_tag_holds_its_queue_position() {
+        let v = Version {
+            counter: 7,
+            queue_position: Some(3),
+        };
+        assert_eq!(v.etag(), "W/\"7.3\"");
+        assert_eq!(etag(7), "W/\"7\"");
+        assert!(pre(Some("W/\"7.3\""), None).check_write(v).is_ok());
+        assert!(matches!(
+            pre(Some("W/\"7\""), None).check_write(v),
+            Err(Error::PreconditionFailed)
+        ));
+        assert!(matches!(pre(None, Some("W/\"7.2\"")).check_read(v), Ok(())));
+    }
+
+    #[test]
+    fn if_none_match_on_a_write_is_412_and_on_a_read_304_with_the_tag() {
+        let v = Version::from(4);
+        for tag in ["*", "W/\"4\"", "\"4\"", "W/\"1\", W/\"4\""] {
+            assert!(matches!(
+                pre(None, Some(tag)).check_write(v),
+                Err(Error::PreconditionFailed)
+            ));
+            match pre(None, Some(tag)).check_read(v) {
+                Err(Error::NotModified(t)) => assert_eq!(t, "W/\"4\""),
+                other => panic!("{tag}: {other:?}"),
             }
         }
-        self.check_write(version)
+        assert!(pre(None, Some("W/\"3\"")).check_write(v).is_ok());
+        // If-Match is evaluated first (RFC 7232 §6).
+        assert!(matches!(
+            pre(Some("W/\"3\""), Some("W/\"4\"")).check_read(v),
+            Err(Error::PreconditionFailed)
+        ));
+        assert!(pre(None, None).is_empty());
     }
 }

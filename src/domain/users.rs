@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::seats::{self, STATUS_ACTIVE, STATUS_INACTIVE};
-use super::{audit, Actor, Preconditions, Tier};
+use super::{audit, Actor, Preconditions, Tier, Version};
 use crate::error::Error;
 use crate::scim::error::ScimError;
 use crate::scim::filter::TypedFilter;
@@ -22,6 +22,34 @@ pub struct UserView {
     /// `(group id, group display name)`
     pub groups: Vec<(String, String)>,
     pub queue_position: Option<i64>,
+}
+
+impl UserView {
+    /// The version its `meta.version` and ETag show (a pending user's holds its position).
+    pub fn version(&self) -> Version {
+        Version {
+            counter: self.row.version,
+            queue_position: self.queue_position,
+        }
+    }
+}
+
+/// `pre` checked against the user's current version; a pending user's queue position is read
+/// only when the request has a precondition, so a plain write pays nothing for it.
+fn check_write(conn: &mut DbConn, pre: &Preconditions, row: &UserRow) -> Result<(), Error> {
+    if pre.is_empty() {
+        return Ok(());
+    }
+    let queue_position = match row.queue_seq {
+        Some(seq) => store::users::queue_positions(conn, &row.org_id, &[seq])?
+            .first()
+            .map(|&(_, pos)| pos),
+        None => None,
+    };
+    pre.check_write(Version {
+        counter: row.version,
+        queue_position,
+    })
 }
 
 /// Columns derived from the canonical resource.
@@ -256,7 +284,7 @@ pub fn modify(
 ) -> Result<UserView, Error> {
     let seq = seats::lock_org(conn, org_id)?;
     let mut row = store::users::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("User"))?;
-    pre.check_write(row.version)?;
+    check_write(conn, pre, &row)?;
     let current: Value = serde_json::from_str(&row.resource)
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored user {id} is not JSON: {e}")))?;
     let resource = f(current.clone())?;
@@ -309,8 +337,13 @@ pub fn delete(
 ) -> Result<(), Error> {
     seats::lock_org(conn, org_id)?;
     let mut row = store::users::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("User"))?;
-    pre.check_write(row.version)?;
+    check_write(conn, pre, &row)?;
     let freed = seats::vacate(conn, &mut row, actor)?;
+    // The groups that held it lose a member: they get a new version. Membership rows go
+    // first, then groups, then the user (the lock order of a group PATCH; see
+    // `store::versions`), so the store's own removal of memberships finds none left.
+    let groups = store::groups::leave_all_groups(conn, org_id, id)?;
+    store::versions::touch_groups(conn, org_id, &groups, store::now())?;
     store::users::delete(conn, org_id, id)?;
     audit::record(conn, org_id, actor, "user.deleted", Some(id), json!({}))?;
     if freed {

@@ -39,7 +39,6 @@ impl ScimErrorKind {
     pub fn status(self) -> u16 {
         match self {
             Self::Uniqueness => 409,
-            Self::InvalidVers => 412,
             Self::Sensitive => 403,
             _ => 400,
         }

@@ -222,32 +222,64 @@ pub fn add_member(
     Ok(n == 1)
 }
 
-/// Remove the members given (missing ones are ignored); returns how many rows went.
+/// Remove the members given (missing ones are ignored); returns the rows that went.
 pub fn remove_members(
     conn: &mut DbConn,
     org_id: &str,
     group_id: &str,
     member_ids: &[String],
-) -> Q<usize> {
+) -> Q<Vec<MemberRow>> {
     if member_ids.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    diesel::delete(
+    let gone: Vec<(String, String)> = diesel::delete(
         scim_group_members::table
             .filter(scim_group_members::org_id.eq(org_id))
             .filter(scim_group_members::group_id.eq(group_id))
             .filter(scim_group_members::member_id.eq_any(member_ids)),
     )
-    .execute(conn)
+    .returning((
+        scim_group_members::member_id,
+        scim_group_members::member_type,
+    ))
+    .get_results(conn)?;
+    Ok(member_rows(gone))
 }
 
-pub fn remove_all_members(conn: &mut DbConn, org_id: &str, group_id: &str) -> Q<usize> {
-    diesel::delete(
+/// Remove every member of the group; returns the rows that went.
+pub fn remove_all_members(conn: &mut DbConn, org_id: &str, group_id: &str) -> Q<Vec<MemberRow>> {
+    let gone: Vec<(String, String)> = diesel::delete(
         scim_group_members::table
             .filter(scim_group_members::org_id.eq(org_id))
             .filter(scim_group_members::group_id.eq(group_id)),
     )
-    .execute(conn)
+    .returning((
+        scim_group_members::member_id,
+        scim_group_members::member_type,
+    ))
+    .get_results(conn)?;
+    Ok(member_rows(gone))
+}
+
+/// Take `member_id` (a user or group about to be deleted) out of every group that holds it;
+/// returns those groups' ids.
+pub fn leave_all_groups(conn: &mut DbConn, org_id: &str, member_id: &str) -> Q<Vec<String>> {
+    diesel::delete(
+        scim_group_members::table
+            .filter(scim_group_members::org_id.eq(org_id))
+            .filter(scim_group_members::member_id.eq(member_id)),
+    )
+    .returning(scim_group_members::group_id)
+    .get_results(conn)
+}
+
+fn member_rows(rows: Vec<(String, String)>) -> Vec<MemberRow> {
+    rows.into_iter()
+        .map(|(member_id, member_type)| MemberRow {
+            member_id,
+            member_type,
+        })
+        .collect()
 }
 
 /// Ids of the groups given that exist in the organization.

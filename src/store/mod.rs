@@ -22,6 +22,7 @@ pub mod sso;
 pub mod timestamp;
 pub mod tokens;
 pub mod users;
+pub mod versions;
 pub mod wal_vfs;
 pub mod writer;
 

@@ -125,15 +125,73 @@ async fn schemas_are_valid_rfc7643_documents() {
 #[tokio::test]
 async fn unsupported_methods_are_405_scim_errors() {
     let app = spawn_app().await;
-    for (m, path) in [
-        (reqwest::Method::POST, "/ServiceProviderConfig"),
-        (reqwest::Method::DELETE, "/Schemas"),
-        (reqwest::Method::PUT, "/ResourceTypes"),
-        (reqwest::Method::DELETE, "/Users"),
-        (reqwest::Method::POST, "/Users/abc"),
-        (reqwest::Method::GET, "/Bulk"),
+    for (m, path, allow) in [
+        (reqwest::Method::POST, "/ServiceProviderConfig", "GET, HEAD"),
+        (reqwest::Method::PUT, "/ServiceProviderConfig", "GET, HEAD"),
+        (reqwest::Method::DELETE, "/Schemas", "GET, HEAD"),
+        (reqwest::Method::PUT, "/ResourceTypes", "GET, HEAD"),
+        (reqwest::Method::DELETE, "/Users", "GET, HEAD, POST"),
+        (
+            reqwest::Method::POST,
+            "/Users/abc",
+            "GET, HEAD, PUT, PATCH, DELETE",
+        ),
+        (reqwest::Method::GET, "/Bulk", "POST"),
+        (reqwest::Method::GET, "/.search", "POST"),
     ] {
         let r = app.scim(m.clone(), path, None).await;
         assert_scim_error(&r, 405, None);
+        // RFC 9110 §15.5.6: a 405 names the methods the resource supports.
+        assert_eq!(r.header("allow").as_deref(), Some(allow), "{m} {path}");
     }
+}
+
+#[tokio::test]
+async fn a_filter_on_a_discovery_endpoint_is_403() {
+    let app = spawn_app().await;
+    for path in [
+        "/ServiceProviderConfig",
+        "/ResourceTypes",
+        "/ResourceTypes/User",
+        "/Schemas",
+        "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+    ] {
+        // RFC 7644 §4: a filter here SHOULD be refused with 403, so a client never takes the
+        // whole answer for a filtered one.
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let r = app
+            .get(&format!("{path}{sep}filter=id%20eq%20%22User%22"))
+            .await;
+        assert_scim_error(&r, 403, None);
+        let r = app.get(&format!("{path}{sep}FILTER=x")).await;
+        assert_scim_error(&r, 403, None);
+        assert_eq!(app.get(path).await.status, StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn head_answers_as_get_does_without_a_body() {
+    let app = spawn_app().await;
+    let u = app.create_user("h@x.com").await;
+    let path = format!("/Users/{}", u["id"].as_str().unwrap());
+    let get = app.get(&path).await;
+    let r = app.scim(reqwest::Method::HEAD, &path, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("etag").is_some());
+    assert_eq!(r.header("etag"), get.header("etag"));
+    assert_eq!(r.body, Value::Null, "HEAD has no body");
+    for p in [
+        "/Users",
+        "/Groups",
+        "/ServiceProviderConfig",
+        "/Schemas",
+        "/ResourceTypes",
+        "/ResourceTypes/User",
+    ] {
+        let r = app.scim(reqwest::Method::HEAD, p, None).await;
+        assert_eq!(r.status, StatusCode::OK, "HEAD {p}");
+        assert_eq!(r.body, Value::Null, "HEAD {p}");
+    }
+    let r = app.scim(reqwest::Method::HEAD, "/Users/nope", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

@@ -131,7 +131,8 @@ async fn one_organization_never_sees_another() {
         "org B changed nothing of org A's user"
     );
     assert_eq!(still.body["userName"], "shared@x.com");
-    assert_eq!(still.body["meta"]["version"], "W/\"1\"");
+    // Version 2: joining org A's group G changed its `groups`; org B changed nothing.
+    assert_eq!(still.body["meta"]["version"], "W/\"2\"");
     let group = app.get(&format!("/Groups/{gid}")).await;
     assert_eq!(group.status, StatusCode::OK);
     assert_eq!(group.body, group_before, "nor of its group");

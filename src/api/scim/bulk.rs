@@ -12,7 +12,7 @@ use super::{groups, render, users};
 use crate::api::body::read_json;
 use crate::api::respond::ScimJson;
 use crate::auth::ScimClient;
-use crate::domain::Preconditions;
+use crate::domain::{Preconditions, Version};
 use crate::error::Error;
 use crate::scim::bulk::{
     parse_bulk_request, run_bulk, BulkMethod, BulkOperation, BulkResource, Failure, Report,
@@ -119,23 +119,23 @@ fn run(conn: &mut DbConn, client: &ScimClient, op: BulkOperation) -> Result<Done
         })
     };
     let data = op.data.clone().unwrap_or(Value::Null);
-    let written = |status: StatusCode, id: &str, version: i64| Done {
+    let written = |status: StatusCode, id: &str, version: Version| Done {
         status,
         id: Some(id.to_string()),
-        version: Some(crate::domain::etag(version)),
+        version: Some(version.etag()),
     };
     Ok(match (op.resource, op.method) {
         (BulkResource::Users, BulkMethod::Post) => {
             let v = users::create_in(conn, client, users::new_user(&data)?)?;
-            written(StatusCode::CREATED, &v.row.id, v.row.version)
+            written(StatusCode::CREATED, &v.row.id, v.version())
         }
         (BulkResource::Users, BulkMethod::Put) => {
             let v = users::replace_in(conn, client, &id()?, data, &pre)?;
-            written(StatusCode::OK, &v.row.id, v.row.version)
+            written(StatusCode::OK, &v.row.id, v.version())
         }
         (BulkResource::Users, BulkMethod::Patch) => {
             let v = users::patch_in(conn, client, &id()?, data, &pre)?;
-            written(StatusCode::OK, &v.row.id, v.row.version)
+            written(StatusCode::OK, &v.row.id, v.version())
         }
         (BulkResource::Users, BulkMethod::Delete) => {
             let id = id()?;
@@ -144,15 +144,15 @@ fn run(conn: &mut DbConn, client: &ScimClient, op: BulkOperation) -> Result<Done
         }
         (BulkResource::Groups, BulkMethod::Post) => {
             let v = groups::create_in(conn, client, data)?;
-            written(StatusCode::CREATED, &v.row.id, v.row.version)
+            written(StatusCode::CREATED, &v.row.id, v.version())
         }
         (BulkResource::Groups, BulkMethod::Put) => {
             let v = groups::replace_in(conn, client, &id()?, data, &pre, false)?;
-            written(StatusCode::OK, &v.row.id, v.row.version)
+            written(StatusCode::OK, &v.row.id, v.version())
         }
         (BulkResource::Groups, BulkMethod::Patch) => {
             let v = groups::patch_in(conn, client, &id()?, data, &pre, false)?;
-            written(StatusCode::OK, &v.row.id, v.row.version)
+            written(StatusCode::OK, &v.row.id, v.version())
         }
         (BulkResource::Groups, BulkMethod::Delete) => {
             let id = id()?;

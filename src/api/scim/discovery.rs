@@ -5,6 +5,7 @@
 use actix_web::{web, HttpRequest};
 use serde_json::{json, Value};
 
+use super::query_pairs;
 use crate::api::respond::ScimJson;
 use crate::auth::scim_client::base_url;
 use crate::error::Error;
@@ -12,10 +13,29 @@ use crate::scim::list::list_response;
 use crate::scim::schema::{Registry, SERVICE_PROVIDER_CONFIG};
 use crate::startup::AppState;
 
-pub async fn service_provider_config(state: web::Data<AppState>, req: HttpRequest) -> ScimJson {
+/// A `filter` on a discovery endpoint is refused with 403 (RFC 7644 §4: the service provider
+/// SHOULD, so that a client never takes the unfiltered answer for a filtered one).
+fn refuse_filter(req: &HttpRequest) -> Result<(), Error> {
+    if query_pairs(req)
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("filter"))
+    {
+        return Err(Error::Forbidden(format!(
+            "{} does not support filtering (RFC 7644 §4)",
+            req.path()
+        )));
+    }
+    Ok(())
+}
+
+pub async fn service_provider_config(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<ScimJson, Error> {
+    refuse_filter(&req)?;
     let s = &state.settings.scim;
     let base = base_url(&req);
-    ScimJson::ok(json!({
+    Ok(ScimJson::ok(json!({
         "schemas": [SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://github.com/scim-seats/scim-seats#readme",
         "patch": {"supported": crate::api::scim::FEATURES.patch},
@@ -39,7 +59,7 @@ pub async fn service_provider_config(state: web::Data<AppState>, req: HttpReques
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base}/ServiceProviderConfig"),
         }
-    }))
+    })))
 }
 
 fn resource_type_docs(base: &str) -> Vec<Value> {
@@ -50,13 +70,15 @@ fn resource_type_docs(base: &str) -> Vec<Value> {
     ]
 }
 
-pub async fn resource_types(req: HttpRequest) -> ScimJson {
+pub async fn resource_types(req: HttpRequest) -> Result<ScimJson, Error> {
+    refuse_filter(&req)?;
     let docs = resource_type_docs(&base_url(&req));
     let n = docs.len() as i64;
-    ScimJson::ok(list_response(docs, n, 1))
+    Ok(ScimJson::ok(list_response(docs, n, 1)))
 }
 
 pub async fn resource_type(req: HttpRequest, id: web::Path<String>) -> Result<ScimJson, Error> {
+    refuse_filter(&req)?;
     resource_type_docs(&base_url(&req))
         .into_iter()
         .find(|d| {
@@ -76,13 +98,15 @@ fn schema_docs(base: &str) -> Vec<Value> {
         .collect()
 }
 
-pub async fn schemas(req: HttpRequest) -> ScimJson {
+pub async fn schemas(req: HttpRequest) -> Result<ScimJson, Error> {
+    refuse_filter(&req)?;
     let docs = schema_docs(&base_url(&req));
     let n = docs.len() as i64;
-    ScimJson::ok(list_response(docs, n, 1))
+    Ok(ScimJson::ok(list_response(docs, n, 1)))
 }
 
 pub async fn schema(req: HttpRequest, id: web::Path<String>) -> Result<ScimJson, Error> {
+    refuse_filter(&req)?;
     schema_docs(&base_url(&req))
         .into_iter()
         .find(|d| {

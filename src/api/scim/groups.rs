@@ -42,7 +42,9 @@ fn respond(status: StatusCode, view: &GroupView, client: &ScimClient, p: &Projec
         render::group(view, &client.base_url),
         &Registry::get().group,
     );
-    ScimJson::resource(status, body)
+    ScimJson::resource(status, body, view.version().etag(), || {
+        render::location(&client.base_url, "Groups", &view.row.id)
+    })
 }
 
 pub async fn create(
@@ -81,7 +83,7 @@ pub async fn get(
             domain::get(c, &org, &id, with_members)
         })
         .await?;
-    pre.check_read(view.row.version)?;
+    pre.check_read(view.version())?;
     Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
 
@@ -169,10 +171,7 @@ pub async fn patch(
         return Ok(respond(StatusCode::OK, &view, &client, &projection).respond_to_response(&req));
     }
     Ok(HttpResponse::NoContent()
-        .insert_header((
-            actix_web::http::header::ETAG,
-            crate::domain::etag(view.row.version),
-        ))
+        .insert_header((actix_web::http::header::ETAG, view.version().etag()))
         .finish())
 }
 

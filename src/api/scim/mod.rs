@@ -7,48 +7,54 @@ pub mod render;
 pub mod search;
 pub mod users;
 
-use actix_web::{http::header, web, HttpRequest};
+use actix_web::{guard, http::header, web, HttpRequest, Route};
 
 use crate::domain::Preconditions;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Each path lists its methods; any other method gets 405 with a SCIM error body.
-    let res =
-        |path: &str| web::resource(path.to_string()).default_service(web::to(method_not_allowed));
+    // Each path lists its methods and names them for `Allow`; any other method gets 405 with
+    // a SCIM error body and that `Allow` header (RFC 9110 §15.5.6).
+    let res = |path: &str, allow: &'static str| {
+        web::resource(path.to_string()).default_service(web::to(move |req: HttpRequest| {
+            method_not_allowed(req, allow)
+        }))
+    };
     cfg.service(
         web::scope("/scim/v2")
             .service(
-                res("/ServiceProviderConfig")
-                    .route(web::get().to(discovery::service_provider_config)),
+                res("/ServiceProviderConfig", "GET, HEAD")
+                    .route(read().to(discovery::service_provider_config)),
             )
-            .service(res("/ResourceTypes").route(web::get().to(discovery::resource_types)))
-            .service(res("/ResourceTypes/{id}").route(web::get().to(discovery::resource_type)))
-            .service(res("/Schemas").route(web::get().to(discovery::schemas)))
-            .service(res("/Schemas/{id}").route(web::get().to(discovery::schema)))
-            .service(res("/Bulk").route(web::post().to(bulk::bulk)))
-            .service(res("/.search").route(web::post().to(search::root)))
-            .service(res("/Users/.search").route(web::post().to(users::search)))
-            .service(res("/Groups/.search").route(web::post().to(groups::search)))
+            .service(res("/ResourceTypes", "GET, HEAD").route(read().to(discovery::resource_types)))
             .service(
-                res("/Users")
+                res("/ResourceTypes/{id}", "GET, HEAD").route(read().to(discovery::resource_type)),
+            )
+            .service(res("/Schemas", "GET, HEAD").route(read().to(discovery::schemas)))
+            .service(res("/Schemas/{id}", "GET, HEAD").route(read().to(discovery::schema)))
+            .service(res("/Bulk", "POST").route(web::post().to(bulk::bulk)))
+            .service(res("/.search", "POST").route(web::post().to(search::root)))
+            .service(res("/Users/.search", "POST").route(web::post().to(users::search)))
+            .service(res("/Groups/.search", "POST").route(web::post().to(groups::search)))
+            .service(
+                res("/Users", "GET, HEAD, POST")
                     .route(web::post().to(users::create))
-                    .route(web::get().to(users::list)),
+                    .route(read().to(users::list)),
             )
             .service(
-                res("/Users/{id}")
-                    .route(web::get().to(users::get))
+                res("/Users/{id}", "GET, HEAD, PUT, PATCH, DELETE")
+                    .route(read().to(users::get))
                     .route(web::put().to(users::replace))
                     .route(web::patch().to(users::patch))
                     .route(web::delete().to(users::delete)),
             )
             .service(
-                res("/Groups")
+                res("/Groups", "GET, HEAD, POST")
                     .route(web::post().to(groups::create))
-                    .route(web::get().to(groups::list)),
+                    .route(read().to(groups::list)),
             )
             .service(
-                res("/Groups/{id}")
-                    .route(web::get().to(groups::get))
+                res("/Groups/{id}", "GET, HEAD, PUT, PATCH, DELETE")
+                    .route(read().to(groups::get))
                     .route(web::put().to(groups::replace))
                     .route(web::patch().to(groups::patch))
                     .route(web::delete().to(groups::delete)),
@@ -56,14 +62,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// A route for GET and HEAD: HEAD runs the GET handler (same status and headers, `ETag` and
+/// 304 included) and the server sends no body for it (RFC 9110 §9.3.2).
+fn read() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 async fn method_not_allowed(
     req: HttpRequest,
+    allow: &'static str,
 ) -> Result<actix_web::HttpResponse, crate::error::Error> {
-    Err(crate::error::Error::MethodNotAllowed(format!(
-        "{} is not supported on {}",
-        req.method(),
-        req.path()
-    )))
+    Err(crate::error::Error::MethodNotAllowed {
+        detail: format!("{} is not supported on {}", req.method(), req.path()),
+        allow,
+    })
 }
 
 /// `If-Match` / `If-None-Match` of a request.

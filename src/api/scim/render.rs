@@ -7,9 +7,9 @@ use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use crate::domain::etag;
 use crate::domain::groups::GroupView;
 use crate::domain::users::UserView;
+use crate::domain::Version;
 use crate::scim::schema::{CORE_GROUP, CORE_USER, SEAT_USER};
 use crate::store::timestamp::put_digits;
 
@@ -32,14 +32,14 @@ fn meta(
     location: String,
     created: NaiveDateTime,
     modified: NaiveDateTime,
-    version: i64,
+    version: Version,
 ) -> Value {
     json!({
         "resourceType": kind,
         "created": timestamp(created),
         "lastModified": timestamp(modified),
         "location": location,
-        "version": etag(version),
+        "version": version.etag(),
     })
 }
 
@@ -97,7 +97,7 @@ pub fn user_text_into(out: &mut String, v: &UserView, base: &str) {
             Part::Groups => push_groups(out, base, &v.groups),
             Part::Seat => push_seat(out, v),
             Part::Schemas(stored) => push_schemas(out, *stored),
-            Part::Meta => push_user_meta(out, base, row),
+            Part::Meta => push_user_meta(out, base, row, v.version()),
         }
     }
     out.push('}');
@@ -185,7 +185,12 @@ fn push_canonical(out: &mut String, raw: &str) {
 }
 
 /// meta, keys sorted: created, lastModified, location, resourceType, version.
-fn push_user_meta(out: &mut String, base: &str, row: &crate::store::users::UserRow) {
+fn push_user_meta(
+    out: &mut String,
+    base: &str,
+    row: &crate::store::users::UserRow,
+    version: Version,
+) {
     use std::fmt::Write;
     out.push_str("{\"created\":\"");
     push_timestamp(out, row.created_at);
@@ -193,11 +198,10 @@ fn push_user_meta(out: &mut String, base: &str, row: &crate::store::users::UserR
     push_timestamp(out, row.updated_at);
     out.push_str("\",\"location\":");
     push_location(out, base, "Users", &row.id);
-    // `etag(version)` as a JSON string: "W/\"N\"".
+    // `version.etag()` as a JSON string: "W/\"N\"" (a pending user's "W/\"N.P\"").
     let _ = write!(
         out,
-        ",\"resourceType\":\"User\",\"version\":\"W/\\\"{}\\\"\"}}",
-        row.version
+        ",\"resourceType\":\"User\",\"version\":\"W/\\\"{version}\\\"\"}}"
     );
 }
 
@@ -361,7 +365,7 @@ pub fn group(v: &GroupView, base: &str) -> Value {
             location(base, "Groups", &row.id),
             row.created_at,
             row.updated_at,
-            row.version,
+            v.version(),
         ),
     );
     Value::Object(m)
@@ -412,7 +416,7 @@ mod tests {
                 format!("{base}/Users/{}", row.id),
                 row.created_at,
                 row.updated_at,
-                row.version,
+                v.version(),
             ),
         );
         Value::Object(m)
@@ -495,6 +499,9 @@ mod tests {
                     user(&v, "https://h/scim/v2"),
                     user_by_value(&v, "https://h/scim/v2")
                 );
+                // A pending user's version holds its queue position.
+                let version = if pending { "W/\"3.2\"" } else { "W/\"3\"" };
+                assert_eq!(user(&v, "https://h/scim/v2")["meta"]["version"], version);
             }
         }
     }

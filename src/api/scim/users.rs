@@ -19,16 +19,17 @@ use crate::startup::AppState;
 use crate::store::DbConn;
 
 fn respond(status: StatusCode, view: &UserView, client: &ScimClient, p: &Projection) -> ScimJson {
+    let etag = view.version().etag();
+    let location = || render::location(&client.base_url, "Users", &view.row.id);
     if !p.is_empty() {
         let body = p.apply(render::user(view, &client.base_url), &Registry::get().user);
-        return ScimJson::resource(status, body);
+        return ScimJson::resource(status, body, etag, location);
     }
-    let row = &view.row;
     ScimJson::resource_text(
         status,
         render::user_text(view, &client.base_url),
-        crate::domain::etag(row.version),
-        || render::location(&client.base_url, "Users", &row.id),
+        etag,
+        location,
     )
 }
 
@@ -63,7 +64,7 @@ pub async fn get(
         .db
         .read_point(move |c| domain::get(c, &org, &id, with_groups))
         .await?;
-    pre.check_read(view.row.version)?;
+    pre.check_read(view.version())?;
     Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
 
