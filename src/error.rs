@@ -76,6 +76,13 @@ impl From<diesel::result::Error> for Error {
                 ScimError::uniqueness("a resource with that unique attribute already exists"),
             ),
             D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Error::Unavailable,
+            // PostgreSQL broke a lock cycle by aborting this transaction (SQLSTATE 40P01,
+            // which diesel does not name): nothing was written, and the request may be sent
+            // again. A group PATCH that touches pending users' rows while a seat change
+            // activates them can meet one.
+            D::DatabaseError(_, ref info) if info.message() == "deadlock detected" => {
+                Error::Unavailable
+            }
             // The database dropped the connection (a restart): the request may be sent again.
             D::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
@@ -173,3 +180,60 @@ impl ResponseError for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as D};
+
+    use super::Error;
+
+    struct Info(&'static str);
+
+    impl DatabaseErrorInformation for Info {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn from(kind: DatabaseErrorKind, message: &'static str) -> Error {
+        Error::from(D::DatabaseError(kind, Box::new(Info(message))))
+    }
+
+    #[test]
+    fn aborted_transactions_may_be_sent_again_other_database_errors_are_internal() {
+        // What PostgreSQL's deadlock (40P01) looks like through diesel: kind Unknown.
+        assert!(matches!(
+            from(DatabaseErrorKind::Unknown, "deadlock detected"),
+            Error::Unavailable
+        ));
+        assert!(matches!(
+            from(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access"
+            ),
+            Error::Unavailable
+        ));
+        assert!(matches!(
+            from(DatabaseErrorKind::Unknown, "division by zero"),
+            Error::Internal(_)
+        ));
+    }
+}
