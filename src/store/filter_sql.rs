@@ -18,7 +18,7 @@ use diesel::QueryResult;
 
 use super::groups::GroupPredicate;
 use super::users::UserPredicate;
-use super::{Backend, MultiBackend};
+use super::{fold, Backend, MultiBackend};
 use crate::error::Error;
 use crate::scim::error::ScimError;
 use crate::scim::filter::{parse_filter, validate, CompValue, CompareOp, TypedAttr, TypedFilter};
@@ -353,6 +353,12 @@ impl Translator {
             }
             return Ok(());
         }
+        // Every resource has `meta` and all of its sub-attributes; the stored JSON does not
+        // hold them (the server renders them), so `meta pr` must not look there.
+        if cmp.is_none() && attr.is_core && attr.attr == "meta" {
+            buf.sql("1 = 1");
+            return Ok(());
+        }
         if let Some(constant) = self.constant(attr) {
             return match cmp {
                 None => {
@@ -568,7 +574,11 @@ impl Translator {
                 f(format!("{alias}.is_primary"), Kind::BoolColumn, false)
             }
             (Elements::UserGroups, "value") => f(format!("{alias}.group_id"), text, false),
-            (Elements::UserGroups, "display") => f("elg.display_name".into(), text, false),
+            (Elements::UserGroups, "display") => f(
+                "elg.display_name_norm".into(),
+                Kind::Text { lowered: true },
+                false,
+            ),
             (Elements::UserGroups, "type") => f("'direct'".into(), text, false),
             (Elements::GroupMembers, "value") => f(format!("{alias}.member_id"), text, false),
             (Elements::GroupMembers, "type") => f(format!("{alias}.member_type"), text, false),
@@ -683,14 +693,18 @@ impl Translator {
         guard(buf);
         match (field.kind, value) {
             (Kind::Text { lowered }, CompValue::Str(s)) => {
-                let fold = !attr.case_exact;
-                let lhs = if fold && !lowered {
-                    format!("LOWER({})", field.sql)
-                } else {
-                    field.sql.clone()
+                // caseExact=false: a column stored folded compares with the value folded the
+                // same way (in Rust), so its index applies; anything else is folded on both
+                // sides by the database's `scim_fold` (see `store::fold`).
+                let (lhs, rhs) = match (attr.case_exact, lowered) {
+                    (true, _) => (field.sql.clone(), Operand::AsIs(s.clone())),
+                    (false, true) => (field.sql.clone(), Operand::AsIs(fold::fold(s))),
+                    (false, false) => (
+                        format!("scim_fold({})", field.sql),
+                        Operand::Folded(s.clone()),
+                    ),
                 };
-                let v = if fold { s.to_lowercase() } else { s.clone() };
-                self.text_op(&lhs, op, v, buf)?;
+                self.text_op(&lhs, op, rhs, buf)?;
             }
             (Kind::BoolColumn, CompValue::Bool(b)) if op == CompareOp::Eq => {
                 buf.sql(&format!("{} = ", field.sql)).bind(Bind::Bool(*b));
@@ -738,10 +752,41 @@ impl Translator {
         Ok(())
     }
 
-    fn text_op(&self, lhs: &str, op: CompareOp, v: String, buf: &mut SqlBuf) -> Result<(), Error> {
-        let len = v.chars().count() as i64;
+    fn text_op(
+        &self,
+        lhs: &str,
+        op: CompareOp,
+        rhs: Operand,
+        buf: &mut SqlBuf,
+    ) -> Result<(), Error> {
+        let (v, folded) = match rhs {
+            Operand::AsIs(v) => (v, false),
+            Operand::Folded(v) => (v, true),
+        };
+        // The value as SQL after its bind: `?` or `scim_fold(?)`.
+        let close = if folded { ")" } else { "" };
+        let value = |buf: &mut SqlBuf, v: &str| {
+            if folded {
+                buf.sql("scim_fold(");
+            }
+            buf.bind(Bind::Text(v.to_string())).sql(close);
+        };
+        // The value's length in characters: counted here, or (folded, where folding may
+        // change it) by the database, so that both sides agree.
+        let length = |buf: &mut SqlBuf, v: &str| {
+            if folded {
+                buf.sql("length(scim_fold(")
+                    .bind(Bind::Text(v.to_string()))
+                    .sql("))");
+            } else {
+                // Cast: PostgreSQL's substr/right take int4, binds are int8.
+                buf.sql("CAST(")
+                    .bind(Bind::Int(v.chars().count() as i64))
+                    .sql(" AS INTEGER)");
+            }
+        };
         match op {
-            CompareOp::Co | CompareOp::Sw | CompareOp::Ew if len == 0 => {
+            CompareOp::Co | CompareOp::Sw | CompareOp::Ew if v.is_empty() => {
                 buf.sql("1 = 1");
             }
             CompareOp::Co => {
@@ -750,33 +795,40 @@ impl Translator {
                     Backend::Sqlite => "instr",
                     Backend::Pg => "strpos",
                 };
-                buf.sql(&format!("{f}({lhs}, "))
-                    .bind(Bind::Text(v))
-                    .sql(") > 0");
+                buf.sql(&format!("{f}({lhs}, "));
+                value(buf, &v);
+                buf.sql(") > 0");
             }
             CompareOp::Sw => {
-                // Lengths are cast: PostgreSQL's substr/right take int4, binds are int8.
-                buf.sql(&format!("substr({lhs}, 1, CAST("))
-                    .bind(Bind::Int(len))
-                    .sql(" AS INTEGER)) = ")
-                    .bind(Bind::Text(v));
+                buf.sql(&format!("substr({lhs}, 1, "));
+                length(buf, &v);
+                buf.sql(") = ");
+                value(buf, &v);
             }
             CompareOp::Ew => {
                 match self.backend {
-                    Backend::Sqlite => buf
-                        .sql(&format!("substr({lhs}, -CAST("))
-                        .bind(Bind::Int(len)),
-                    Backend::Pg => buf.sql(&format!("right({lhs}, CAST(")).bind(Bind::Int(len)),
+                    Backend::Sqlite => buf.sql(&format!("substr({lhs}, -")),
+                    Backend::Pg => buf.sql(&format!("right({lhs}, ")),
                 };
-                buf.sql(" AS INTEGER)) = ").bind(Bind::Text(v));
+                length(buf, &v);
+                buf.sql(") = ");
+                value(buf, &v);
             }
             _ => {
-                buf.sql(&format!("{lhs} {} ", sql_op(op)?))
-                    .bind(Bind::Text(v));
+                buf.sql(&format!("{lhs} {} ", sql_op(op)?));
+                value(buf, &v);
             }
         }
         Ok(())
     }
+}
+
+/// The right-hand side of a text comparison.
+enum Operand {
+    /// Bound as it is (case-exact, or already folded in Rust for a `*_norm` column).
+    AsIs(String),
+    /// Folded by the database's `scim_fold`, like the column it is compared with.
+    Folded(String),
 }
 
 fn json_kind(ty: AttrType) -> Kind {
