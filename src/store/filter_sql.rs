@@ -54,6 +54,57 @@ pub fn group_predicate(f: &TypedFilter, backend: Backend) -> Result<GroupPredica
     Ok(Box::new(buf.into_predicate()))
 }
 
+/// How a User list is ordered by a `sortBy` attribute (from `scim::filter::resolve_sort`).
+pub fn user_sort_key(attr: &TypedAttr, backend: Backend) -> Result<SortKey, Error> {
+    Translator {
+        resource: Resource::User,
+        backend,
+    }
+    .sort_key(attr)
+}
+
+/// How a Group list is ordered by a `sortBy` attribute (from `scim::filter::resolve_sort`).
+pub fn group_sort_key(attr: &TypedAttr, backend: Backend) -> Result<SortKey, Error> {
+    Translator {
+        resource: Resource::Group,
+        backend,
+    }
+    .sort_key(attr)
+}
+
+/// The ORDER BY of a `sortBy` attribute (RFC 7644 §3.4.2.3), in SQL on both backends: the
+/// value a resource sorts by (a column, a JSON leaf, or a multi-valued attribute's primary
+/// value, else its first), folded with `scim_fold` when it is a caseExact=false string.
+/// Names in the SQL come from the schema registry, never from the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    table: &'static str,
+    /// The value, NULL when the resource has none.
+    key: String,
+    /// Whether `key` can be NULL.
+    nullable: bool,
+}
+
+impl SortKey {
+    /// `key, id` in the direction asked, resources without a value last when ascending and
+    /// first when descending (RFC 7644 §3.4.2.3; SQLite puts NULLs first ascending, so this
+    /// is spelled out), and ties in id order so pages are stable.
+    pub fn order_by(&self, descending: bool) -> String {
+        let t = self.table;
+        let dir = if descending { "DESC" } else { "ASC" };
+        let id = format!("{t}.id {dir}");
+        if self.key == format!("{t}.id") {
+            return id;
+        }
+        let nulls = match (self.nullable, descending) {
+            (false, _) => "",
+            (true, false) => " NULLS LAST",
+            (true, true) => " NULLS FIRST",
+        };
+        format!("{} {dir}{nulls}, {id}", self.key)
+    }
+}
+
 /// True when a User filter finds its rows through an index whatever the table's size: an
 /// `eq` on `id`, `userName` or `externalId`, or an `and` with such a side. These are the
 /// lookups identity providers send before every create and update.
@@ -518,9 +569,20 @@ impl Translator {
         buf: &mut SqlBuf,
         body: impl FnOnce(&Self, &str, &mut SqlBuf) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let t = self.resource.table();
         let alias = "el";
-        let from = match elements {
+        let from = self.element_source(elements, alias, false);
+        buf.sql(&format!("EXISTS (SELECT 1 FROM {from} AND ("));
+        body(self, alias, buf)?;
+        buf.sql("))");
+        Ok(())
+    }
+
+    /// `<rows> <alias> WHERE <rows of this resource>`: the FROM and WHERE of a query over the
+    /// elements of a multi-valued attribute, open for more `AND` conditions. `ordinal`: PostgreSQL
+    /// numbers JSON array elements in `<alias>.n` (SQLite's json_each has `<alias>.key`).
+    fn element_source(&self, elements: &Elements, alias: &str, ordinal: bool) -> String {
+        let t = self.resource.table();
+        match elements {
             Elements::Emails => format!("scim_user_emails {alias} WHERE {alias}.user_id = {t}.id"),
             Elements::UserGroups => format!(
                 "scim_group_members {alias} JOIN scim_groups elg ON elg.id = {alias}.group_id WHERE {alias}.member_id = {t}.id"
@@ -533,18 +595,101 @@ impl Translator {
                 }
                 Backend::Pg => {
                     let p: Vec<String> = path.iter().map(|k| format!("\"{k}\"")).collect();
+                    let columns = if ordinal {
+                        format!("WITH ORDINALITY {alias}(value, n)")
+                    } else {
+                        format!("{alias}(value)")
+                    };
                     format!(
                         "jsonb_array_elements(CASE WHEN jsonb_typeof(({t}.resource)::jsonb #> '{{{0}}}') = 'array' \
-                         THEN ({t}.resource)::jsonb #> '{{{0}}}' ELSE '[]'::jsonb END) {alias}(value) WHERE 1 = 1",
+                         THEN ({t}.resource)::jsonb #> '{{{0}}}' ELSE '[]'::jsonb END) {columns} WHERE 1 = 1",
                         p.join(",")
                     )
                 }
             },
+        }
+    }
+
+    /// See [`SortKey`].
+    fn sort_key(&self, attr: &TypedAttr) -> Result<SortKey, Error> {
+        let t = self.resource.table();
+        let not_supported = || -> Error {
+            ScimError::invalid_value(format!("sorting by '{}' is not supported", path_name(attr)))
+                .into()
         };
-        buf.sql(&format!("EXISTS (SELECT 1 FROM {from} AND ("));
-        body(self, alias, buf)?;
-        buf.sql("))");
-        Ok(())
+        let key = |key: String, nullable: bool| {
+            Ok(SortKey {
+                table: t,
+                key,
+                nullable,
+            })
+        };
+        if attr.multi_valued {
+            return self
+                .multi_valued_sort_key(attr)
+                .map_err(|_| not_supported());
+        }
+        if attr.is_core && attr.attr == "meta" {
+            return match attr.sub {
+                Some("created") => key(format!("{t}.created_at"), false),
+                Some("lastModified") => key(format!("{t}.updated_at"), false),
+                Some("version") => key(format!("{t}.version"), false),
+                // The same for every row (resourceType), or in the order of the id (location).
+                Some("resourceType" | "location") => key(format!("{t}.id"), false),
+                _ => Err(not_supported()),
+            };
+        }
+        if attr.schema == SEAT_USER && attr.attr == "queuePosition" {
+            return key(format!("{t}.queue_seq"), true);
+        }
+        let field = self.field(attr).map_err(|_| not_supported())?;
+        let (value, nullable) = sort_value(&field, attr);
+        key(value, nullable)
+    }
+
+    /// The primary element's value, else the first element's (RFC 7644 §3.4.2.3): a
+    /// subquery over the attribute's rows or JSON array, in the order the resource lists them.
+    fn multi_valued_sort_key(&self, attr: &TypedAttr) -> Result<SortKey, Error> {
+        let alias = "el";
+        let elements = self.elements_for(attr, None)?;
+        let from = self.element_source(&elements, alias, true);
+        let first = match &elements {
+            Elements::Emails => format!("{alias}.is_primary DESC, {alias}.position"),
+            // A user's groups are listed by name; a group's members as they were added.
+            Elements::UserGroups => "elg.display_name, elg.id".to_string(),
+            Elements::GroupMembers => format!("{alias}.created_at, {alias}.member_id"),
+            Elements::Json(_) => match self.backend {
+                Backend::Sqlite => {
+                    format!("(json_extract({alias}.value, '$.\"primary\"') IS 1) DESC, {alias}.key")
+                }
+                Backend::Pg => format!(
+                    "COALESCE({alias}.value #>> '{{\"primary\"}}' = 'true', false) DESC, {alias}.n"
+                ),
+            },
+        };
+        let field = match attr.sub {
+            Some(sub) => self.element_field(&elements, alias, sub, attr.ty)?,
+            // A multi-valued simple attribute: the element itself.
+            None => match (&elements, self.backend) {
+                (Elements::Json(_), Backend::Sqlite) => Field {
+                    sql: format!("{alias}.value"),
+                    kind: json_kind(attr.ty),
+                    nullable: true,
+                },
+                (Elements::Json(_), Backend::Pg) => Field {
+                    sql: format!("({alias}.value #>> '{{}}')"),
+                    kind: json_kind(attr.ty),
+                    nullable: true,
+                },
+                _ => return Err(unsupported("no sort value")),
+            },
+        };
+        let (value, _) = sort_value(&field, attr);
+        Ok(SortKey {
+            table: self.resource.table(),
+            key: format!("(SELECT {value} FROM {from} ORDER BY {first} LIMIT 1)"),
+            nullable: true,
+        })
     }
 
     /// A sub-attribute of one element.
@@ -829,6 +974,27 @@ enum Operand {
     AsIs(String),
     /// Folded by the database's `scim_fold`, like the column it is compared with.
     Folded(String),
+}
+
+/// A field as a value to sort by: folded when it is a caseExact=false string not stored
+/// folded, and an empty string counted as missing (as `pr` does). Returns the SQL and
+/// whether it can be NULL.
+fn sort_value(field: &Field, attr: &TypedAttr) -> (String, bool) {
+    match field.kind {
+        Kind::Text { lowered } => {
+            let value = if attr.case_exact || lowered {
+                field.sql.clone()
+            } else {
+                format!("scim_fold({})", field.sql)
+            };
+            if field.nullable {
+                (format!("NULLIF({value}, '')"), true)
+            } else {
+                (value, false)
+            }
+        }
+        _ => (field.sql.clone(), field.nullable),
+    }
 }
 
 fn json_kind(ty: AttrType) -> Kind {

@@ -11,7 +11,7 @@ pub mod validate;
 pub use ast::{AttrPath, CompValue, CompareOp, Filter};
 pub use eval::{matches, matches_element};
 pub use parser::{parse_filter, MAX_DEPTH, MAX_NODES};
-pub use validate::{validate, TypedAttr, TypedFilter};
+pub use validate::{resolve_sort, validate, TypedAttr, TypedFilter};
 
 #[cfg(test)]
 mod fuzz {

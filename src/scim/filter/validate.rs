@@ -93,6 +93,35 @@ fn validate_in(
     })
 }
 
+/// Resolves a `sortBy` attribute (RFC 7644 §3.4.2.3): any attribute or sub-attribute with
+/// a simple value, core or extension (by URN). A multi-valued complex attribute means its
+/// `value` (`emails` is `emails.value`), like in filters; a multi-valued one sorts by its
+/// primary value, else its first. Errors are `invalidValue`, as for any bad query parameter.
+pub fn resolve_sort(name: &str, rs: &ResourceSchema) -> ScimResult<TypedAttr> {
+    let r = rs.resolve(name).ok_or_else(|| {
+        ScimError::invalid_value(format!("cannot sort by unknown attribute '{name}'"))
+    })?;
+    for def in std::iter::once(r.attr).chain(r.sub) {
+        if def.returned == Returned::Never {
+            return Err(ScimError::invalid_value(format!(
+                "cannot sort by '{name}': it is never returned"
+            )));
+        }
+    }
+    let mut sub = r.sub;
+    if sub.is_none() && r.attr.ty == AttrType::Complex {
+        sub = match r.attr.sub("value") {
+            Some(v) if r.attr.multi_valued => Some(v),
+            _ => {
+                return Err(ScimError::invalid_value(format!(
+                    "'{name}' is a complex attribute; sort by one of its sub-attributes instead"
+                )))
+            }
+        };
+    }
+    Ok(typed(r.schema, r.is_core, r.attr, sub))
+}
+
 /// Resolves the `attr` of `attr[…]`: it must be a multi-valued complex attribute.
 pub(crate) fn resolve_value_path_parent<'r>(
     path: &AttrPath,
@@ -487,6 +516,47 @@ mod tests {
         };
         let e = validate(&f, &Registry::get().user).unwrap_err();
         assert!(e.detail.contains("cannot be nested"));
+    }
+
+    #[test]
+    fn sort_attributes_resolve_like_filter_paths() {
+        let reg = Registry::get();
+        let a = resolve_sort("name.GIVENNAME", &reg.user).unwrap();
+        assert_eq!(
+            (a.attr, a.sub, a.multi_valued),
+            ("name", Some("givenName"), false)
+        );
+        let a = resolve_sort("emails", &reg.user).unwrap();
+        assert_eq!(
+            (a.attr, a.sub, a.multi_valued),
+            ("emails", Some("value"), true)
+        );
+        let a = resolve_sort(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            &reg.user,
+        )
+        .unwrap();
+        assert_eq!(
+            (a.schema, a.attr, a.is_core),
+            (ENTERPRISE_USER, "department", false)
+        );
+        let a = resolve_sort("members.value", &reg.group).unwrap();
+        assert_eq!((a.attr, a.sub), ("members", Some("value")));
+        for bad in [
+            "nosuch",
+            "name",
+            "meta",
+            "password",
+            "name.nosuch",
+            "addresses",
+        ] {
+            let e = resolve_sort(bad, &reg.user).unwrap_err();
+            assert_eq!(
+                e.kind,
+                crate::scim::error::ScimErrorKind::InvalidValue,
+                "{bad}"
+            );
+        }
     }
 
     #[test]
