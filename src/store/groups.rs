@@ -81,6 +81,18 @@ pub fn find(conn: &mut DbConn, org_id: &str, id: &str) -> Q<Option<GroupRow>> {
     .optional())
 }
 
+/// The groups of the organization with the ids given, in no particular order.
+pub fn by_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<GroupRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    scim_groups::table
+        .filter(scim_groups::org_id.eq(org_id))
+        .filter(scim_groups::id.eq_any(ids))
+        .select(GroupRow::as_select())
+        .load(conn)
+}
+
 pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
     // Memberships of this group in other groups; its own member rows cascade.
     diesel::delete(

@@ -144,6 +144,18 @@ pub fn find_by_user_name(conn: &mut DbConn, org_id: &str, user_name: &str) -> Q<
     .optional())
 }
 
+/// The users of the organization with the ids given, in no particular order.
+pub fn by_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<UserRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::id.eq_any(ids))
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
 /// Delete a user with its emails and memberships; true when it existed.
 pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
     diesel::delete(

@@ -1,6 +1,6 @@
 //! Sorting, attribute projection, count=0, maximum page size, and POST /.search.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -532,4 +532,141 @@ async fn groups_sort_by_any_attribute_with_missing_values_at_the_end() {
         let r = app.get(&format!("/Groups?sortBy={bad}")).await;
         assert_scim_error(&r, 400, Some("invalidValue"));
     }
+}
+
+/// `POST /.search` at the root (RFC 7644 §3.4.3): a filter that names an attribute one type
+/// lacks still finds the other type (that attribute matches nothing there), and sortBy
+/// orders users and groups as one list, missing values last.
+#[tokio::test]
+async fn root_search_filters_and_sorts_across_users_and_groups() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for (name, display) in [
+        ("alice@example.com", Some("Bravo")),
+        ("bob@example.com", Some("délta")),
+        ("carol@example.com", None),
+    ] {
+        let mut u = json!({"schemas": [CORE_USER], "userName": name});
+        if let Some(d) = display {
+            u["displayName"] = json!(d);
+        }
+        let r = app.post("/Users", u).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    for (name, members) in [
+        ("alpha", vec![ids[0].clone()]),
+        ("Charlie", vec![]),
+        ("Sales", vec![]),
+    ] {
+        let m: Vec<_> = members.iter().map(|id| json!({"value": id})).collect();
+        let r = app
+            .post(
+                "/Groups",
+                json!({"schemas": [CORE_GROUP], "displayName": name, "members": m}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let search = |body: Value| {
+        let app = &app;
+        async move {
+            let r = app.post("/.search", body.clone()).await;
+            assert_eq!(r.status, 200, "{body}: {}", r.body);
+            let names: Vec<String> = r.body["Resources"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| {
+                            x["displayName"]
+                                .as_str()
+                                .or(x["userName"].as_str())
+                                .unwrap_or("?")
+                                .to_string()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (names, r.body["totalResults"].as_i64().unwrap_or(-1))
+        }
+    };
+    let (found, total) = search(json!({"schemas": [SEARCH],
+        "filter": r#"displayName eq "Sales" or userName eq "alice@example.com""#}))
+    .await;
+    assert_eq!(total, 2);
+    assert_eq!(found, ["Bravo", "Sales"]);
+    let (found, total) = search(
+        json!({"schemas": [SEARCH], "filter": r#"members pr or userName eq "bob@example.com""#}),
+    )
+    .await;
+    assert_eq!(
+        (found, total),
+        (vec!["délta".to_string(), "alpha".to_string()], 2)
+    );
+    let (_, total) = search(json!({"schemas": [SEARCH], "filter": "not (userName pr)"})).await;
+    assert_eq!(total, 3, "every group, no user");
+
+    let (found, total) = search(json!({"schemas": [SEARCH], "sortBy": "displayName"})).await;
+    assert_eq!(total, 6);
+    assert_eq!(
+        found,
+        [
+            "alpha",
+            "Bravo",
+            "Charlie",
+            "délta",
+            "Sales",
+            "carol@example.com"
+        ]
+    );
+    let (found, _) = search(json!({"schemas": [SEARCH], "sortBy": "displayName",
+                                   "sortOrder": "descending", "startIndex": 1, "count": 3}))
+    .await;
+    assert_eq!(found, ["carol@example.com", "Sales", "délta"]);
+    let (found, total) = search(json!({"schemas": [SEARCH], "sortBy": "displayName",
+                                       "startIndex": 3, "count": 2}))
+    .await;
+    assert_eq!(
+        (found, total),
+        (vec!["Charlie".to_string(), "délta".to_string()], 6)
+    );
+    // userName only users have: the groups have no value and come last.
+    let (found, _) = search(json!({"schemas": [SEARCH], "sortBy": "userName",
+                                   "filter": r#"userName sw "a" or displayName sw "s""#}))
+    .await;
+    assert_eq!(found, ["Bravo", "Sales"]);
+    let (found, _) = search(json!({"schemas": [SEARCH], "sortBy": "userName",
+                                   "sortOrder": "descending",
+                                   "filter": r#"userName sw "a" or displayName sw "s""#}))
+    .await;
+    assert_eq!(found, ["Sales", "Bravo"]);
+    // Keys of every kind, where only one type has the attribute or both do.
+    for sort_by in [
+        "emails",
+        "members",
+        "active",
+        "meta.created",
+        "meta.lastModified",
+        "externalId",
+        "id",
+        "name.familyName",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+    ] {
+        for order in ["ascending", "descending"] {
+            let (found, total) = search(
+                json!({"schemas": [SEARCH], "sortBy": sort_by, "sortOrder": order, "count": 4}),
+            )
+            .await;
+            assert_eq!((found.len(), total), (4, 6), "{sort_by} {order}");
+        }
+    }
+    let (found, _) = search(json!({"schemas": [SEARCH], "sortBy": "members"})).await;
+    assert_eq!(
+        found[0], "alpha",
+        "the one resource with a member comes first"
+    );
+    let r = app
+        .post("/.search", json!({"schemas": [SEARCH], "sortBy": "nosuch"}))
+        .await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
 }

@@ -6,6 +6,7 @@ pub mod ast;
 pub mod eval;
 pub mod lexer;
 pub mod parser;
+pub mod scope;
 pub mod validate;
 
 pub use ast::{AttrPath, CompValue, CompareOp, Filter};
