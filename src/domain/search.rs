@@ -12,7 +12,7 @@ use super::users::{self, UserView};
 use crate::error::Error;
 use crate::scim::error::ScimError;
 use crate::scim::filter::scope::{scope, unknown_everywhere, Scoped};
-use crate::scim::filter::{parse_filter, resolve_sort, validate, TypedAttr, TypedFilter};
+use crate::scim::filter::{parse_filter_located, resolve_sort, validate, TypedAttr, TypedFilter};
 use crate::scim::list::{ListQuery, SortOrder};
 use crate::scim::projection::wants_attribute;
 use crate::scim::schema::{Registry, ResourceSchema};
@@ -38,10 +38,14 @@ pub fn search_all(conn: &mut DbConn, org_id: &str, q: &ListQuery) -> Result<Mixe
     let (user_part, group_part) = match &q.filter {
         None => (Some(None), Some(None)),
         Some(f) => {
-            let parsed = parse_filter(f)?;
-            if let Some(path) = unknown_everywhere(&parsed, &[&reg.user, &reg.group]) {
+            let (parsed, positions) = parse_filter_located(f)?;
+            if let Some((i, path)) = unknown_everywhere(&parsed, &[&reg.user, &reg.group]) {
+                let at = positions
+                    .get(i)
+                    .map(|p| format!(" (at position {p})"))
+                    .unwrap_or_default();
                 return Err(
-                    ScimError::invalid_filter(format!("unknown attribute '{path}'")).into(),
+                    ScimError::invalid_filter(format!("unknown attribute '{path}'{at}")).into(),
                 );
             }
             (part(&parsed, &reg.user)?, part(&parsed, &reg.group)?)

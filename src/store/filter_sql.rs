@@ -21,17 +21,21 @@ use super::users::UserPredicate;
 use super::{fold, Backend, MultiBackend};
 use crate::error::Error;
 use crate::scim::error::ScimError;
-use crate::scim::filter::{parse_filter, validate, CompValue, CompareOp, TypedAttr, TypedFilter};
+use crate::scim::filter::{
+    parse_filter_located, validate_located, CompValue, CompareOp, TypedAttr, TypedFilter,
+};
 use crate::scim::schema::{AttrType, Registry, SEAT_USER};
 
-/// Parse and check a filter for the User resource.
+/// Parse and check a filter for the User resource; errors name a position.
 pub fn parse_user_filter(f: &str) -> Result<TypedFilter, Error> {
-    Ok(validate(&parse_filter(f)?, &Registry::get().user)?)
+    let (parsed, paths) = parse_filter_located(f)?;
+    Ok(validate_located(&parsed, &Registry::get().user, &paths)?)
 }
 
-/// Parse and check a filter for the Group resource.
+/// Parse and check a filter for the Group resource; errors name a position.
 pub fn parse_group_filter(f: &str) -> Result<TypedFilter, Error> {
-    Ok(validate(&parse_filter(f)?, &Registry::get().group)?)
+    let (parsed, paths) = parse_filter_located(f)?;
+    Ok(validate_located(&parsed, &Registry::get().group, &paths)?)
 }
 
 pub fn user_predicate(f: &TypedFilter, backend: Backend) -> Result<UserPredicate, Error> {

@@ -459,3 +459,47 @@ async fn meta_is_present_on_every_resource() {
         assert_eq!(r.body["totalResults"], n, "{f}");
     }
 }
+
+/// Errors found after parsing (an unknown attribute, a value of the wrong type) name the
+/// position of the attribute path they are about, as syntax errors do.
+#[tokio::test]
+async fn schema_errors_name_the_position_of_the_attribute() {
+    let app = spawn_app().await;
+    let cases = [
+        ("/Users/.search", r#"nosuch eq "a""#, "position 0"),
+        (
+            "/Users/.search",
+            r#"userName eq "a" or nosuch eq "a""#,
+            "position 19",
+        ),
+        (
+            "/Users/.search",
+            r#"userName pr and active eq "yes""#,
+            "position 16",
+        ),
+        (
+            "/Users/.search",
+            r#"emails[type eq "w" or nosuch pr]"#,
+            "position 22",
+        ),
+        ("/Users/.search", r#"not (name.nosuch pr)"#, "position 5"),
+        (
+            "/Users/.search",
+            r#"title pr and meta.created gt "yesterday""#,
+            "position 13",
+        ),
+        (
+            "/Groups/.search",
+            r#"displayName pr and userName eq "x""#,
+            "position 19",
+        ),
+        ("/.search", r#"userName pr or nosuch eq "x""#, "position 15"),
+    ];
+    for (path, filter, want) in cases {
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": filter});
+        let r = app.post(path, body).await;
+        assert_scim_error(&r, 400, Some("invalidFilter"));
+        let detail = r.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(want), "{path} {filter}: {detail}");
+    }
+}

@@ -11,8 +11,8 @@ pub mod validate;
 
 pub use ast::{AttrPath, CompValue, CompareOp, Filter};
 pub use eval::{matches, matches_element};
-pub use parser::{parse_filter, MAX_DEPTH, MAX_NODES};
-pub use validate::{resolve_sort, validate, TypedAttr, TypedFilter};
+pub use parser::{parse_filter, parse_filter_located, MAX_DEPTH, MAX_NODES};
+pub use validate::{resolve_sort, validate, validate_located, TypedAttr, TypedFilter};
 
 #[cfg(test)]
 mod fuzz {

@@ -62,17 +62,51 @@ pub fn scope(f: &Filter, rs: &ResourceSchema) -> Scoped {
     }
 }
 
-/// The first attribute path of `f` that none of the resource types has: such a filter is an
-/// error, not a search that finds nothing.
-pub fn unknown_everywhere<'f>(f: &'f Filter, types: &[&ResourceSchema]) -> Option<&'f AttrPath> {
+/// The first attribute path of `f` that none of the resource types has (such a filter is an
+/// error, not a search that finds nothing), with its index among the filter's attribute
+/// paths in pre-order (the order `parse_filter_located` gives their positions in).
+pub fn unknown_everywhere<'f>(
+    f: &'f Filter,
+    types: &[&ResourceSchema],
+) -> Option<(usize, &'f AttrPath)> {
+    fn walk<'f>(
+        f: &'f Filter,
+        types: &[&ResourceSchema],
+        seen: &mut usize,
+    ) -> Option<(usize, &'f AttrPath)> {
+        match f {
+            Filter::And(a, b) | Filter::Or(a, b) => {
+                walk(a, types, seen).or_else(|| walk(b, types, seen))
+            }
+            Filter::Not(x) => walk(x, types, seen),
+            Filter::Present(path)
+            | Filter::Compare { path, .. }
+            | Filter::ValuePath { path, .. } => {
+                let at = *seen;
+                *seen += 1;
+                if !types.iter().any(|rs| has_attribute(path, rs)) {
+                    return Some((at, path));
+                }
+                match f {
+                    // Its sub-attributes are checked by validate, against the types that have it.
+                    Filter::ValuePath { filter, .. } => {
+                        *seen += count_paths(filter);
+                        None
+                    }
+                    _ => None,
+                }
+            }
+        }
+    }
+    walk(f, types, &mut 0)
+}
+
+fn count_paths(f: &Filter) -> usize {
     match f {
-        Filter::And(a, b) | Filter::Or(a, b) => {
-            unknown_everywhere(a, types).or_else(|| unknown_everywhere(b, types))
-        }
-        Filter::Not(x) => unknown_everywhere(x, types),
-        Filter::Present(path) | Filter::Compare { path, .. } | Filter::ValuePath { path, .. } => {
-            (!types.iter().any(|rs| has_attribute(path, rs))).then_some(path)
-        }
+        Filter::And(a, b) | Filter::Or(a, b) => count_paths(a) + count_paths(b),
+        Filter::Not(x) => count_paths(x),
+        Filter::Present(_) | Filter::Compare { .. } => 1,
+        Filter::ValuePath { filter, .. } => 1 + count_paths(filter),
     }
 }
 
@@ -143,9 +177,11 @@ mod tests {
         let types = [&reg.user, &reg.group];
         let f = parse_filter(r#"userName pr or nosuch eq 1"#).expect("parses");
         assert_eq!(
-            unknown_everywhere(&f, &types).map(|p| p.attr.as_str()),
-            Some("nosuch")
+            unknown_everywhere(&f, &types).map(|(i, p)| (i, p.attr.as_str())),
+            Some((1, "nosuch"))
         );
+        let f = parse_filter(r#"emails[type eq "w" or value pr] and nosuch pr"#).expect("parses");
+        assert_eq!(unknown_everywhere(&f, &types).map(|(i, _)| i), Some(3));
         let f = parse_filter(r#"userName pr or members pr"#).expect("parses");
         assert_eq!(unknown_everywhere(&f, &types), None);
     }

@@ -2,6 +2,8 @@
 //! canonical name, every comparison checked against the attribute's type. Whatever passes
 //! here is something the SQL translation and the evaluator can handle without guessing.
 
+use std::cell::Cell;
+
 use super::ast::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::schema::{AttrDef, AttrType, ResourceSchema, Returned};
@@ -47,7 +49,22 @@ pub enum TypedFilter {
 }
 
 pub fn validate(f: &Filter, rs: &ResourceSchema) -> ScimResult<TypedFilter> {
-    validate_in(f, rs, None)
+    validate_in(f, rs, None, &Cell::new(0)).map_err(|(e, _)| e)
+}
+
+/// `validate`, naming in an error the position of the attribute path it is about, like
+/// syntax errors do. `paths`: from [`parse_filter_located`](super::parser::parse_filter_located).
+pub fn validate_located(
+    f: &Filter,
+    rs: &ResourceSchema,
+    paths: &[usize],
+) -> ScimResult<TypedFilter> {
+    validate_in(f, rs, None, &Cell::new(0)).map_err(|(mut e, path)| {
+        if let Some(pos) = paths.get(path) {
+            e.detail = format!("{} (at position {pos})", e.detail);
+        }
+        e
+    })
 }
 
 /// The multi-valued complex attribute whose value filter we are inside, if any.
@@ -57,20 +74,34 @@ struct Parent<'a> {
     def: &'a AttrDef,
 }
 
+/// An error, and which attribute path of the filter (counting in pre-order) it is about.
+type Located<T> = Result<T, (ScimError, usize)>;
+
 fn validate_in(
     f: &Filter,
     rs: &ResourceSchema,
     parent: Option<Parent<'_>>,
-) -> ScimResult<TypedFilter> {
-    let rec = |x: &Filter| validate_in(x, rs, parent).map(Box::new);
+    paths: &Cell<usize>,
+) -> Located<TypedFilter> {
+    let rec = |x: &Filter| validate_in(x, rs, parent, paths).map(Box::new);
+    // The index of the attribute path at this node, for its errors.
+    let next_path = || {
+        let i = paths.get();
+        paths.set(i + 1);
+        i
+    };
     Ok(match f {
         Filter::And(l, r) => TypedFilter::And(rec(l)?, rec(r)?),
         Filter::Or(l, r) => TypedFilter::Or(rec(l)?, rec(r)?),
         Filter::Not(x) => TypedFilter::Not(rec(x)?),
-        Filter::Present(path) => TypedFilter::Present(resolve_leaf(path, rs, parent, false)?),
+        Filter::Present(path) => {
+            let at = next_path();
+            TypedFilter::Present(resolve_leaf(path, rs, parent, false).map_err(|e| (e, at))?)
+        }
         Filter::Compare { path, op, value } => {
-            let attr = resolve_leaf(path, rs, parent, true)?;
-            let value = check_value(&attr, path, *op, value)?;
+            let at = next_path();
+            let attr = resolve_leaf(path, rs, parent, true).map_err(|e| (e, at))?;
+            let value = check_value(&attr, path, *op, value).map_err(|e| (e, at))?;
             TypedFilter::Compare {
                 attr,
                 op: *op,
@@ -78,13 +109,17 @@ fn validate_in(
             }
         }
         Filter::ValuePath { path, filter } => {
+            let at = next_path();
             if parent.is_some() {
-                return Err(ScimError::invalid_filter(format!(
-                    "value filters cannot be nested ('{path}[…]')"
-                )));
+                return Err((
+                    ScimError::invalid_filter(format!(
+                        "value filters cannot be nested ('{path}[…]')"
+                    )),
+                    at,
+                ));
             }
-            let (attr, def) = resolve_value_path_parent(path, rs)?;
-            let inner = validate_in(filter, rs, Some(Parent { attr: &attr, def }))?;
+            let (attr, def) = resolve_value_path_parent(path, rs).map_err(|e| (e, at))?;
+            let inner = validate_in(filter, rs, Some(Parent { attr: &attr, def }), paths)?;
             TypedFilter::ValuePath {
                 attr,
                 filter: Box::new(inner),
