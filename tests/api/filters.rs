@@ -358,7 +358,23 @@ async fn point_lookups_answer_like_the_general_search() {
 /// user's `groups`, and email rows, with eq/ne/co/sw/ew on both backends.
 #[tokio::test]
 async fn non_ascii_capitals_compare_case_insensitively() {
-    let app = spawn_app().await;
+    non_ascii_capitals_fold(&spawn_app().await).await;
+}
+
+/// The same on a PostgreSQL database whose ctype is "C", where `lower()` folds ASCII only.
+#[tokio::test]
+async fn non_ascii_capitals_fold_under_a_c_ctype_too() {
+    let Some(db) = TestDb::fresh_pg_c_locale() else {
+        return; // SQLite: no ctype.
+    };
+    let seats = Seats {
+        standard: 10,
+        premium: 0,
+    };
+    non_ascii_capitals_fold(&spawn_app_on(db, seats, |_| {}).await).await;
+}
+
+async fn non_ascii_capitals_fold(app: &TestApp) {
     let users = [
         json!({"schemas": [CORE_USER, ENTERPRISE], "userName": "emile@example.com",
                "displayName": "Émile Ölsen", "title": "Über Lead",
@@ -412,7 +428,7 @@ async fn non_ascii_capitals_compare_case_insensitively() {
         (r#"emails[type eq "WÖRK"]"#, &["emile"]),
     ];
     for (filter, want) in cases {
-        let got = names(&app, filter).await;
+        let got = names(app, filter).await;
         let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
         assert_eq!(got, want, "filter: {filter}");
     }
