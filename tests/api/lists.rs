@@ -660,6 +660,23 @@ async fn root_search_filters_and_sorts_across_users_and_groups() {
             assert_eq!((found.len(), total), (4, 6), "{sort_by} {order}");
         }
     }
+    // One type only: the other's part of the filter matches nothing.
+    let (found, total) = search(json!({"schemas": [SEARCH], "sortBy": "displayName",
+                                       "filter": "userName pr", "sortOrder": "descending"}))
+    .await;
+    assert_eq!(total, 3);
+    assert_eq!(found, ["carol@example.com", "délta", "Bravo"]);
+    let (found, total) =
+        search(json!({"schemas": [SEARCH], "sortBy": "userName", "filter": "members pr"})).await;
+    assert_eq!((found, total), (vec!["alpha".to_string()], 1));
+    let (found, total) = search(json!({"schemas": [SEARCH], "sortBy": "userName",
+                                       "filter": r#"userName pr and displayName eq "x""#}))
+    .await;
+    assert_eq!((found.len(), total), (0, 0));
+    let (found, total) = search(json!({"schemas": [SEARCH], "sortBy": "userName",
+                                       "filter": "userName pr and members pr"}))
+    .await;
+    assert_eq!((found.len(), total), (0, 0), "no resource has both");
     let (found, _) = search(json!({"schemas": [SEARCH], "sortBy": "members"})).await;
     assert_eq!(
         found[0], "alpha",
