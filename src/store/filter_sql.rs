@@ -142,10 +142,7 @@ pub fn mixed_page(
             Some(attr) => t.sort_key(attr)?.key,
             None => "NULL".to_string(),
         };
-        let kind = match resource {
-            Resource::User => "User",
-            Resource::Group => "Group",
-        };
+        let kind = resource.name();
         if branches > 0 {
             buf.sql(" UNION ALL ");
         }
@@ -372,6 +369,14 @@ impl Resource {
             Resource::Group => "scim_groups",
         }
     }
+
+    /// `meta.resourceType`.
+    fn name(self) -> &'static str {
+        match self {
+            Resource::User => "User",
+            Resource::Group => "Group",
+        }
+    }
 }
 
 /// How a value compares: the SQL of the value and what kind of thing it is.
@@ -530,12 +535,8 @@ impl Translator {
 
     /// `meta.resourceType` is the same for every row of a table.
     fn constant(&self, attr: &TypedAttr) -> Option<&'static str> {
-        (attr.is_core && attr.attr == "meta" && attr.sub == Some("resourceType")).then_some(
-            match self.resource {
-                Resource::User => "User",
-                Resource::Group => "Group",
-            },
-        )
+        (attr.is_core && attr.attr == "meta" && attr.sub == Some("resourceType"))
+            .then_some(self.resource.name())
     }
 
     /// The SQL of a single-valued top-level attribute.
@@ -727,8 +728,10 @@ impl Translator {
                 Some("created") => key(format!("{t}.created_at"), false),
                 Some("lastModified") => key(format!("{t}.updated_at"), false),
                 Some("version") => key(format!("{t}.version"), false),
-                // The same for every row (resourceType), or in the order of the id (location).
-                Some("resourceType" | "location") => key(format!("{t}.id"), false),
+                // The same for every row of a table (a root search groups the types).
+                Some("resourceType") => key(format!("'{}'", self.resource.name()), false),
+                // The location is the id's URL.
+                Some("location") => key(format!("{t}.id"), false),
                 _ => Err(not_supported()),
             };
         }

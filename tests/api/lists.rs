@@ -677,6 +677,13 @@ async fn root_search_filters_and_sorts_across_users_and_groups() {
                                        "filter": "userName pr and members pr"}))
     .await;
     assert_eq!((found.len(), total), (0, 0), "no resource has both");
+    let (found, _) = search(json!({"schemas": [SEARCH], "sortBy": "meta.resourceType",
+                                   "sortOrder": "descending", "count": 3}))
+    .await;
+    // "User" > "Group": descending, the three users come first.
+    let mut first = found.clone();
+    first.sort();
+    assert_eq!(first, ["Bravo", "carol@example.com", "délta"]);
     let (found, _) = search(json!({"schemas": [SEARCH], "sortBy": "members"})).await;
     assert_eq!(
         found[0], "alpha",
