@@ -7,7 +7,7 @@
 //! ("Ölsen" never equalled "Ölsen"). So:
 //! - SQLite: every connection gets `scim_fold` as a deterministic function that is Rust's
 //!   `to_lowercase()`, the fold the `*_norm` columns were written with;
-//! - PostgreSQL: migration `2026-12-02-000009_scim_fold` creates `scim_fold` as ICU's
+//! - PostgreSQL: migration `2026-12-02-114700_scim_fold` creates `scim_fold` as ICU's
 //!   `lower()` (full Unicode case mapping whatever the database's ctype), or plain
 //!   `lower()` on a server built without ICU.
 //!
