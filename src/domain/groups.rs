@@ -368,28 +368,22 @@ pub fn delete(
     Ok(())
 }
 
-fn group_sort(sort_by: Option<&str>) -> Result<store::groups::GroupSort, Error> {
+fn group_sort(
+    sort_by: Option<&str>,
+    backend: store::Backend,
+) -> Result<store::groups::GroupSort, Error> {
     use store::groups::GroupSort as S;
     let Some(name) = sort_by else {
         return Ok(S::Created);
     };
-    let reg = &crate::scim::schema::Registry::get().group;
-    let r = reg.resolve(name).ok_or_else(|| {
-        ScimError::invalid_value(format!("cannot sort by unknown attribute '{name}'"))
-    })?;
-    Ok(match (r.attr.name, r.sub.map(|s| s.name)) {
-        ("displayName", None) => S::DisplayName,
-        ("externalId", None) => S::ExternalId,
-        ("id", None) => S::Id,
-        ("meta", Some("created")) => S::Created,
-        ("meta", Some("lastModified")) => S::LastModified,
-        _ => {
-            return Err(ScimError::invalid_value(format!(
-                "sorting by '{name}' is not supported; sort by displayName, externalId, id, meta.created or meta.lastModified"
-            ))
-            .into())
-        }
-    })
+    let attr =
+        crate::scim::filter::resolve_sort(name, &crate::scim::schema::Registry::get().group)?;
+    if attr.is_core && attr.attr == "meta" && attr.sub == Some("created") {
+        return Ok(S::Created);
+    }
+    Ok(S::Key(crate::store::filter_sql::group_sort_key(
+        &attr, backend,
+    )?))
 }
 
 /// The filter of a list query, parsed and checked against the Group schema: once per
@@ -425,7 +419,7 @@ pub fn search(
     q: &ListQuery,
     filter: Option<&TypedFilter>,
 ) -> Result<(Vec<GroupView>, i64), Error> {
-    let sort = group_sort(q.sort_by.as_deref())?;
+    let sort = group_sort(q.sort_by.as_deref(), store::Backend::of(conn))?;
     let (predicate, count_predicate) = match filter {
         Some(typed) => {
             let backend = store::Backend::of(conn);

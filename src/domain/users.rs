@@ -358,29 +358,21 @@ pub fn is_seated(row: &UserRow) -> bool {
 }
 
 /// Sort key of a `sortBy` attribute; unknown attributes are refused rather than ignored.
-fn user_sort(sort_by: Option<&str>) -> Result<store::users::UserSort, Error> {
+fn user_sort(
+    sort_by: Option<&str>,
+    backend: store::Backend,
+) -> Result<store::users::UserSort, Error> {
     use store::users::UserSort as S;
     let Some(name) = sort_by else {
         return Ok(S::Created);
     };
-    let reg = &crate::scim::schema::Registry::get().user;
-    let r = reg.resolve(name).ok_or_else(|| {
-        ScimError::invalid_value(format!("cannot sort by unknown attribute '{name}'"))
-    })?;
-    Ok(match (r.attr.name, r.sub.map(|s| s.name)) {
-        ("userName", None) => S::UserName,
-        ("externalId", None) => S::ExternalId,
-        ("displayName", None) => S::DisplayName,
-        ("id", None) => S::Id,
-        ("meta", Some("created")) => S::Created,
-        ("meta", Some("lastModified")) => S::LastModified,
-        _ => {
-            return Err(ScimError::invalid_value(format!(
-                "sorting by '{name}' is not supported; sort by userName, externalId, displayName, id, meta.created or meta.lastModified"
-            ))
-            .into())
-        }
-    })
+    let attr = crate::scim::filter::resolve_sort(name, &crate::scim::schema::Registry::get().user)?;
+    if attr.is_core && attr.attr == "meta" && attr.sub == Some("created") {
+        return Ok(S::Created);
+    }
+    Ok(S::Key(crate::store::filter_sql::user_sort_key(
+        &attr, backend,
+    )?))
 }
 
 /// The filter of a list query, parsed and checked against the User schema: once per request,
@@ -407,7 +399,7 @@ pub fn search(
     filter: Option<&TypedFilter>,
     marks: Option<&store::page_marks::PageMarks>,
 ) -> Result<(Vec<UserView>, i64), Error> {
-    let sort = user_sort(q.sort_by.as_deref())?;
+    let sort = user_sort(q.sort_by.as_deref(), store::Backend::of(conn))?;
     let with_groups = crate::scim::projection::wants_attribute(
         &crate::scim::schema::Registry::get().user,
         &q.attributes,

@@ -18,20 +18,24 @@ use diesel::QueryResult;
 
 use super::groups::GroupPredicate;
 use super::users::UserPredicate;
-use super::{Backend, MultiBackend};
+use super::{fold, Backend, MultiBackend};
 use crate::error::Error;
 use crate::scim::error::ScimError;
-use crate::scim::filter::{parse_filter, validate, CompValue, CompareOp, TypedAttr, TypedFilter};
+use crate::scim::filter::{
+    parse_filter_located, validate_located, CompValue, CompareOp, TypedAttr, TypedFilter,
+};
 use crate::scim::schema::{AttrType, Registry, SEAT_USER};
 
-/// Parse and check a filter for the User resource.
+/// Parse and check a filter for the User resource; errors name a position.
 pub fn parse_user_filter(f: &str) -> Result<TypedFilter, Error> {
-    Ok(validate(&parse_filter(f)?, &Registry::get().user)?)
+    let (parsed, paths) = parse_filter_located(f)?;
+    Ok(validate_located(&parsed, &Registry::get().user, &paths)?)
 }
 
-/// Parse and check a filter for the Group resource.
+/// Parse and check a filter for the Group resource; errors name a position.
 pub fn parse_group_filter(f: &str) -> Result<TypedFilter, Error> {
-    Ok(validate(&parse_filter(f)?, &Registry::get().group)?)
+    let (parsed, paths) = parse_filter_located(f)?;
+    Ok(validate_located(&parsed, &Registry::get().group, &paths)?)
 }
 
 pub fn user_predicate(f: &TypedFilter, backend: Backend) -> Result<UserPredicate, Error> {
@@ -53,6 +57,143 @@ pub fn group_predicate(f: &TypedFilter, backend: Backend) -> Result<GroupPredica
     .filter(f, &mut buf)?;
     Ok(Box::new(buf.into_predicate()))
 }
+
+/// How a User list is ordered by a `sortBy` attribute (from `scim::filter::resolve_sort`).
+pub fn user_sort_key(attr: &TypedAttr, backend: Backend) -> Result<SortKey, Error> {
+    Translator {
+        resource: Resource::User,
+        backend,
+    }
+    .sort_key(attr)
+}
+
+/// How a Group list is ordered by a `sortBy` attribute (from `scim::filter::resolve_sort`).
+pub fn group_sort_key(attr: &TypedAttr, backend: Backend) -> Result<SortKey, Error> {
+    Translator {
+        resource: Resource::Group,
+        backend,
+    }
+    .sort_key(attr)
+}
+
+/// The ORDER BY of a `sortBy` attribute (RFC 7644 §3.4.2.3), in SQL on both backends: the
+/// value a resource sorts by (a column, a JSON leaf, or a multi-valued attribute's primary
+/// value, else its first), folded with `scim_fold` when it is a caseExact=false string.
+/// Names in the SQL come from the schema registry, never from the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    table: &'static str,
+    /// The value, NULL when the resource has none.
+    key: String,
+    /// Whether `key` can be NULL.
+    nullable: bool,
+}
+
+impl SortKey {
+    /// `key, id` in the direction asked, resources without a value last when ascending and
+    /// first when descending (RFC 7644 §3.4.2.3; SQLite puts NULLs first ascending, so this
+    /// is spelled out), and ties in id order so pages are stable.
+    pub fn order_by(&self, descending: bool) -> String {
+        let t = self.table;
+        let dir = if descending { "DESC" } else { "ASC" };
+        let id = format!("{t}.id {dir}");
+        if self.key == format!("{t}.id") {
+            return id;
+        }
+        let nulls = match (self.nullable, descending) {
+            (false, _) => "",
+            (true, false) => " NULLS LAST",
+            (true, true) => " NULLS FIRST",
+        };
+        format!("{} {dir}{nulls}, {id}", self.key)
+    }
+}
+
+/// One resource type's part in a root search page (`mixed_page`).
+pub struct MixedPart<'a> {
+    /// `None`: every resource of the type.
+    pub filter: Option<&'a TypedFilter>,
+    /// The sortBy attribute, `None` when the type lacks it (its resources then have no value
+    /// to sort by and come last ascending).
+    pub sort: Option<&'a TypedAttr>,
+}
+
+/// One page of a sorted root search (`POST /.search`, RFC 7644 §3.4.3): Users and Groups
+/// ordered as one list in the database, by the sortBy value (missing values last ascending,
+/// first descending, as `SortKey`), then id. Rows are `(resource type, id)`, "User" or
+/// "Group". `None` for a type that takes no part.
+pub fn mixed_page(
+    org_id: &str,
+    users: Option<MixedPart<'_>>,
+    groups: Option<MixedPart<'_>>,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+    backend: Backend,
+) -> Result<RawQuery, Error> {
+    let mut buf = SqlBuf::default();
+    buf.sql("SELECT kind, id FROM (");
+    let mut branches = 0;
+    for (resource, part) in [(Resource::User, users), (Resource::Group, groups)] {
+        let Some(part) = part else { continue };
+        let t = Translator { resource, backend };
+        let table = resource.table();
+        let key = match part.sort {
+            Some(attr) => t.sort_key(attr)?.key,
+            None => "NULL".to_string(),
+        };
+        let kind = resource.name();
+        if branches > 0 {
+            buf.sql(" UNION ALL ");
+        }
+        branches += 1;
+        buf.sql(&format!(
+            "SELECT '{kind}' AS kind, {table}.id AS id, {key} AS k FROM {table} WHERE {table}.org_id = "
+        ))
+        .bind(Bind::Text(org_id.to_string()));
+        if let Some(f) = part.filter {
+            buf.sql(" AND ");
+            t.filter(f, &mut buf)?;
+        }
+    }
+    if branches == 0 {
+        // Nothing to search: a query that returns no rows, on either backend.
+        buf = SqlBuf::default();
+        buf.sql("SELECT 'User' AS kind, 'none' AS id WHERE 1 = 0");
+        return Ok(RawQuery(buf.into_predicate()));
+    }
+    let (dir, nulls) = if descending {
+        ("DESC", "NULLS FIRST")
+    } else {
+        ("ASC", "NULLS LAST")
+    };
+    buf.sql(&format!(") page ORDER BY k {dir} {nulls}, id {dir} LIMIT "))
+        .bind(Bind::Int(limit))
+        .sql(" OFFSET ")
+        .bind(Bind::Int(offset));
+    Ok(RawQuery(buf.into_predicate()))
+}
+
+/// A whole query built like a predicate (`mixed_page`): rows of `(Text, Text)`.
+#[derive(Debug, Clone)]
+pub struct RawQuery(RawPredicate);
+
+impl diesel::query_builder::Query for RawQuery {
+    type SqlType = (Text, Text);
+}
+
+impl QueryId for RawQuery {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<MultiBackend> for RawQuery {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+}
+
+impl diesel::RunQueryDsl<super::DbConn> for RawQuery {}
 
 /// True when a User filter finds its rows through an index whatever the table's size: an
 /// `eq` on `id`, `userName` or `externalId`, or an `and` with such a side. These are the
@@ -228,6 +369,14 @@ impl Resource {
             Resource::Group => "scim_groups",
         }
     }
+
+    /// `meta.resourceType`.
+    fn name(self) -> &'static str {
+        match self {
+            Resource::User => "User",
+            Resource::Group => "Group",
+        }
+    }
 }
 
 /// How a value compares: the SQL of the value and what kind of thing it is.
@@ -353,6 +502,12 @@ impl Translator {
             }
             return Ok(());
         }
+        // Every resource has `meta` and all of its sub-attributes; the stored JSON does not
+        // hold them (the server renders them), so `meta pr` must not look there.
+        if cmp.is_none() && attr.is_core && attr.attr == "meta" {
+            buf.sql("1 = 1");
+            return Ok(());
+        }
         if let Some(constant) = self.constant(attr) {
             return match cmp {
                 None => {
@@ -380,12 +535,8 @@ impl Translator {
 
     /// `meta.resourceType` is the same for every row of a table.
     fn constant(&self, attr: &TypedAttr) -> Option<&'static str> {
-        (attr.is_core && attr.attr == "meta" && attr.sub == Some("resourceType")).then_some(
-            match self.resource {
-                Resource::User => "User",
-                Resource::Group => "Group",
-            },
-        )
+        (attr.is_core && attr.attr == "meta" && attr.sub == Some("resourceType"))
+            .then_some(self.resource.name())
     }
 
     /// The SQL of a single-valued top-level attribute.
@@ -512,9 +663,20 @@ impl Translator {
         buf: &mut SqlBuf,
         body: impl FnOnce(&Self, &str, &mut SqlBuf) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let t = self.resource.table();
         let alias = "el";
-        let from = match elements {
+        let from = self.element_source(elements, alias, false);
+        buf.sql(&format!("EXISTS (SELECT 1 FROM {from} AND ("));
+        body(self, alias, buf)?;
+        buf.sql("))");
+        Ok(())
+    }
+
+    /// `<rows> <alias> WHERE <rows of this resource>`: the FROM and WHERE of a query over the
+    /// elements of a multi-valued attribute, open for more `AND` conditions. `ordinal`: PostgreSQL
+    /// numbers JSON array elements in `<alias>.n` (SQLite's json_each has `<alias>.key`).
+    fn element_source(&self, elements: &Elements, alias: &str, ordinal: bool) -> String {
+        let t = self.resource.table();
+        match elements {
             Elements::Emails => format!("scim_user_emails {alias} WHERE {alias}.user_id = {t}.id"),
             Elements::UserGroups => format!(
                 "scim_group_members {alias} JOIN scim_groups elg ON elg.id = {alias}.group_id WHERE {alias}.member_id = {t}.id"
@@ -527,18 +689,103 @@ impl Translator {
                 }
                 Backend::Pg => {
                     let p: Vec<String> = path.iter().map(|k| format!("\"{k}\"")).collect();
+                    let columns = if ordinal {
+                        format!("WITH ORDINALITY {alias}(value, n)")
+                    } else {
+                        format!("{alias}(value)")
+                    };
                     format!(
                         "jsonb_array_elements(CASE WHEN jsonb_typeof(({t}.resource)::jsonb #> '{{{0}}}') = 'array' \
-                         THEN ({t}.resource)::jsonb #> '{{{0}}}' ELSE '[]'::jsonb END) {alias}(value) WHERE 1 = 1",
+                         THEN ({t}.resource)::jsonb #> '{{{0}}}' ELSE '[]'::jsonb END) {columns} WHERE 1 = 1",
                         p.join(",")
                     )
                 }
             },
+        }
+    }
+
+    /// See [`SortKey`].
+    fn sort_key(&self, attr: &TypedAttr) -> Result<SortKey, Error> {
+        let t = self.resource.table();
+        let not_supported = || -> Error {
+            ScimError::invalid_value(format!("sorting by '{}' is not supported", path_name(attr)))
+                .into()
         };
-        buf.sql(&format!("EXISTS (SELECT 1 FROM {from} AND ("));
-        body(self, alias, buf)?;
-        buf.sql("))");
-        Ok(())
+        let key = |key: String, nullable: bool| {
+            Ok(SortKey {
+                table: t,
+                key,
+                nullable,
+            })
+        };
+        if attr.multi_valued {
+            return self
+                .multi_valued_sort_key(attr)
+                .map_err(|_| not_supported());
+        }
+        if attr.is_core && attr.attr == "meta" {
+            return match attr.sub {
+                Some("created") => key(format!("{t}.created_at"), false),
+                Some("lastModified") => key(format!("{t}.updated_at"), false),
+                Some("version") => key(format!("{t}.version"), false),
+                // The same for every row of a table (a root search groups the types).
+                Some("resourceType") => key(format!("'{}'", self.resource.name()), false),
+                // The location is the id's URL.
+                Some("location") => key(format!("{t}.id"), false),
+                _ => Err(not_supported()),
+            };
+        }
+        if attr.schema == SEAT_USER && attr.attr == "queuePosition" {
+            return key(format!("{t}.queue_seq"), true);
+        }
+        let field = self.field(attr).map_err(|_| not_supported())?;
+        let (value, nullable) = sort_value(&field, attr);
+        key(value, nullable)
+    }
+
+    /// The primary element's value, else the first element's (RFC 7644 §3.4.2.3): a
+    /// subquery over the attribute's rows or JSON array, in the order the resource lists them.
+    fn multi_valued_sort_key(&self, attr: &TypedAttr) -> Result<SortKey, Error> {
+        let alias = "el";
+        let elements = self.elements_for(attr, None)?;
+        let from = self.element_source(&elements, alias, true);
+        let first = match &elements {
+            Elements::Emails => format!("{alias}.is_primary DESC, {alias}.position"),
+            // A user's groups are listed by name; a group's members as they were added.
+            Elements::UserGroups => "elg.display_name, elg.id".to_string(),
+            Elements::GroupMembers => format!("{alias}.created_at, {alias}.member_id"),
+            Elements::Json(_) => match self.backend {
+                Backend::Sqlite => {
+                    format!("(json_extract({alias}.value, '$.\"primary\"') IS 1) DESC, {alias}.key")
+                }
+                Backend::Pg => format!(
+                    "COALESCE({alias}.value #>> '{{\"primary\"}}' = 'true', false) DESC, {alias}.n"
+                ),
+            },
+        };
+        let field = match attr.sub {
+            Some(sub) => self.element_field(&elements, alias, sub, attr.ty)?,
+            // A multi-valued simple attribute: the element itself.
+            None => match (&elements, self.backend) {
+                (Elements::Json(_), Backend::Sqlite) => Field {
+                    sql: format!("{alias}.value"),
+                    kind: json_kind(attr.ty),
+                    nullable: true,
+                },
+                (Elements::Json(_), Backend::Pg) => Field {
+                    sql: format!("({alias}.value #>> '{{}}')"),
+                    kind: json_kind(attr.ty),
+                    nullable: true,
+                },
+                _ => return Err(unsupported("no sort value")),
+            },
+        };
+        let (value, _) = sort_value(&field, attr);
+        Ok(SortKey {
+            table: self.resource.table(),
+            key: format!("(SELECT {value} FROM {from} ORDER BY {first} LIMIT 1)"),
+            nullable: true,
+        })
     }
 
     /// A sub-attribute of one element.
@@ -568,7 +815,11 @@ impl Translator {
                 f(format!("{alias}.is_primary"), Kind::BoolColumn, false)
             }
             (Elements::UserGroups, "value") => f(format!("{alias}.group_id"), text, false),
-            (Elements::UserGroups, "display") => f("elg.display_name".into(), text, false),
+            (Elements::UserGroups, "display") => f(
+                "elg.display_name_norm".into(),
+                Kind::Text { lowered: true },
+                false,
+            ),
             (Elements::UserGroups, "type") => f("'direct'".into(), text, false),
             (Elements::GroupMembers, "value") => f(format!("{alias}.member_id"), text, false),
             (Elements::GroupMembers, "type") => f(format!("{alias}.member_type"), text, false),
@@ -683,14 +934,18 @@ impl Translator {
         guard(buf);
         match (field.kind, value) {
             (Kind::Text { lowered }, CompValue::Str(s)) => {
-                let fold = !attr.case_exact;
-                let lhs = if fold && !lowered {
-                    format!("LOWER({})", field.sql)
-                } else {
-                    field.sql.clone()
+                // caseExact=false: a column stored folded compares with the value folded the
+                // same way (in Rust), so its index applies; anything else is folded on both
+                // sides by the database's `scim_fold` (see `store::fold`).
+                let (lhs, rhs) = match (attr.case_exact, lowered) {
+                    (true, _) => (field.sql.clone(), Operand::AsIs(s.clone())),
+                    (false, true) => (field.sql.clone(), Operand::AsIs(fold::fold(s))),
+                    (false, false) => (
+                        format!("scim_fold({})", field.sql),
+                        Operand::Folded(s.clone()),
+                    ),
                 };
-                let v = if fold { s.to_lowercase() } else { s.clone() };
-                self.text_op(&lhs, op, v, buf)?;
+                self.text_op(&lhs, op, rhs, buf)?;
             }
             (Kind::BoolColumn, CompValue::Bool(b)) if op == CompareOp::Eq => {
                 buf.sql(&format!("{} = ", field.sql)).bind(Bind::Bool(*b));
@@ -738,10 +993,41 @@ impl Translator {
         Ok(())
     }
 
-    fn text_op(&self, lhs: &str, op: CompareOp, v: String, buf: &mut SqlBuf) -> Result<(), Error> {
-        let len = v.chars().count() as i64;
+    fn text_op(
+        &self,
+        lhs: &str,
+        op: CompareOp,
+        rhs: Operand,
+        buf: &mut SqlBuf,
+    ) -> Result<(), Error> {
+        let (v, folded) = match rhs {
+            Operand::AsIs(v) => (v, false),
+            Operand::Folded(v) => (v, true),
+        };
+        // The value as SQL after its bind: `?` or `scim_fold(?)`.
+        let close = if folded { ")" } else { "" };
+        let value = |buf: &mut SqlBuf, v: &str| {
+            if folded {
+                buf.sql("scim_fold(");
+            }
+            buf.bind(Bind::Text(v.to_string())).sql(close);
+        };
+        // The value's length in characters: counted here, or (folded, where folding may
+        // change it) by the database, so that both sides agree.
+        let length = |buf: &mut SqlBuf, v: &str| {
+            if folded {
+                buf.sql("length(scim_fold(")
+                    .bind(Bind::Text(v.to_string()))
+                    .sql("))");
+            } else {
+                // Cast: PostgreSQL's substr/right take int4, binds are int8.
+                buf.sql("CAST(")
+                    .bind(Bind::Int(v.chars().count() as i64))
+                    .sql(" AS INTEGER)");
+            }
+        };
         match op {
-            CompareOp::Co | CompareOp::Sw | CompareOp::Ew if len == 0 => {
+            CompareOp::Co | CompareOp::Sw | CompareOp::Ew if v.is_empty() => {
                 buf.sql("1 = 1");
             }
             CompareOp::Co => {
@@ -750,32 +1036,60 @@ impl Translator {
                     Backend::Sqlite => "instr",
                     Backend::Pg => "strpos",
                 };
-                buf.sql(&format!("{f}({lhs}, "))
-                    .bind(Bind::Text(v))
-                    .sql(") > 0");
+                buf.sql(&format!("{f}({lhs}, "));
+                value(buf, &v);
+                buf.sql(") > 0");
             }
             CompareOp::Sw => {
-                // Lengths are cast: PostgreSQL's substr/right take int4, binds are int8.
-                buf.sql(&format!("substr({lhs}, 1, CAST("))
-                    .bind(Bind::Int(len))
-                    .sql(" AS INTEGER)) = ")
-                    .bind(Bind::Text(v));
+                buf.sql(&format!("substr({lhs}, 1, "));
+                length(buf, &v);
+                buf.sql(") = ");
+                value(buf, &v);
             }
             CompareOp::Ew => {
                 match self.backend {
-                    Backend::Sqlite => buf
-                        .sql(&format!("substr({lhs}, -CAST("))
-                        .bind(Bind::Int(len)),
-                    Backend::Pg => buf.sql(&format!("right({lhs}, CAST(")).bind(Bind::Int(len)),
+                    Backend::Sqlite => buf.sql(&format!("substr({lhs}, -")),
+                    Backend::Pg => buf.sql(&format!("right({lhs}, ")),
                 };
-                buf.sql(" AS INTEGER)) = ").bind(Bind::Text(v));
+                length(buf, &v);
+                buf.sql(") = ");
+                value(buf, &v);
             }
             _ => {
-                buf.sql(&format!("{lhs} {} ", sql_op(op)?))
-                    .bind(Bind::Text(v));
+                buf.sql(&format!("{lhs} {} ", sql_op(op)?));
+                value(buf, &v);
             }
         }
         Ok(())
+    }
+}
+
+/// The right-hand side of a text comparison.
+enum Operand {
+    /// Bound as it is (case-exact, or already folded in Rust for a `*_norm` column).
+    AsIs(String),
+    /// Folded by the database's `scim_fold`, like the column it is compared with.
+    Folded(String),
+}
+
+/// A field as a value to sort by: folded when it is a caseExact=false string not stored
+/// folded, and an empty string counted as missing (as `pr` does). Returns the SQL and
+/// whether it can be NULL.
+fn sort_value(field: &Field, attr: &TypedAttr) -> (String, bool) {
+    match field.kind {
+        Kind::Text { lowered } => {
+            let value = if attr.case_exact || lowered {
+                field.sql.clone()
+            } else {
+                format!("scim_fold({})", field.sql)
+            };
+            if field.nullable {
+                (format!("NULLIF({value}, '')"), true)
+            } else {
+                (value, false)
+            }
+        }
+        _ => (field.sql.clone(), field.nullable),
     }
 }
 

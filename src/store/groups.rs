@@ -81,6 +81,18 @@ pub fn find(conn: &mut DbConn, org_id: &str, id: &str) -> Q<Option<GroupRow>> {
     .optional())
 }
 
+/// The groups of the organization with the ids given, in no particular order.
+pub fn by_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<GroupRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    scim_groups::table
+        .filter(scim_groups::org_id.eq(org_id))
+        .filter(scim_groups::id.eq_any(ids))
+        .select(GroupRow::as_select())
+        .load(conn)
+}
+
 pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
     // Memberships of this group in other groups; its own member rows cascade.
     diesel::delete(
@@ -98,13 +110,13 @@ pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
     Ok(n == 1)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the list endpoint orders groups, in SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupSort {
+    /// `(created_at, id)`, the default.
     Created,
-    DisplayName,
-    ExternalId,
-    LastModified,
-    Id,
+    /// A `sortBy` attribute (`filter_sql::group_sort_key`).
+    Key(super::filter_sql::SortKey),
 }
 
 pub struct ListParams {
@@ -125,17 +137,12 @@ pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<GroupRow>,
         q = q.filter(pred);
     }
     use scim_groups::dsl as g;
-    q = match (p.sort, p.descending) {
+    q = match (&p.sort, p.descending) {
         (GroupSort::Created, false) => q.order((g::created_at.asc(), g::id.asc())),
         (GroupSort::Created, true) => q.order((g::created_at.desc(), g::id.desc())),
-        (GroupSort::DisplayName, false) => q.order((g::display_name_norm.asc(), g::id.asc())),
-        (GroupSort::DisplayName, true) => q.order((g::display_name_norm.desc(), g::id.desc())),
-        (GroupSort::ExternalId, false) => q.order((g::external_id.asc(), g::id.asc())),
-        (GroupSort::ExternalId, true) => q.order((g::external_id.desc(), g::id.desc())),
-        (GroupSort::LastModified, false) => q.order((g::updated_at.asc(), g::id.asc())),
-        (GroupSort::LastModified, true) => q.order((g::updated_at.desc(), g::id.desc())),
-        (GroupSort::Id, false) => q.order(g::id.asc()),
-        (GroupSort::Id, true) => q.order(g::id.desc()),
+        (GroupSort::Key(key), descending) => q.order(diesel::dsl::sql::<diesel::sql_types::Text>(
+            &key.order_by(descending),
+        )),
     };
     let rows: Vec<GroupRow> = if p.limit == 0 {
         Vec::new()

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cached;
 pub mod contracts;
 pub mod filter_sql;
+pub mod fold;
 pub mod groups;
 pub mod invitations;
 pub mod invoices;
@@ -116,6 +117,10 @@ impl ConnManager {
             Backend::Sqlite => SqliteConnection::establish(target).map(DbConn::Sqlite),
         }
         .map_err(r2d2::Error::ConnectionError)?;
+        // Every SQLite connection, the writer's included, compares with `scim_fold`.
+        if let DbConn::Sqlite(c) = &mut conn {
+            fold::register(c).map_err(r2d2::Error::QueryError)?;
+        }
         if self.pragmas {
             SqlitePragmas.apply(&mut conn)?;
         }

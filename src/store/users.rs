@@ -144,6 +144,18 @@ pub fn find_by_user_name(conn: &mut DbConn, org_id: &str, user_name: &str) -> Q<
     .optional())
 }
 
+/// The users of the organization with the ids given, in no particular order.
+pub fn by_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<UserRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::id.eq_any(ids))
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
 /// Delete a user with its emails and memberships; true when it existed.
 pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
     diesel::delete(
@@ -191,15 +203,13 @@ pub fn insert_emails(conn: &mut DbConn, org_id: &str, user_id: &str, emails: &[E
     Ok(())
 }
 
-/// Sort keys the list endpoint can order by in SQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the list endpoint orders users, in SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserSort {
+    /// `(created_at, id)`: the default order, the one deep pages seek in (`page_marks`).
     Created,
-    UserName,
-    ExternalId,
-    DisplayName,
-    LastModified,
-    Id,
+    /// A `sortBy` attribute (`filter_sql::user_sort_key`).
+    Key(super::filter_sql::SortKey),
 }
 
 pub struct ListParams {
@@ -241,19 +251,12 @@ pub fn list(
         q = q.filter(pred);
     }
     use scim_users::dsl as u;
-    q = match (p.sort, p.descending) {
+    q = match (&p.sort, p.descending) {
         (UserSort::Created, false) => q.order((u::created_at.asc(), u::id.asc())),
         (UserSort::Created, true) => q.order((u::created_at.desc(), u::id.desc())),
-        (UserSort::UserName, false) => q.order((u::user_name_norm.asc(), u::id.asc())),
-        (UserSort::UserName, true) => q.order((u::user_name_norm.desc(), u::id.desc())),
-        (UserSort::ExternalId, false) => q.order((u::external_id.asc(), u::id.asc())),
-        (UserSort::ExternalId, true) => q.order((u::external_id.desc(), u::id.desc())),
-        (UserSort::DisplayName, false) => q.order((u::display_name.asc(), u::id.asc())),
-        (UserSort::DisplayName, true) => q.order((u::display_name.desc(), u::id.desc())),
-        (UserSort::LastModified, false) => q.order((u::updated_at.asc(), u::id.asc())),
-        (UserSort::LastModified, true) => q.order((u::updated_at.desc(), u::id.desc())),
-        (UserSort::Id, false) => q.order(u::id.asc()),
-        (UserSort::Id, true) => q.order(u::id.desc()),
+        (UserSort::Key(key), descending) => q.order(diesel::dsl::sql::<diesel::sql_types::Text>(
+            &key.order_by(descending),
+        )),
     };
     let rows: Vec<UserRow> = if p.limit == 0 {
         Vec::new()

@@ -352,3 +352,170 @@ async fn point_lookups_answer_like_the_general_search() {
     assert!(!only.contains_key("groups"), "{projected}");
     assert!(!only.contains_key("emails"), "{projected}");
 }
+
+/// caseExact=false strings compare case-insensitively for every letter, not only ASCII: the
+/// stored JSON (name, title, extension), the displayName column, group names through a
+/// user's `groups`, and email rows, with eq/ne/co/sw/ew on both backends.
+#[tokio::test]
+async fn non_ascii_capitals_compare_case_insensitively() {
+    non_ascii_capitals_fold(&spawn_app().await).await;
+}
+
+/// The same on a PostgreSQL database whose ctype is "C", where `lower()` folds ASCII only.
+#[tokio::test]
+async fn non_ascii_capitals_fold_under_a_c_ctype_too() {
+    let Some(db) = TestDb::fresh_pg_c_locale() else {
+        return; // SQLite: no ctype.
+    };
+    let seats = Seats {
+        standard: 10,
+        premium: 0,
+    };
+    non_ascii_capitals_fold(&spawn_app_on(db, seats, |_| {}).await).await;
+}
+
+async fn non_ascii_capitals_fold(app: &TestApp) {
+    let users = [
+        json!({"schemas": [CORE_USER, ENTERPRISE], "userName": "emile@example.com",
+               "displayName": "Émile Ölsen", "title": "Über Lead",
+               "name": {"givenName": "Émile", "familyName": "Ölsen"},
+               "emails": [{"value": "Émile@Exämple.com", "type": "Wörk"}],
+               ENTERPRISE: {"department": "Études"}}),
+        json!({"schemas": [CORE_USER], "userName": "olsen@example.com",
+               "displayName": "Emile Olsen", "title": "Uber Lead",
+               "name": {"givenName": "Emile", "familyName": "Olsen"}}),
+    ];
+    let mut ids = Vec::new();
+    for u in users {
+        let r = app.post("/Users", u).await;
+        assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    let r = app
+        .post(
+            "/Groups",
+            json!({"schemas": [CORE_GROUP], "displayName": "Équipe Ünited",
+                   "members": [{"value": ids[0]}]}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let cases: &[(&str, &[&str])] = &[
+        (r#"name.familyName eq "Ölsen""#, &["emile"]),
+        (r#"name.familyName eq "ölsen""#, &["emile"]),
+        (r#"name.familyName eq "ÖLSEN""#, &["emile"]),
+        (r#"name.familyName eq "olsen""#, &["olsen"]),
+        (r#"name.familyName ne "ÖLSEN""#, &["olsen"]),
+        (r#"name.givenName sw "É""#, &["emile"]),
+        (r#"name.givenName sw "é""#, &["emile"]),
+        (r#"displayName eq "Émile Ölsen""#, &["emile"]),
+        (r#"displayName eq "ÉMILE ÖLSEN""#, &["emile"]),
+        (r#"displayName sw "É""#, &["emile"]),
+        (r#"displayName ew "ölsen""#, &["emile"]),
+        (r#"displayName co "LE Ö""#, &["emile"]),
+        (r#"displayName co "e o""#, &["olsen"]),
+        (r#"title eq "Über Lead""#, &["emile"]),
+        (r#"title eq "über lead""#, &["emile"]),
+        (r#"title sw "ÜB""#, &["emile"]),
+        (r#"title gt "u""#, &["emile", "olsen"]),
+        (
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "ÉTUDES""#,
+            &["emile"],
+        ),
+        (r#"groups.display eq "Équipe Ünited""#, &["emile"]),
+        (r#"groups.display eq "ÉQUIPE ÜNITED""#, &["emile"]),
+        (r#"groups[display sw "équipe"]"#, &["emile"]),
+        (r#"emails.value eq "ÉMILE@EXÄMPLE.COM""#, &["emile"]),
+        (r#"emails[type eq "WÖRK"]"#, &["emile"]),
+    ];
+    for (filter, want) in cases {
+        let got = names(app, filter).await;
+        let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        assert_eq!(got, want, "filter: {filter}");
+    }
+    for f in [
+        r#"displayName eq "Équipe Ünited""#,
+        r#"displayName eq "ÉQUIPE ÜNITED""#,
+        r#"displayName sw "équipe""#,
+    ] {
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": f});
+        let r = app.post("/Groups/.search", body).await;
+        assert_eq!(r.status.as_u16(), 200, "{f}: {}", r.body);
+        assert_eq!(r.body["totalResults"], 1, "{f}");
+    }
+}
+
+/// Every resource has `meta` (and all its sub-attributes): `meta pr` matches all of them.
+#[tokio::test]
+async fn meta_is_present_on_every_resource() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let all = ["alice", "bob", "carol", "dave"];
+    let cases: &[(&str, &[&str])] = &[
+        ("meta pr", &all),
+        ("not (meta pr)", &[]),
+        ("meta.created pr", &all),
+        ("meta.location pr", &all),
+        ("meta.version pr", &all),
+        (r#"meta pr and userName sw "a""#, &["alice"]),
+    ];
+    for (filter, want) in cases {
+        let got = names(&app, filter).await;
+        let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        assert_eq!(got, want, "filter: {filter}");
+    }
+    app.post(
+        "/Groups",
+        json!({"schemas": [CORE_GROUP], "displayName": "G"}),
+    )
+    .await;
+    for (f, n) in [("meta pr", 1), ("not (meta pr)", 0), ("meta.version pr", 1)] {
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": f});
+        let r = app.post("/Groups/.search", body).await;
+        assert_eq!(r.status.as_u16(), 200, "{f}: {}", r.body);
+        assert_eq!(r.body["totalResults"], n, "{f}");
+    }
+}
+
+/// Errors found after parsing (an unknown attribute, a value of the wrong type) name the
+/// position of the attribute path they are about, as syntax errors do.
+#[tokio::test]
+async fn schema_errors_name_the_position_of_the_attribute() {
+    let app = spawn_app().await;
+    let cases = [
+        ("/Users/.search", r#"nosuch eq "a""#, "position 0"),
+        (
+            "/Users/.search",
+            r#"userName eq "a" or nosuch eq "a""#,
+            "position 19",
+        ),
+        (
+            "/Users/.search",
+            r#"userName pr and active eq "yes""#,
+            "position 16",
+        ),
+        (
+            "/Users/.search",
+            r#"emails[type eq "w" or nosuch pr]"#,
+            "position 22",
+        ),
+        ("/Users/.search", r#"not (name.nosuch pr)"#, "position 5"),
+        (
+            "/Users/.search",
+            r#"title pr and meta.created gt "yesterday""#,
+            "position 13",
+        ),
+        (
+            "/Groups/.search",
+            r#"displayName pr and userName eq "x""#,
+            "position 19",
+        ),
+        ("/.search", r#"userName pr or nosuch eq "x""#, "position 15"),
+    ];
+    for (path, filter, want) in cases {
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": filter});
+        let r = app.post(path, body).await;
+        assert_scim_error(&r, 400, Some("invalidFilter"));
+        let detail = r.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(want), "{path} {filter}: {detail}");
+    }
+}

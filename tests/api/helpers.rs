@@ -75,6 +75,31 @@ impl TestDb {
         }
     }
 
+    /// PostgreSQL (when `TEST_DATABASE_URL` names it): a database whose ctype and collation
+    /// are "C", where `lower()` folds ASCII only. `None` on SQLite.
+    pub fn fresh_pg_c_locale() -> Option<TestDb> {
+        let admin_url = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))?;
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::PgConnection::establish(&admin_url).expect("admin connection");
+        diesel::sql_query(format!(
+            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+        ))
+        .execute(&mut conn)
+        .expect("create test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(&admin_url);
+        let url = format!("{base}/{name}");
+        Some(TestDb::Pg {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
     pub fn url(&self) -> &str {
         match self {
             TestDb::Sqlite { url, .. } | TestDb::Pg { url, .. } => url,
@@ -156,8 +181,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(seats: Seats, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(TestDb::fresh(), seats, tweak).await
+}
+
+/// `spawn_app_with`, on the database given.
+pub async fn spawn_app_on(
+    test_db: TestDb,
+    seats: Seats,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     init_tracing();
-    let test_db = TestDb::fresh();
     let mut settings = Settings::default();
     settings.http.bind = "127.0.0.1:0".into();
     settings.http.workers = 2;

@@ -6,7 +6,7 @@ use super::{render, Projection};
 use crate::api::body::read_json;
 use crate::api::respond::ScimJson;
 use crate::auth::ScimClient;
-use crate::domain::search::search_all;
+use crate::domain::search::{search_all, Found};
 use crate::error::Error;
 use crate::scim::list::{list_response, ListQuery};
 use crate::scim::schema::Registry;
@@ -25,17 +25,14 @@ pub async fn root(
     let found = state.db.read(move |c| search_all(c, &org, &q)).await?;
     let p = Projection::from_query(&query);
     let reg = Registry::get();
-    let mut resources: Vec<_> = found
-        .users
+    let resources: Vec<_> = found
+        .resources
         .iter()
-        .map(|v| p.apply(render::user(v, &client.base_url), &reg.user))
+        .map(|r| match r {
+            Found::User(v) => p.apply(render::user(v, &client.base_url), &reg.user),
+            Found::Group(v) => p.apply(render::group(v, &client.base_url), &reg.group),
+        })
         .collect();
-    resources.extend(
-        found
-            .groups
-            .iter()
-            .map(|v| p.apply(render::group(v, &client.base_url), &reg.group)),
-    );
     Ok(ScimJson::ok(list_response(
         resources,
         found.total,

@@ -6,12 +6,13 @@ pub mod ast;
 pub mod eval;
 pub mod lexer;
 pub mod parser;
+pub mod scope;
 pub mod validate;
 
 pub use ast::{AttrPath, CompValue, CompareOp, Filter};
 pub use eval::{matches, matches_element};
-pub use parser::{parse_filter, MAX_DEPTH, MAX_NODES};
-pub use validate::{validate, TypedAttr, TypedFilter};
+pub use parser::{parse_filter, parse_filter_located, MAX_DEPTH, MAX_NODES};
+pub use validate::{resolve_sort, validate, validate_located, TypedAttr, TypedFilter};
 
 #[cfg(test)]
 mod fuzz {

@@ -19,10 +19,17 @@ pub const MAX_DEPTH: usize = 32;
 pub const MAX_NODES: usize = 256;
 
 pub fn parse_filter(input: &str) -> ScimResult<Filter> {
+    parse_filter_located(input).map(|(f, _)| f)
+}
+
+/// `parse_filter`, with the position of every attribute path of the filter in the order
+/// [`validate_located`](super::validate::validate_located) meets them (the AST's pre-order,
+/// which is the text's order), so errors found after parsing can name a position too.
+pub fn parse_filter_located(input: &str) -> ScimResult<(Filter, Vec<usize>)> {
     let mut p = Parser::new(input)?;
     let f = p.parse_or()?;
     p.expect_end()?;
-    Ok(f)
+    Ok((f, p.paths))
 }
 
 pub(crate) struct Parser {
@@ -34,6 +41,8 @@ pub(crate) struct Parser {
     in_value_filter: bool,
     /// PATCH paths allow `valuePath.subAttr`; filters do not.
     pub(crate) allow_trailing_sub: bool,
+    /// Positions of the attribute paths parsed so far, in order.
+    paths: Vec<usize>,
 }
 
 impl Parser {
@@ -46,6 +55,7 @@ impl Parser {
             nodes: 0,
             in_value_filter: false,
             allow_trailing_sub: false,
+            paths: Vec::new(),
         })
     }
 
@@ -168,6 +178,7 @@ impl Parser {
     fn parse_attr_exp(&mut self) -> ScimResult<Filter> {
         let (path, pos) = self.parse_attr_path_token()?;
         self.count_node(pos)?;
+        self.paths.push(pos);
         match self.next()? {
             Token {
                 tok: Tok::LBracket,
@@ -234,6 +245,7 @@ impl Parser {
             }
             let sub_path = AttrPath::new(sub);
             self.count_node(sub_pos)?;
+            self.paths.push(sub_pos);
             let extra = match self.next()? {
                 Token {
                     tok: Tok::Word(op),

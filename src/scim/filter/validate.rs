@@ -2,6 +2,8 @@
 //! canonical name, every comparison checked against the attribute's type. Whatever passes
 //! here is something the SQL translation and the evaluator can handle without guessing.
 
+use std::cell::Cell;
+
 use super::ast::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::schema::{AttrDef, AttrType, ResourceSchema, Returned};
@@ -47,7 +49,22 @@ pub enum TypedFilter {
 }
 
 pub fn validate(f: &Filter, rs: &ResourceSchema) -> ScimResult<TypedFilter> {
-    validate_in(f, rs, None)
+    validate_in(f, rs, None, &Cell::new(0)).map_err(|(e, _)| e)
+}
+
+/// `validate`, naming in an error the position of the attribute path it is about, like
+/// syntax errors do. `paths`: from [`parse_filter_located`](super::parser::parse_filter_located).
+pub fn validate_located(
+    f: &Filter,
+    rs: &ResourceSchema,
+    paths: &[usize],
+) -> ScimResult<TypedFilter> {
+    validate_in(f, rs, None, &Cell::new(0)).map_err(|(mut e, path)| {
+        if let Some(pos) = paths.get(path) {
+            e.detail = format!("{} (at position {pos})", e.detail);
+        }
+        e
+    })
 }
 
 /// The multi-valued complex attribute whose value filter we are inside, if any.
@@ -57,20 +74,34 @@ struct Parent<'a> {
     def: &'a AttrDef,
 }
 
+/// An error, and which attribute path of the filter (counting in pre-order) it is about.
+type Located<T> = Result<T, (ScimError, usize)>;
+
 fn validate_in(
     f: &Filter,
     rs: &ResourceSchema,
     parent: Option<Parent<'_>>,
-) -> ScimResult<TypedFilter> {
-    let rec = |x: &Filter| validate_in(x, rs, parent).map(Box::new);
+    paths: &Cell<usize>,
+) -> Located<TypedFilter> {
+    let rec = |x: &Filter| validate_in(x, rs, parent, paths).map(Box::new);
+    // The index of the attribute path at this node, for its errors.
+    let next_path = || {
+        let i = paths.get();
+        paths.set(i + 1);
+        i
+    };
     Ok(match f {
         Filter::And(l, r) => TypedFilter::And(rec(l)?, rec(r)?),
         Filter::Or(l, r) => TypedFilter::Or(rec(l)?, rec(r)?),
         Filter::Not(x) => TypedFilter::Not(rec(x)?),
-        Filter::Present(path) => TypedFilter::Present(resolve_leaf(path, rs, parent, false)?),
+        Filter::Present(path) => {
+            let at = next_path();
+            TypedFilter::Present(resolve_leaf(path, rs, parent, false).map_err(|e| (e, at))?)
+        }
         Filter::Compare { path, op, value } => {
-            let attr = resolve_leaf(path, rs, parent, true)?;
-            let value = check_value(&attr, path, *op, value)?;
+            let at = next_path();
+            let attr = resolve_leaf(path, rs, parent, true).map_err(|e| (e, at))?;
+            let value = check_value(&attr, path, *op, value).map_err(|e| (e, at))?;
             TypedFilter::Compare {
                 attr,
                 op: *op,
@@ -78,19 +109,52 @@ fn validate_in(
             }
         }
         Filter::ValuePath { path, filter } => {
+            let at = next_path();
             if parent.is_some() {
-                return Err(ScimError::invalid_filter(format!(
-                    "value filters cannot be nested ('{path}[…]')"
-                )));
+                return Err((
+                    ScimError::invalid_filter(format!(
+                        "value filters cannot be nested ('{path}[…]')"
+                    )),
+                    at,
+                ));
             }
-            let (attr, def) = resolve_value_path_parent(path, rs)?;
-            let inner = validate_in(filter, rs, Some(Parent { attr: &attr, def }))?;
+            let (attr, def) = resolve_value_path_parent(path, rs).map_err(|e| (e, at))?;
+            let inner = validate_in(filter, rs, Some(Parent { attr: &attr, def }), paths)?;
             TypedFilter::ValuePath {
                 attr,
                 filter: Box::new(inner),
             }
         }
     })
+}
+
+/// Resolves a `sortBy` attribute (RFC 7644 §3.4.2.3): any attribute or sub-attribute with
+/// a simple value, core or extension (by URN). A multi-valued complex attribute means its
+/// `value` (`emails` is `emails.value`), like in filters; a multi-valued one sorts by its
+/// primary value, else its first. Errors are `invalidValue`, as for any bad query parameter.
+pub fn resolve_sort(name: &str, rs: &ResourceSchema) -> ScimResult<TypedAttr> {
+    let r = rs.resolve(name).ok_or_else(|| {
+        ScimError::invalid_value(format!("cannot sort by unknown attribute '{name}'"))
+    })?;
+    for def in std::iter::once(r.attr).chain(r.sub) {
+        if def.returned == Returned::Never {
+            return Err(ScimError::invalid_value(format!(
+                "cannot sort by '{name}': it is never returned"
+            )));
+        }
+    }
+    let mut sub = r.sub;
+    if sub.is_none() && r.attr.ty == AttrType::Complex {
+        sub = match r.attr.sub("value") {
+            Some(v) if r.attr.multi_valued => Some(v),
+            _ => {
+                return Err(ScimError::invalid_value(format!(
+                    "'{name}' is a complex attribute; sort by one of its sub-attributes instead"
+                )))
+            }
+        };
+    }
+    Ok(typed(r.schema, r.is_core, r.attr, sub))
 }
 
 /// Resolves the `attr` of `attr[…]`: it must be a multi-valued complex attribute.
@@ -487,6 +551,47 @@ mod tests {
         };
         let e = validate(&f, &Registry::get().user).unwrap_err();
         assert!(e.detail.contains("cannot be nested"));
+    }
+
+    #[test]
+    fn sort_attributes_resolve_like_filter_paths() {
+        let reg = Registry::get();
+        let a = resolve_sort("name.GIVENNAME", &reg.user).unwrap();
+        assert_eq!(
+            (a.attr, a.sub, a.multi_valued),
+            ("name", Some("givenName"), false)
+        );
+        let a = resolve_sort("emails", &reg.user).unwrap();
+        assert_eq!(
+            (a.attr, a.sub, a.multi_valued),
+            ("emails", Some("value"), true)
+        );
+        let a = resolve_sort(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            &reg.user,
+        )
+        .unwrap();
+        assert_eq!(
+            (a.schema, a.attr, a.is_core),
+            (ENTERPRISE_USER, "department", false)
+        );
+        let a = resolve_sort("members.value", &reg.group).unwrap();
+        assert_eq!((a.attr, a.sub), ("members", Some("value")));
+        for bad in [
+            "nosuch",
+            "name",
+            "meta",
+            "password",
+            "name.nosuch",
+            "addresses",
+        ] {
+            let e = resolve_sort(bad, &reg.user).unwrap_err();
+            assert_eq!(
+                e.kind,
+                crate::scim::error::ScimErrorKind::InvalidValue,
+                "{bad}"
+            );
+        }
     }
 
     #[test]
