@@ -35,6 +35,9 @@ pub async fn bulk(
             ScimErrorKind::TooMany => Error::PayloadTooLarge(e.detail),
             _ => e.into(),
         })?;
+    // The operations hold what they need: the request's JSON tree (several times its 1 MiB
+    // of text) need not stay in memory while they run.
+    drop(body);
     // Each operation is all-or-nothing and independent of the others (RFC 7644 §3.7); an
     // operation waits for the POSTs whose bulkIds it references (`run_bulk`).
     let c = client.clone();
@@ -108,9 +111,9 @@ struct Done {
 }
 
 /// Runs one operation whose `bulkId` references are resolved.
-fn run(conn: &mut DbConn, client: &ScimClient, op: BulkOperation) -> Result<Done, Error> {
+fn run(conn: &mut DbConn, client: &ScimClient, mut op: BulkOperation) -> Result<Done, Error> {
     let pre = Preconditions {
-        if_match: op.version.clone(),
+        if_match: op.version.take(),
         if_none_match: None,
     };
     let id = || {
@@ -118,7 +121,7 @@ fn run(conn: &mut DbConn, client: &ScimClient, op: BulkOperation) -> Result<Done
             Error::from(ScimError::invalid_path("the operation needs a resource id"))
         })
     };
-    let data = op.data.clone().unwrap_or(Value::Null);
+    let data = op.data.take().unwrap_or(Value::Null);
     let written = |status: StatusCode, id: &str, version: Version| Done {
         status,
         id: Some(id.to_string()),
