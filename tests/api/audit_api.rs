@@ -21,14 +21,7 @@ fn kinds(r: &Resp) -> Vec<String> {
 
 #[tokio::test]
 async fn audit_is_newest_first_paged_and_filtered() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        |_| {},
-    )
-    .await;
+    let app = spawn_app_with_seats(1, 0).await;
     let owner = owner_token(&app, Role::Owner);
     let before = chrono::Utc::now() - chrono::Duration::seconds(5);
     let a = app.create_user("alice").await["id"]

@@ -9,14 +9,7 @@ const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
 #[tokio::test]
 async fn bulk_creates_users_and_a_group_referring_to_them() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        |_| {},
-    )
-    .await;
+    let app = spawn_app_with_seats(1, 0).await;
     let r = app
         .post("/Bulk", json!({"schemas": [BULK], "Operations": [
             {"method": "POST", "path": "/Users", "bulkId": "u1", "data": user("b1@x.com")},

@@ -471,14 +471,7 @@ async fn a_users_version_changes_with_its_groups() {
 
 #[tokio::test]
 async fn a_pending_users_version_follows_its_queue_position() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        |_| {},
-    )
-    .await;
+    let app = spawn_app_with_seats(1, 0).await;
     let first = app.create_user("first@x.com").await;
     assert_eq!(
         first["meta"]["version"], "W/\"1\"",
@@ -577,14 +570,7 @@ async fn a_pending_users_version_follows_its_queue_position() {
 
 #[tokio::test]
 async fn bulk_results_give_a_pending_users_version_as_get_does() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        |_| {},
-    )
-    .await;
+    let app = spawn_app_with_seats(1, 0).await;
     let r = app
         .post(
             "/Bulk",

@@ -48,25 +48,7 @@ pub enum TestDb {
 impl TestDb {
     pub fn fresh() -> TestDb {
         match std::env::var("TEST_DATABASE_URL") {
-            Ok(admin_url) if admin_url.starts_with("postgres") => {
-                let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
-                    panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
-                });
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .expect("create test database");
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map(|(b, _)| b)
-                    .unwrap_or(&admin_url);
-                let url = format!("{base}/{name}");
-                TestDb::Pg {
-                    admin_url,
-                    name,
-                    url,
-                }
-            }
+            Ok(admin_url) if admin_url.starts_with("postgres") => TestDb::new_pg(admin_url, ""),
             _ => {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
@@ -81,23 +63,32 @@ impl TestDb {
         let admin_url = std::env::var("TEST_DATABASE_URL")
             .ok()
             .filter(|u| u.starts_with("postgres"))?;
-        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = diesel::PgConnection::establish(&admin_url).expect("admin connection");
-        diesel::sql_query(format!(
-            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+        Some(TestDb::new_pg(
+            admin_url,
+            " TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'",
         ))
-        .execute(&mut conn)
-        .expect("create test database");
+    }
+
+    /// A new PostgreSQL database named for this test, created by the administrator at
+    /// `admin_url` with `options` after `CREATE DATABASE name`.
+    fn new_pg(admin_url: String, options: &str) -> TestDb {
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+            panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}{options}"))
+            .execute(&mut conn)
+            .expect("create test database");
         let base = admin_url
             .rsplit_once('/')
             .map(|(b, _)| b)
             .unwrap_or(&admin_url);
         let url = format!("{base}/{name}");
-        Some(TestDb::Pg {
+        TestDb::Pg {
             admin_url,
             name,
             url,
-        })
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -182,6 +173,11 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(seats: Seats, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_on(TestDb::fresh(), seats, tweak).await
+}
+
+/// A server whose organization has bought `standard` and `premium` seats, settings as default.
+pub async fn spawn_app_with_seats(standard: i64, premium: i64) -> TestApp {
+    spawn_app_with(Seats { standard, premium }, |_| {}).await
 }
 
 /// `spawn_app_with`, on the database given.

@@ -216,14 +216,7 @@ async fn page_ids(app: &TestApp, query: &str) -> (Vec<String>, i64) {
 /// the same pages, before and after users join and leave in between.
 #[tokio::test]
 async fn deep_pages_are_the_pages_an_offset_scan_gives() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 1000,
-            premium: 0,
-        },
-        |_| {},
-    )
-    .await;
+    let app = spawn_app_with_seats(1000, 0).await;
     let ops: Vec<_> = (0..700)
         .map(|i| {
             json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),

@@ -42,14 +42,7 @@ async fn readyz_is_503_with_a_json_body_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn metrics_expose_requests_latency_seats_queue_and_outcomes() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 2,
-            premium: 1,
-        },
-        |_| {},
-    )
-    .await;
+    let app = spawn_app_with_seats(2, 1).await;
     for i in 0..4 {
         app.create_user(&format!("m{i}")).await; // 3 claim, 1 queues
     }

@@ -136,14 +136,7 @@ async fn user_patch_paths_filters_and_idp_habits() {
 
 #[tokio::test]
 async fn deactivation_shapes_release_the_seat() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        |_| {},
-    )
-    .await;
+    let app = spawn_app_with_seats(1, 0).await;
     let a = app.create_user("a@x.com").await;
     let b = app.create_user("b@x.com").await;
     assert_eq!(seat(&b)["status"], "pending");

@@ -264,14 +264,7 @@ async fn list_pages_and_filters_by_eq() {
 /// back alone. 40 concurrent creates of 20 names, each sent twice: exactly one of each pair wins.
 #[tokio::test]
 async fn concurrent_duplicates_fail_alone() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 10,
-            premium: 0,
-        },
-        |_| {},
-    )
-    .await;
+    let app = spawn_app_with_seats(10, 0).await;
     let sends = (0..40).map(|i| {
         let app = &app;
         async move {
