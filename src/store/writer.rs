@@ -50,10 +50,19 @@ impl BatchWriter {
         manager: ConnManager,
         gate: std::sync::Arc<ReaderGate>,
     ) -> anyhow::Result<BatchWriter> {
+        BatchWriter::start_with(manager, gate, REWIND_AT_FRAMES)
+    }
+
+    /// `start`, rewinding the WAL once it holds `rewind_at_frames` frames.
+    fn start_with(
+        manager: ConnManager,
+        gate: std::sync::Arc<ReaderGate>,
+        rewind_at_frames: i64,
+    ) -> anyhow::Result<BatchWriter> {
         let conn = writer_connection(&manager)?;
         // The database file is the manager's URL, as `prepare_sqlite_file` already uses it.
         let syncer = Syncer::start(format!("{}-wal", manager.url).into())?;
-        let checkpoints = Checkpointer::start(&manager)?;
+        let checkpoints = Checkpointer::start(&manager, rewind_at_frames)?;
         let (tx, rx) = mpsc::unbounded_channel();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -146,8 +155,8 @@ fn writer_connection(manager: &ConnManager) -> anyhow::Result<DbConn> {
 /// grow without end (2.3 GB after 80,000 creates). Two steps on the writer thread, while no
 /// write can happen:
 ///
-/// 1. `copy_tail`, once per background round: a PASSIVE checkpoint copies the frames
-///    committed during the round (it waits for nobody).
+/// 1. `copy_tail`, after a background round that left `REWIND_AT_FRAMES` frames or more: a
+///    PASSIVE checkpoint copies the frames committed during the round (it waits for nobody).
 /// 2. `try_rewind`, right after: with this process's readers held at the `ReaderGate`, a
 ///    RESTART rewinds (it has nothing left to copy). Readers of other processes (a CLI
 ///    command) are waited for with SQLite's busy handler, up to 20 ms.
@@ -259,19 +268,46 @@ impl Drop for Closed<'_> {
 /// Checkpoints the WAL on a connection and thread of its own, when the writer says it has
 /// committed, at most every `CHECKPOINT_EVERY`. PASSIVE: it never blocks the writer or a
 /// reader; what it cannot copy yet (pages a reader still sees) waits for the next round.
-/// After each round the writer finishes the job (`copy_tail`, `try_rewind`), which stalls
-/// writes while it copies the frames committed during the round and syncs the database
-/// file: 3-40 ms under full load on the bench VM, mostly that sync. (Extra passes to
-/// shrink what the writer copies were tried: the sync stayed as long.)
+/// After a round that leaves the WAL holding `REWIND_AT_FRAMES` frames or more, the writer
+/// finishes the job (`copy_tail`, `try_rewind`), which stalls writes while it copies the
+/// frames committed during the round and syncs the database file: 1-20 ms under full load
+/// on the bench VMs, mostly that sync, whose pages are scattered over the file. (Extra
+/// passes to shrink what the writer copies, and growing the file in chunks, were tried:
+/// the sync stayed as long.)
 struct Checkpointer {
     wake: std::sync::mpsc::SyncSender<()>,
     restart_due: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The writer rewinds the WAL once a background round leaves it holding this many frames
+/// (about 128 MiB of 4 KiB pages). Rewinding after every round (twice a second) stalled
+/// writes for 5-20 ms each time, and after a burst such as a bulk load the first adds of the
+/// next requests met that stall: member-add p99 6.6-16 ms right after seeding 5,000 users
+/// through /Bulk, 2.9-5.0 ms (max 5-8 ms) with this threshold. The cost is disk: the WAL
+/// file keeps the size it reached (a little over this), and a crash recovery reads it whole.
+/// Under light load SQLite rewinds the WAL by itself whenever no reader holds it.
+const REWIND_AT_FRAMES: i64 = 32_768;
+
+/// A PASSIVE checkpoint; the number of frames in the WAL (SQLite's `log` column).
+fn wal_frames_after_checkpoint(conn: &mut DbConn) -> Result<i64, diesel::result::Error> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Outcome {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        log: i64,
+    }
+    match conn {
+        DbConn::Sqlite(c) => Ok(diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+            .get_result::<Outcome>(c)?
+            .log),
+        DbConn::Pg(_) => Ok(0),
+    }
+}
+
 impl Checkpointer {
-    fn start(manager: &ConnManager) -> anyhow::Result<Checkpointer> {
-        use diesel::connection::SimpleConnection;
+    fn start(manager: &ConnManager, rewind_at_frames: i64) -> anyhow::Result<Checkpointer> {
         let mut conn = manager.open()?;
         let (wake, rx) = std::sync::mpsc::sync_channel::<()>(1);
         let restart_due = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -281,17 +317,22 @@ impl Checkpointer {
             .spawn(move || {
                 // Ends when the writer thread, the only sender, is gone.
                 while rx.recv().is_ok() {
-                    if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
-                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
+                    match wal_frames_after_checkpoint(&mut conn) {
+                        Ok(frames) if frames >= rewind_at_frames => {
+                            due.store(true, std::sync::atomic::Ordering::Release)
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "WAL checkpoint failed; retrying later")
+                        }
                     }
-                    due.store(true, std::sync::atomic::Ordering::Release);
                     std::thread::sleep(CHECKPOINT_EVERY);
                 }
             })?;
         Ok(Checkpointer { wake, restart_due })
     }
 
-    /// Whether a background round has finished since the last call.
+    /// Whether a background round has left the WAL long enough to rewind since the last call.
     fn restart_due(&self) -> bool {
         self.restart_due
             .swap(false, std::sync::atomic::Ordering::AcqRel)
@@ -473,10 +514,11 @@ mod tests {
         arriving.join().expect("reader");
     }
 
-    /// Commits back to back over several checkpoint rounds, with a reader of this process
-    /// reading all along: the writer rewinds the WAL once a round.
-    #[test]
-    fn the_wal_is_rewound_under_reads() {
+    /// Commits back to back over 3.5 checkpoint rounds, with a reader of this process
+    /// reading all along, through a writer that rewinds the WAL once a round leaves
+    /// `rewind_at_frames` frames: how many rewinds the WAL header counts, the commits, and
+    /// the WAL file's size.
+    fn rewinds_under_reads(rewind_at_frames: i64) -> (u32, u64, u64) {
         use diesel::connection::SimpleConnection;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("db.sqlite");
@@ -490,7 +532,8 @@ mod tests {
             .expect("create");
         manager.pragmas = true;
         let gate = std::sync::Arc::new(ReaderGate::default());
-        let writer = BatchWriter::start(manager.clone(), gate.clone()).expect("writer");
+        let writer = BatchWriter::start_with(manager.clone(), gate.clone(), rewind_at_frames)
+            .expect("writer");
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let reader = {
             let (manager, gate, stop) = (manager.clone(), gate.clone(), stop.clone());
@@ -532,11 +575,29 @@ mod tests {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(reader.join().expect("reader") > 0);
         // The WAL header counts the rewinds (its checkpoint sequence number, bytes 12..16).
-        let header = std::fs::read(format!("{url}-wal")).expect("the WAL");
-        let rewinds = u32::from_be_bytes([header[12], header[13], header[14], header[15]]);
+        let wal = std::fs::read(format!("{url}-wal")).expect("the WAL");
+        let rewinds = u32::from_be_bytes([wal[12], wal[13], wal[14], wal[15]]);
+        (rewinds, commits, wal.len() as u64)
+    }
+
+    #[test]
+    fn the_wal_is_rewound_under_reads() {
+        let (rewinds, commits, _) = rewinds_under_reads(1);
         assert!(
             rewinds >= 2,
             "{rewinds} rewinds in {commits} commits over 3.5 checkpoint rounds"
+        );
+    }
+
+    /// Below the threshold the WAL is not rewound: every commit's frame is still in the file.
+    #[test]
+    fn the_wal_is_not_rewound_before_it_holds_the_threshold() {
+        let (rewinds, commits, wal_bytes) = rewinds_under_reads(i64::MAX);
+        assert_eq!(rewinds, 0, "{commits} commits");
+        // Each commit appends at least one 4 KiB page and its 24-byte frame header.
+        assert!(
+            wal_bytes >= commits * 4120,
+            "{wal_bytes} bytes of WAL after {commits} commits"
         );
     }
 
