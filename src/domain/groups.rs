@@ -373,17 +373,12 @@ fn group_sort(
     backend: store::Backend,
 ) -> Result<store::groups::GroupSort, Error> {
     use store::groups::GroupSort as S;
-    let Some(name) = sort_by else {
-        return Ok(S::Created);
-    };
-    let attr =
-        crate::scim::filter::resolve_sort(name, &crate::scim::schema::Registry::get().group)?;
-    if attr.is_core && attr.attr == "meta" && attr.sub == Some("created") {
-        return Ok(S::Created);
-    }
-    Ok(S::Key(crate::store::filter_sql::group_sort_key(
-        &attr, backend,
-    )?))
+    Ok(
+        match super::sort_attribute(sort_by, &crate::scim::schema::Registry::get().group)? {
+            None => S::Created,
+            Some(attr) => S::Key(crate::store::filter_sql::group_sort_key(&attr, backend)?),
+        },
+    )
 }
 
 /// The filter of a list query, parsed and checked against the Group schema: once per

@@ -208,6 +208,20 @@ impl Preconditions {
     }
 }
 
+/// The attribute a list is sorted by (`sortBy`, RFC 7644 §3.4.2.3); `None` for the default
+/// order, creation time, which `meta.created` also names (the order deep pages seek in).
+fn sort_attribute(
+    sort_by: Option<&str>,
+    rs: &crate::scim::schema::ResourceSchema,
+) -> Result<Option<crate::scim::filter::TypedAttr>, crate::error::Error> {
+    let Some(name) = sort_by else {
+        return Ok(None);
+    };
+    let attr = crate::scim::filter::resolve_sort(name, rs)?;
+    let created = attr.is_core && attr.attr == "meta" && attr.sub == Some("created");
+    Ok((!created).then_some(attr))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

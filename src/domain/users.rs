@@ -363,16 +363,12 @@ fn user_sort(
     backend: store::Backend,
 ) -> Result<store::users::UserSort, Error> {
     use store::users::UserSort as S;
-    let Some(name) = sort_by else {
-        return Ok(S::Created);
-    };
-    let attr = crate::scim::filter::resolve_sort(name, &crate::scim::schema::Registry::get().user)?;
-    if attr.is_core && attr.attr == "meta" && attr.sub == Some("created") {
-        return Ok(S::Created);
-    }
-    Ok(S::Key(crate::store::filter_sql::user_sort_key(
-        &attr, backend,
-    )?))
+    Ok(
+        match super::sort_attribute(sort_by, &crate::scim::schema::Registry::get().user)? {
+            None => S::Created,
+            Some(attr) => S::Key(crate::store::filter_sql::user_sort_key(&attr, backend)?),
+        },
+    )
 }
 
 /// The filter of a list query, parsed and checked against the User schema: once per request,

@@ -93,14 +93,10 @@ pub fn by_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<GroupRow
         .load(conn)
 }
 
+/// Delete a group; true when it existed. The caller has removed its member rows and taken
+/// it out of the groups that held it (`remove_all_members`, `leave_all_groups`), since the
+/// users and groups on the other side get a new version.
 pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
-    // Memberships of this group in other groups; its own member rows cascade.
-    diesel::delete(
-        scim_group_members::table
-            .filter(scim_group_members::org_id.eq(org_id))
-            .filter(scim_group_members::member_id.eq(id)),
-    )
-    .execute(conn)?;
     let n = diesel::delete(
         scim_groups::table
             .filter(scim_groups::org_id.eq(org_id))

@@ -156,14 +156,9 @@ pub fn by_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<UserRow>
         .load(conn)
 }
 
-/// Delete a user with its emails and memberships; true when it existed.
+/// Delete a user with its emails; true when it existed. The caller has taken it out of its
+/// groups first (`groups::leave_all_groups`), since those groups get a new version.
 pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
-    diesel::delete(
-        scim_group_members::table
-            .filter(scim_group_members::org_id.eq(org_id))
-            .filter(scim_group_members::member_id.eq(id)),
-    )
-    .execute(conn)?;
     let n = diesel::delete(
         scim_users::table
             .filter(scim_users::org_id.eq(org_id))
