@@ -13,4 +13,5 @@ pub mod scim;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 pub mod webhooks;

@@ -89,6 +89,7 @@ impl Application {
                 .configure(crate::api::reports::configure)
                 .configure(crate::api::scim::configure)
                 .configure(crate::api::owner::configure)
+                .configure(crate::web::configure)
                 .default_service(web::to(not_found))
         })
         .listen(listener)?;

@@ -25,6 +25,7 @@ pub mod seats;
 pub mod sso;
 pub mod tokens;
 pub mod users;
+pub mod web_sessions;
 
 use std::fmt;
 

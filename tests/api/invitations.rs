@@ -534,7 +534,7 @@ async fn serve_delivers_queued_mail_after_commit_through_the_sender() {
     assert_eq!(delivered[0].to, "mo@acme.example.com");
     assert!(delivered[0]
         .body
-        .contains("https://seats.example.com/api/v1/invitations/accept?token=scimseats-inv_"));
+        .contains("https://seats.example.com/invitations/accept?token=scimseats-inv_"));
     let row = &outbox_to(&app, "mo@acme.example.com")[0];
     assert!(row.sent_at.is_some());
     assert!(

@@ -2,6 +2,7 @@
 
 mod audit_api;
 mod billing;
+mod browser;
 mod bulk;
 mod cli;
 mod discovery;
@@ -24,3 +25,4 @@ mod seats;
 mod security;
 mod usage_alerts;
 mod users;
+mod web_invitations;
