@@ -65,6 +65,10 @@ pub enum Command {
         /// Hours a session token (invitation acceptance, SSO login) stays valid.
         #[arg(long, env = "SCIM_SEATS_SESSION_TTL_HOURS", default_value_t = 8)]
         session_ttl_hours: u64,
+        /// Internal hosts outbound requests (webhooks, OpenID discovery) may reach:
+        /// host[:port],… (everything else must be a public address).
+        #[arg(long, env = "SCIM_SEATS_OUTBOUND_ALLOW", default_value = "")]
+        outbound_allow: String,
     },
     /// Renew (or expire) every contract whose term has ended, then exit.
     RenewDue {
@@ -198,6 +202,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             mail_interval_secs,
             public_url,
             session_ttl_hours,
+            outbound_allow,
         } => {
             crate::telemetry::init("info,actix_server=warn", log_json);
             let mut settings = Settings::default();
@@ -210,6 +215,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 (mail_interval_secs > 0).then(|| Duration::from_secs(mail_interval_secs));
             settings.mail.public_url = public_url.unwrap_or_else(|| format!("http://{bind}"));
             settings.auth.session_ttl = Duration::from_secs(session_ttl_hours.max(1) * 3600);
+            settings.outbound = crate::outbound::Policy::parse(&outbound_allow)
+                .map_err(|e| anyhow::anyhow!("SCIM_SEATS_OUTBOUND_ALLOW: {e}"))?;
             settings.database.url = db.database_url;
             settings.database.pool_size = pool_size;
             settings.http.bind = bind;

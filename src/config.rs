@@ -16,6 +16,8 @@ pub struct Settings {
     pub billing: BillingSettings,
     pub mail: MailSettings,
     pub webhooks: WebhookSettings,
+    /// What outbound requests (webhooks, OpenID discovery) may reach besides public hosts.
+    pub outbound: crate::outbound::Policy,
     /// Billing's "today" (UTC) when set; the system date otherwise. Tests pin March 1 here.
     pub clock_override: Option<NaiveDate>,
 }
@@ -134,6 +136,7 @@ impl Default for Settings {
                 retry_base: Duration::from_secs(10),
                 timeout: Duration::from_secs(10),
             },
+            outbound: crate::outbound::Policy::strict(),
             clock_override: None,
         }
     }
