@@ -57,6 +57,7 @@ impl Application {
             Some(_) => Some(crate::webhooks::Deliverer::new(
                 db.clone(),
                 settings.webhooks.clone(),
+                settings.outbound.clone(),
             )?),
             None => None,
         };
@@ -66,32 +67,50 @@ impl Application {
             settings,
             clock,
         });
-        let mut server = HttpServer::new(move || {
-            let m = metrics.clone();
-            App::new()
-                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
-                .wrap_fn(move |req, srv| {
-                    // Route pattern, not path: bounded label values.
-                    let (m, started) = (m.clone(), std::time::Instant::now());
-                    let method = req.method().clone();
-                    let fut = srv.call(req);
-                    async move {
-                        let res = fut.await?;
-                        let route = res.request().match_pattern();
-                        let status = res.status().as_u16();
-                        m.observe(route.as_deref(), method.as_str(), status, started);
-                        Ok(res)
-                    }
-                })
-                .app_data(state.clone())
-                .app_data(metrics.clone())
-                // Before the owner API: its `/api/v1` scope would swallow our paths.
-                .configure(crate::api::reports::configure)
-                .configure(crate::api::scim::configure)
-                .configure(crate::api::owner::configure)
-                .default_service(web::to(not_found))
-        })
-        .listen(listener)?;
+        let mut server =
+            HttpServer::new(move || {
+                let m = metrics.clone();
+                App::new()
+                    // Innermost: refusals of the head still pass the logger and the metrics.
+                    .wrap_fn(|req, srv| {
+                        use futures_util::future::{ready, Either, FutureExt};
+                        match crate::api::guard::check(&req) {
+                            Ok(()) => Either::Left(
+                                srv.call(req).map(|r| r.map(|r| r.map_into_boxed_body())),
+                            ),
+                            Err(e) => Either::Right(ready(Ok(req.error_response(e)))),
+                        }
+                    })
+                    .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
+                    .wrap_fn(move |req, srv| {
+                        // Route pattern, not path: bounded label values.
+                        let (m, started) = (m.clone(), std::time::Instant::now());
+                        let method = req.method().clone();
+                        let fut = srv.call(req);
+                        async move {
+                            let res = fut.await?;
+                            let route = res.request().match_pattern();
+                            let status = res.status().as_u16();
+                            m.observe(route.as_deref(), method.as_str(), status, started);
+                            Ok(res)
+                        }
+                    })
+                    // Typed query and path extractors answer with our error body, not plain text.
+                    .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                        Error::BadRequest(format!("invalid query string: {e}")).into()
+                    }))
+                    .app_data(web::PathConfig::default().error_handler(|e, _| {
+                        Error::BadRequest(format!("invalid path: {e}")).into()
+                    }))
+                    .app_data(state.clone())
+                    .app_data(metrics.clone())
+                    // Before the owner API: its `/api/v1` scope would swallow our paths.
+                    .configure(crate::api::reports::configure)
+                    .configure(crate::api::scim::configure)
+                    .configure(crate::api::owner::configure)
+                    .default_service(web::to(not_found))
+            })
+            .listen(listener)?;
         if workers > 0 {
             server = server.workers(workers);
         }
