@@ -89,6 +89,16 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(_, ref info) if info.message() == "deadlock detected" => {
                 Error::Unavailable
             }
+            // A read stopped by its time budget (`store::budget`): a filter too costly to
+            // run; sending it again would cost the same, so not a 5xx an IdP retries.
+            D::DatabaseError(_, ref info)
+                if crate::store::budget::is_over_budget(info.message()) =>
+            {
+                Error::Scim(ScimError::too_many(
+                    "the request's database work went over its time budget; narrow the \
+                     filter or ask for fewer results",
+                ))
+            }
             // The database dropped the connection (a restart): the request may be sent again.
             D::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,

@@ -18,6 +18,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Billing's "today".
     pub clock: Clock,
+    /// At most so many expensive reads per organization at once.
+    pub searches: crate::api::fair::OrgGate,
 }
 
 pub struct Application {
@@ -31,7 +33,8 @@ pub struct Application {
 impl Application {
     /// Connect, migrate, bind. Port 0 picks a free port (see `port()`).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let db = Db::connect(&settings.database.url, settings.database.pool_size)?;
+        let db = Db::connect(&settings.database.url, settings.database.pool_size)?
+            .with_read_budget(settings.database.read_budget);
         db.migrate()?;
         let listener = TcpListener::bind(&settings.http.bind)
             .map_err(|e| anyhow::anyhow!("binding {}: {e}", settings.http.bind))?;
@@ -62,10 +65,20 @@ impl Application {
             None => None,
         };
         let metrics = web::Data::from(crate::metrics::Metrics::new()?);
+        let per_org = match settings.scim.searches_per_org {
+            0 => (pool_size / 4).max(1),
+            n => n,
+        };
+        // A request waits for its turn at most one read budget (or 30 s without one).
+        let wait = settings
+            .database
+            .read_budget
+            .unwrap_or(std::time::Duration::from_secs(30));
         let state = web::Data::new(AppState {
             db,
             settings,
             clock,
+            searches: crate::api::fair::OrgGate::new(per_org, wait),
         });
         let mut server =
             HttpServer::new(move || {

@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod csv;
+pub mod fair;
 pub mod guard;
 pub mod owner;
 pub mod reports;
