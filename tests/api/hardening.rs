@@ -746,3 +746,65 @@ async fn one_organizations_costly_searches_wait_for_its_own_turns() {
         assert_eq!(total, 1);
     }
 }
+
+/// What schemathesis needs from the document (`.ci/openapi-fuzz`): request bodies, the
+/// Idempotency-Key header, a response description with content for every route.
+#[tokio::test]
+async fn the_openapi_document_describes_bodies_headers_and_responses_of_every_route() {
+    let app = spawn_app().await;
+    let r = call(
+        &app.client,
+        &app.addr,
+        None,
+        Method::GET,
+        "/api/v1/openapi.json",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.body;
+    let order = &doc["components"]["schemas"]["OrderBody"]["properties"];
+    for field in ["add_standard", "add_premium", "upgrade_standard_to_premium"] {
+        assert!(
+            order.get(field).is_some(),
+            "OrderBody lacks {field}: {order}"
+        );
+    }
+    let confirm = &doc["paths"]["/api/v1/seats/confirm"]["post"];
+    assert!(confirm["requestBody"].is_object(), "{confirm}");
+    let header = confirm["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "Idempotency-Key"))
+        .expect("Idempotency-Key parameter");
+    assert_eq!(header["in"], "header");
+    assert_eq!(header["required"], true);
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let responses = op["responses"].as_object().unwrap();
+            let (status, ok) = responses
+                .iter()
+                .find(|(s, _)| s.starts_with('2'))
+                .unwrap_or_else(|| panic!("{method} {path}: no success response"));
+            if status != "204" {
+                assert!(
+                    ok["content"].is_object(),
+                    "{method} {path}: success without content"
+                );
+            }
+        }
+    }
+    assert!(operations >= 40, "{operations}");
+    for (path, method) in [
+        ("/api/v1/seats/preview", "post"),
+        ("/api/v1/settings/alerts", "put"),
+        ("/api/v1/invitations", "post"),
+        ("/api/v1/sso", "put"),
+    ] {
+        assert!(
+            doc["paths"][path][method]["requestBody"].is_object(),
+            "{method} {path}"
+        );
+    }
+}
