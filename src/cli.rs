@@ -65,6 +65,16 @@ pub enum Command {
         /// Hours a session token (invitation acceptance, SSO login) stays valid.
         #[arg(long, env = "SCIM_SEATS_SESSION_TTL_HOURS", default_value_t = 8)]
         session_ttl_hours: u64,
+        /// Milliseconds of database work one list, search or report may take (0: no limit).
+        #[arg(long, env = "SCIM_SEATS_DB_BUDGET_MS", default_value_t = 5000)]
+        db_budget_ms: u64,
+        /// List/search requests one organization may run at once (0: a quarter of the pool).
+        #[arg(long, env = "SCIM_SEATS_SEARCHES_PER_ORG", default_value_t = 0)]
+        searches_per_org: usize,
+        /// Internal hosts outbound requests (webhooks, OpenID discovery) may reach:
+        /// host[:port],… (everything else must be a public address).
+        #[arg(long, env = "SCIM_SEATS_OUTBOUND_ALLOW", default_value = "")]
+        outbound_allow: String,
     },
     /// Renew (or expire) every contract whose term has ended, then exit.
     RenewDue {
@@ -198,6 +208,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             mail_interval_secs,
             public_url,
             session_ttl_hours,
+            outbound_allow,
+            db_budget_ms,
+            searches_per_org,
         } => {
             crate::telemetry::init("info,actix_server=warn", log_json);
             let mut settings = Settings::default();
@@ -210,8 +223,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 (mail_interval_secs > 0).then(|| Duration::from_secs(mail_interval_secs));
             settings.mail.public_url = public_url.unwrap_or_else(|| format!("http://{bind}"));
             settings.auth.session_ttl = Duration::from_secs(session_ttl_hours.max(1) * 3600);
+            settings.outbound = crate::outbound::Policy::parse(&outbound_allow)
+                .map_err(|e| anyhow::anyhow!("SCIM_SEATS_OUTBOUND_ALLOW: {e}"))?;
             settings.database.url = db.database_url;
             settings.database.pool_size = pool_size;
+            settings.database.read_budget =
+                (db_budget_ms > 0).then(|| Duration::from_millis(db_budget_ms));
+            settings.scim.searches_per_org = searches_per_org;
             settings.http.bind = bind;
             settings.http.max_body_bytes = max_body_bytes;
             settings.http.workers = workers;

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod jobs;
 pub mod metrics;
+pub mod outbound;
 pub mod scim;
 pub mod startup;
 pub mod store;

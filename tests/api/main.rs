@@ -10,6 +10,7 @@ mod etags;
 mod filters;
 mod fixtures;
 mod groups;
+mod hardening;
 mod helpers;
 mod invitations;
 mod jit;
