@@ -29,6 +29,30 @@ pub struct MemberFilter {
 }
 
 impl MemberFilter {
+    /// The filter as given in a query (blank fields are absent); unknown values are named.
+    pub fn parse(
+        role: Option<&str>,
+        status: Option<&str>,
+        tier: Option<&str>,
+    ) -> Result<MemberFilter, Error> {
+        fn given(s: Option<&str>) -> Option<&str> {
+            s.map(str::trim).filter(|v| !v.is_empty())
+        }
+        Ok(MemberFilter {
+            role: given(role).map(parse_role).transpose()?,
+            status: match given(status) {
+                None => None,
+                Some(s @ ("active" | "pending" | "inactive" | "none")) => Some(s.to_string()),
+                Some(s) => {
+                    return Err(Error::BadRequest(format!(
+                        "unknown status '{s}': use active, pending, inactive or none"
+                    )))
+                }
+            },
+            tier: given(tier).map(parse_tier).transpose()?,
+        })
+    }
+
     fn matches(&self, m: &Member, account: Option<&UserRow>) -> bool {
         if self.role.is_some_and(|r| r != m.role) {
             return false;
@@ -91,6 +115,57 @@ pub fn list(
         })
         .collect();
     Ok((out, total))
+}
+
+pub fn parse_role(s: &str) -> Result<Role, Error> {
+    Role::parse(s).ok_or_else(|| {
+        Error::BadRequest(format!(
+            "unknown role '{s}': use member, admin, owner or primary_owner"
+        ))
+    })
+}
+
+pub fn parse_tier(s: &str) -> Result<Tier, Error> {
+    Tier::parse(s)
+        .ok_or_else(|| Error::BadRequest(format!("unknown tier '{s}': use premium or standard")))
+}
+
+/// Move the account of `id` (a member or an account) to a free seat of `tier`.
+pub fn move_tier(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    tier: Tier,
+    actor: &Actor,
+) -> Result<UserView, Error> {
+    let user = account_id(conn, org_id, id)?;
+    super::reassign::move_tier(conn, org_id, &user, tier, actor)
+}
+
+/// Swap the tiers of the accounts of `a` and `b` (members or accounts).
+pub fn swap(
+    conn: &mut DbConn,
+    org_id: &str,
+    a: &str,
+    b: &str,
+    actor: &Actor,
+) -> Result<(UserView, UserView), Error> {
+    let a = account_id(conn, org_id, a)?;
+    let b = account_id(conn, org_id, b)?;
+    super::reassign::swap_tiers(conn, org_id, &a, &b, actor)
+}
+
+/// Give the seat of `from`'s account to the pending account `to`; `from` is queued.
+pub fn give_seat(
+    conn: &mut DbConn,
+    org_id: &str,
+    from: &str,
+    to: &str,
+    actor: &Actor,
+) -> Result<(UserView, UserView), Error> {
+    let from = account_id(conn, org_id, from)?;
+    let to = account_id(conn, org_id, to)?;
+    super::reassign::give_seat(conn, org_id, &from, &to, actor)
 }
 
 fn load_member(conn: &mut DbConn, org_id: &str, id: &str) -> Result<Member, Error> {

@@ -162,7 +162,12 @@ struct Cursor {
 pub async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let session = super::session::bearer_or_cookie(&req).await?;
     session.require(Role::Admin)?;
-    let org_id = session.org_id.clone();
+    Ok(csv_response(state, session.org_id))
+}
+
+/// The streamed CSV of an organization's queue (the caller has checked the role); the
+/// console's download uses it too.
+pub fn csv_response(state: web::Data<AppState>, org_id: String) -> HttpResponse {
     let start = Cursor {
         after: None,
         position: 1,
@@ -200,12 +205,12 @@ pub async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
             Some((csv_chunk(&entries, cur.first), next))
         }
     });
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
             "attachment; filename=\"pending-users.csv\"",
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .streaming(stream))
+        .streaming(stream)
 }
