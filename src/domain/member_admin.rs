@@ -337,3 +337,85 @@ pub fn remove(
         None => Ok(None),
     }
 }
+
+/// The members page: a page of members, how many match, and the invitations still open.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    pub members: Vec<MemberView>,
+    pub total: i64,
+    pub open_invitations: Vec<store::invitations::InvitationRow>,
+}
+
+pub fn directory(
+    conn: &mut DbConn,
+    org_id: &str,
+    filter: &MemberFilter,
+    offset: i64,
+    limit: i64,
+    now: chrono::NaiveDateTime,
+) -> Result<Directory, Error> {
+    let (members, total) = list(conn, org_id, filter, offset, limit)?;
+    let open_invitations = super::invitations::list(conn, org_id, Some(super::invitations::PENDING))?
+        .into_iter()
+        .filter(|r| super::invitations::effective_status(r, now) == super::invitations::PENDING)
+        .collect();
+    Ok(Directory {
+        members,
+        total,
+        open_invitations,
+    })
+}
+
+/// Choices offered when managing one member: the other members holding a seat (to swap
+/// with) and the head of the queue (to give the seat to), as `(id, label)`.
+#[derive(Debug, Clone)]
+pub struct Manage {
+    pub view: MemberView,
+    pub seated_others: Vec<(String, String)>,
+    pub pending: Vec<(String, String)>,
+}
+
+/// Pending users offered in the "give the seat to" list (the queue's head first).
+pub const OFFERED_PENDING: i64 = 100;
+
+pub fn manage(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<Manage, Error> {
+    let view = get(conn, org_id, id)?;
+    let (all, _) = list(conn, org_id, &MemberFilter::default(), 0, i64::MAX)?;
+    let seated_others = all
+        .into_iter()
+        .filter(|m| m.member.id != view.member.id)
+        .filter_map(|m| {
+            let a = m.account?;
+            let tier = a.row.seat_tier.clone()?;
+            (a.row.seat_status == super::seats::STATUS_ACTIVE)
+                .then(|| (m.member.id, format!("{} ({tier})", m.member.email)))
+        })
+        .collect();
+    let pending = super::reports::pending_entries(
+        conn,
+        org_id,
+        store::reports::From::Offset(0),
+        OFFERED_PENDING,
+        1,
+        now,
+    )?
+    .into_iter()
+    .map(|e| {
+        let label = match &e.email {
+            Some(m) => format!("#{} {} <{m}>", e.queue_position, e.display_name),
+            None => format!("#{} {}", e.queue_position, e.display_name),
+        };
+        (e.id, label)
+    })
+    .collect();
+    Ok(Manage {
+        view,
+        seated_others,
+        pending,
+    })
+}
