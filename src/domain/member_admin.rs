@@ -355,10 +355,11 @@ pub fn directory(
     now: chrono::NaiveDateTime,
 ) -> Result<Directory, Error> {
     let (members, total) = list(conn, org_id, filter, offset, limit)?;
-    let open_invitations = super::invitations::list(conn, org_id, Some(super::invitations::PENDING))?
-        .into_iter()
-        .filter(|r| super::invitations::effective_status(r, now) == super::invitations::PENDING)
-        .collect();
+    let open_invitations =
+        super::invitations::list(conn, org_id, Some(super::invitations::PENDING))?
+            .into_iter()
+            .filter(|r| super::invitations::effective_status(r, now) == super::invitations::PENDING)
+            .collect();
     Ok(Directory {
         members,
         total,

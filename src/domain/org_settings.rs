@@ -26,8 +26,8 @@ pub fn load(conn: &mut DbConn, org_id: &str) -> Result<OrgSettings, Error> {
     };
     let mut group_tiers = Vec::new();
     for (group_id, tier) in seat_policy::group_tiers(conn, org_id)? {
-        let name = store::groups::find(conn, org_id, &group_id)?
-            .map_or(group_id, |g| g.display_name);
+        let name =
+            store::groups::find(conn, org_id, &group_id)?.map_or(group_id, |g| g.display_name);
         group_tiers.push((name, tier));
     }
     Ok(OrgSettings {

@@ -266,10 +266,7 @@ pub fn confirm(
             .into_iter()
             .map(|u| (u.id, u.display_name.unwrap_or(u.user_name)))
             .collect();
-    let activated_names = activated
-        .iter()
-        .filter_map(|id| by_id.remove(id))
-        .collect();
+    let activated_names = activated.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok(Confirmed {
         invoice,
         replayed: false,
@@ -321,7 +318,9 @@ pub fn from_form(
             return Ok(json!(0));
         }
         s.parse::<i64>().map(|n| json!(n)).map_err(|_| {
-            Error::BadRequest(format!("{label} must be a whole number of seats, not '{s}'"))
+            Error::BadRequest(format!(
+                "{label} must be a whole number of seats, not '{s}'"
+            ))
         })
     };
     OrderRequest::from_json(&json!({
@@ -345,15 +344,11 @@ pub const NAMEABLE_MEMBERS: i64 = 200;
 
 pub fn editor(conn: &mut DbConn, org_id: &str, today: NaiveDate) -> Result<Editor, Error> {
     let standing = contracts::standing(conn, org_id, today)?;
-    let standard_members = store::users::seat_holders(
-        conn,
-        org_id,
-        Tier::Standard.as_str(),
-        NAMEABLE_MEMBERS,
-    )?
-    .into_iter()
-    .map(|u| (u.id, u.display_name.unwrap_or(u.user_name)))
-    .collect();
+    let standard_members =
+        store::users::seat_holders(conn, org_id, Tier::Standard.as_str(), NAMEABLE_MEMBERS)?
+            .into_iter()
+            .map(|u| (u.id, u.display_name.unwrap_or(u.user_name)))
+            .collect();
     Ok(Editor {
         standing,
         standard_members,

@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::render;
 use crate::auth::OwnerSession;
-use crate::domain::members::Role;
 use crate::domain::contracts;
+use crate::domain::members::Role;
 use crate::error::Error;
 use crate::startup::AppState;
 

@@ -66,9 +66,15 @@ pub async fn confirm(
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
     let order = OrderRequest::from_json(&body)?;
     let today = state.clock.today();
-    let done =
-        seat_orders::confirm_once(&state.db, &session.org_id, &key, &order, today, &session.actor())
-            .await?;
+    let done = seat_orders::confirm_once(
+        &state.db,
+        &session.org_id,
+        &key,
+        &order,
+        today,
+        &session.actor(),
+    )
+    .await?;
     let mut out = render::invoice(&done.invoice);
     out["replayed"] = json!(done.replayed);
     if !done.replayed {

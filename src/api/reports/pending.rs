@@ -1,6 +1,6 @@
 //! The pending-user report (Admin and above): JSON pages and a streamed CSV.
 
-use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use actix_web::{http::header, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -159,8 +159,7 @@ struct Cursor {
 /// `queue_seq` (keyset), so each read is an index range, not an ever-growing OFFSET. The
 /// stream is not one snapshot: a user activated while it runs may be missing, one queued
 /// meanwhile may appear at the end.
-pub async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let session = super::session::bearer_or_cookie(&req).await?;
+pub async fn csv(session: OwnerSession, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     session.require(Role::Admin)?;
     Ok(csv_response(state, session.org_id))
 }

@@ -88,7 +88,10 @@ mod tests {
         assert_eq!(money(Decimal::new(750000, 2), &cur("USD")), "$7,500.00");
         assert_eq!(money(Decimal::new(238710, 2), &cur("EUR")), "€2,387.10");
         assert_eq!(money(Decimal::new(120000, 0), &cur("JPY")), "¥120,000");
-        assert_eq!(money(Decimal::new(1200500, 3), &cur("KWD")), "KWD 1,200.500");
+        assert_eq!(
+            money(Decimal::new(1200500, 3), &cur("KWD")),
+            "KWD 1,200.500"
+        );
         assert_eq!(money_minor(123, &cur("USD")), "$1.23");
         assert_eq!(money_minor(-100000, &cur("USD")), "-$1,000.00");
         assert_eq!(count(1234567), "1,234,567");

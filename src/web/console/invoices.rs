@@ -144,7 +144,6 @@ pub async fn show_invoice(
     show(&invoice_page(l, &inv, org_name), &flash)
 }
 
-
 /// `GET /console/invoices/{number}.csv`
 pub async fn csv(
     state: web::Data<AppState>,

@@ -151,7 +151,10 @@ pub async fn list(
                 ],
                 q.status.as_deref(),
             ),
-            tiers: options(&[("premium", "Premium"), ("standard", "Standard")], q.tier.as_deref()),
+            tiers: options(
+                &[("premium", "Premium"), ("standard", "Standard")],
+                q.tier.as_deref(),
+            ),
             invite_roles: invite_roles(who.session.role),
             invitations: d
                 .open_invitations
@@ -186,7 +189,11 @@ pub async fn invite(
     let role = member_admin::parse_role(&form.role)?;
     let now = state.clock.now();
     let url = invitations::accept_url(&state.settings.mail.public_url);
-    let (org, caller, actor) = (who.session.org_id.clone(), who.session.role, who.session.actor());
+    let (org, caller, actor) = (
+        who.session.org_id.clone(),
+        who.session.role,
+        who.session.actor(),
+    );
     let sent = state
         .db
         .write(move |c| {
@@ -209,7 +216,11 @@ pub async fn invite(
         sent.invitation.email,
         role.label(),
         format::time(sent.invitation.expires_at),
-        if sent.voided > 0 { " The earlier invitation no longer works." } else { "" }
+        if sent.voided > 0 {
+            " The earlier invitation no longer works."
+        } else {
+            ""
+        }
     );
     Ok(flash::redirect("/console/members", true, &text))
 }
@@ -268,7 +279,11 @@ pub async fn manage(
     flash: Incoming,
 ) -> Result<HttpResponse, PageError> {
     who.require(Role::Admin)?;
-    let (org, id, now) = (who.session.org_id.clone(), id.into_inner(), state.clock.now());
+    let (org, id, now) = (
+        who.session.org_id.clone(),
+        id.into_inner(),
+        state.clock.now(),
+    );
     let m = state
         .db
         .read(move |c| member_admin::manage(c, &org, &id, now))
@@ -291,7 +306,10 @@ pub async fn manage(
             is_self,
             seat: seat_of(v),
             has_seat,
-            tier_options: options(&[("premium", "Premium"), ("standard", "Standard")], tier.as_deref()),
+            tier_options: options(
+                &[("premium", "Premium"), ("standard", "Standard")],
+                tier.as_deref(),
+            ),
             role_options: options(
                 &[("member", "Member"), ("admin", "Admin"), ("owner", "Owner")],
                 Some(v.member.role.as_str()),
@@ -324,7 +342,11 @@ pub async fn change_role(
     let Submitted { who, form } = post;
     who.require(Role::Owner)?;
     let role = member_admin::parse_role(&form.role)?;
-    let (org, id, actor) = (who.session.org_id.clone(), id.into_inner(), who.session.actor());
+    let (org, id, actor) = (
+        who.session.org_id.clone(),
+        id.into_inner(),
+        who.session.actor(),
+    );
     let target = id.clone();
     let v = state
         .db
@@ -348,7 +370,11 @@ pub async fn move_tier(
     let Submitted { who, form } = post;
     who.require(Role::Admin)?;
     let tier = member_admin::parse_tier(&form.tier)?;
-    let (org, id, actor) = (who.session.org_id.clone(), id.into_inner(), who.session.actor());
+    let (org, id, actor) = (
+        who.session.org_id.clone(),
+        id.into_inner(),
+        who.session.actor(),
+    );
     let target = id.clone();
     state
         .db
@@ -371,14 +397,21 @@ pub async fn swap(
 ) -> Result<HttpResponse, PageError> {
     let Submitted { who, form } = post;
     who.require(Role::Admin)?;
-    let (org, id, actor) = (who.session.org_id.clone(), id.into_inner(), who.session.actor());
+    let (org, id, actor) = (
+        who.session.org_id.clone(),
+        id.into_inner(),
+        who.session.actor(),
+    );
     let target = id.clone();
     let (a, b) = state
         .db
         .write(move |c| member_admin::swap(c, &org, &target, &form.with, &actor))
         .await?;
     let name = |v: &crate::domain::users::UserView| {
-        v.row.display_name.clone().unwrap_or_else(|| v.row.user_name.clone())
+        v.row
+            .display_name
+            .clone()
+            .unwrap_or_else(|| v.row.user_name.clone())
     };
     let text = format!(
         "Swapped tiers: {} now holds {}, {} now holds {}.",
@@ -404,14 +437,21 @@ pub async fn give_seat(
 ) -> Result<HttpResponse, PageError> {
     let Submitted { who, form } = post;
     who.require(Role::Admin)?;
-    let (org, id, actor) = (who.session.org_id.clone(), id.into_inner(), who.session.actor());
+    let (org, id, actor) = (
+        who.session.org_id.clone(),
+        id.into_inner(),
+        who.session.actor(),
+    );
     let target = id.clone();
     let (from, to) = state
         .db
         .write(move |c| member_admin::give_seat(c, &org, &target, &form.to, &actor))
         .await?;
     let name = |v: &crate::domain::users::UserView| {
-        v.row.display_name.clone().unwrap_or_else(|| v.row.user_name.clone())
+        v.row
+            .display_name
+            .clone()
+            .unwrap_or_else(|| v.row.user_name.clone())
     };
     let text = format!(
         "{} got the {} seat; {} is now pending.",
@@ -466,6 +506,9 @@ pub async fn transfer(
         .db
         .write(move |c| member_admin::transfer_primary(c, &org, &me, &target, &actor))
         .await?;
-    let text = format!("{} is now the Primary Owner; you are an Owner.", new.member.email);
+    let text = format!(
+        "{} is now the Primary Owner; you are an Owner.",
+        new.member.email
+    );
     Ok(flash::redirect(&back(&id), true, &text))
 }

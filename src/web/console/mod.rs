@@ -35,30 +35,60 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(members::void_invitation),
         )
         .route("/console/members/{id}", web::get().to(members::manage))
-        .route("/console/members/{id}/role", web::post().to(members::change_role))
-        .route("/console/members/{id}/tier", web::post().to(members::move_tier))
+        .route(
+            "/console/members/{id}/role",
+            web::post().to(members::change_role),
+        )
+        .route(
+            "/console/members/{id}/tier",
+            web::post().to(members::move_tier),
+        )
         .route("/console/members/{id}/swap", web::post().to(members::swap))
-        .route("/console/members/{id}/give-seat", web::post().to(members::give_seat))
-        .route("/console/members/{id}/remove", web::post().to(members::remove))
-        .route("/console/members/{id}/transfer", web::post().to(members::transfer))
+        .route(
+            "/console/members/{id}/give-seat",
+            web::post().to(members::give_seat),
+        )
+        .route(
+            "/console/members/{id}/remove",
+            web::post().to(members::remove),
+        )
+        .route(
+            "/console/members/{id}/transfer",
+            web::post().to(members::transfer),
+        )
         .route("/console/pending", web::get().to(pending::show_page))
         .route("/console/pending.csv", web::get().to(pending::csv))
         .route("/console/invoices", web::get().to(invoices::list))
         // Invoice numbers never contain a dot, so the CSV route cannot be shadowed.
-        .route("/console/invoices/{number:[^/.]+}.csv", web::get().to(invoices::csv))
-        .route("/console/invoices/{number:[^/.]+}", web::get().to(invoices::show_invoice))
+        .route(
+            "/console/invoices/{number:[^/.]+}.csv",
+            web::get().to(invoices::csv),
+        )
+        .route(
+            "/console/invoices/{number:[^/.]+}",
+            web::get().to(invoices::show_invoice),
+        )
         .route("/console/settings", web::get().to(settings::show_page))
-        .route("/console/settings/domains", web::post().to(settings::add_domain))
+        .route(
+            "/console/settings/domains",
+            web::post().to(settings::add_domain),
+        )
         .route(
             "/console/settings/domains/remove",
             web::post().to(settings::remove_domain),
         )
-        .route("/console/settings/tokens", web::post().to(settings::create_token))
+        .route(
+            "/console/settings/tokens",
+            web::post().to(settings::create_token),
+        )
         .route(
             "/console/settings/tokens/{id}/revoke",
             web::post().to(settings::revoke_token),
         )
-        .route("/console/settings/alerts", web::post().to(settings::save_alerts))
+        .route(
+            "/console/settings/alerts",
+            web::post().to(settings::save_alerts),
+        )
         .route("/console/audit", web::get().to(audit::show_page));
 }
 
@@ -179,7 +209,11 @@ pub async fn overview(
             free: format::count(t.free),
             utilization: format::percent(t.utilization),
             bar: format!("{:.1}", (t.utilization * 100.0).clamp(0.0, 100.0)),
-            css: if t.tier == "premium" { "premium" } else { "standard" },
+            css: if t.tier == "premium" {
+                "premium"
+            } else {
+                "standard"
+            },
         })
         .collect();
     let warning = u.warning.then(|| {
@@ -204,24 +238,40 @@ pub async fn overview(
     let mut purchase_refused = None;
     if let Some(s) = &o.standing {
         let c = &s.contract;
-        contract.push(("Term", format!("{} – {}", format::date(c.term.start()), format::date(c.term.last_day()))));
+        contract.push((
+            "Term",
+            format!(
+                "{} – {}",
+                format::date(c.term.start()),
+                format::date(c.term.last_day())
+            ),
+        ));
         contract.push((
             "Months left",
-            s.months_left.map_or("none (the term has ended)".to_string(), |m| m.to_string()),
+            s.months_left
+                .map_or("none (the term has ended)".to_string(), |m| m.to_string()),
         ));
-        contract.push(("Auto-renew", if c.auto_renew { "Yes" } else { "No" }.to_string()));
+        contract.push((
+            "Auto-renew",
+            if c.auto_renew { "Yes" } else { "No" }.to_string(),
+        ));
         contract.push(("Currency", c.currency.code.clone()));
-        contract.push(("Standard seat, per year", format::money(c.prices.standard, &c.currency)));
-        contract.push(("Premium seat, per year", format::money(c.prices.premium, &c.currency)));
+        contract.push((
+            "Standard seat, per year",
+            format::money(c.prices.standard, &c.currency),
+        ));
+        contract.push((
+            "Premium seat, per year",
+            format::money(c.prices.premium, &c.currency),
+        ));
         if let Some(r) = &u.renewal {
             let seats = format!(
                 "{} standard and {} premium (the seats in use today)",
                 r.seats_in_use.standard, r.seats_in_use.premium
             );
-            let price = r
-                .quote
-                .as_ref()
-                .map_or(String::new(), |q| format!(" for {}", format::money(q.total, &q.currency)));
+            let price = r.quote.as_ref().map_or(String::new(), |q| {
+                format!(" for {}", format::money(q.total, &q.currency))
+            });
             let what = if r.auto_renew {
                 format!("Renews on {} with {seats}{price}", format::date(r.on))
             } else {

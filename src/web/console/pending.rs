@@ -59,7 +59,11 @@ pub async fn show_page(
     who.require(Role::Admin)?;
     let page = query.page.unwrap_or(1).max(1);
     let offset = (page - 1).saturating_mul(PER_PAGE);
-    let (org, today, now) = (who.session.org_id.clone(), state.clock.today(), store::now());
+    let (org, today, now) = (
+        who.session.org_id.clone(),
+        state.clock.today(),
+        store::now(),
+    );
     let (s, entries) = state
         .db
         .read(move |c| reports::pending_page(c, &org, today, offset, PER_PAGE, now))
@@ -83,7 +87,10 @@ pub async fn show_page(
                 .join(", "),
             need_standard: s.needed.standard,
             need_premium: s.needed.premium,
-            quote_total: s.quote.as_ref().map(|q| format::money(q.total, &q.currency)),
+            quote_total: s
+                .quote
+                .as_ref()
+                .map(|q| format::money(q.total, &q.currency)),
             quote_unavailable: s.quote_unavailable.clone(),
             buy_link,
             lines: entries
@@ -107,12 +114,8 @@ pub async fn show_page(
     )
 }
 
-
 /// `GET /console/pending.csv`: the whole queue, as the report API streams it.
-pub async fn csv(
-    state: web::Data<AppState>,
-    who: SignedIn,
-) -> Result<HttpResponse, PageError> {
+pub async fn csv(state: web::Data<AppState>, who: SignedIn) -> Result<HttpResponse, PageError> {
     who.require(Role::Admin)?;
     Ok(crate::api::reports::pending::csv_response(
         state,

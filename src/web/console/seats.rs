@@ -55,7 +55,12 @@ impl Draft {
     }
 
     fn order(&self) -> Result<OrderRequest, Error> {
-        seat_orders::from_form(&self.add_standard, &self.add_premium, &self.upgrade, &self.members)
+        seat_orders::from_form(
+            &self.add_standard,
+            &self.add_premium,
+            &self.upgrade,
+            &self.members,
+        )
     }
 
     /// The query that reopens this draft (the Change link of the Review page).
@@ -136,9 +141,7 @@ fn edit_page(
             .upgrade_price()
             .map(|p| format::money(p, cur))
             .unwrap_or_default(),
-        months_left: s
-            .months_left
-            .map_or("none".to_string(), |m| m.to_string()),
+        months_left: s.months_left.map_or("none".to_string(), |m| m.to_string()),
         draft_standard: draft.add_standard.clone(),
         draft_premium: draft.add_premium.clone(),
         draft_upgrade: draft.upgrade.clone(),
@@ -221,7 +224,10 @@ pub async fn review(
     let ((plan, ed), order) = match result {
         Ok(r) => r,
         Err(e @ (Error::BadRequest(_) | Error::Conflict(_) | Error::Unprocessable(_))) => {
-            let (org, status) = (who.session.org_id.clone(), actix_web::ResponseError::status_code(&e));
+            let (org, status) = (
+                who.session.org_id.clone(),
+                actix_web::ResponseError::status_code(&e),
+            );
             let ed = state
                 .db
                 .read(move |c| seat_orders::editor(c, &org, today))
@@ -310,7 +316,12 @@ pub async fn update(
         .filter(|m| !m.is_empty())
         .map(str::to_string)
         .collect();
-    let order = seat_orders::from_form(&form.add_standard, &form.add_premium, &form.upgrade, &members)?;
+    let order = seat_orders::from_form(
+        &form.add_standard,
+        &form.add_premium,
+        &form.upgrade,
+        &members,
+    )?;
     let today = state.clock.today();
     let done = seat_orders::confirm_once(
         &state.db,
@@ -333,7 +344,13 @@ pub async fn update(
             0 => "Nobody was waiting for a seat.".to_string(),
             n => {
                 const SHOWN: usize = 20;
-                let mut names = done.activated_names.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+                let mut names = done
+                    .activated_names
+                    .iter()
+                    .take(SHOWN)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 if n > SHOWN {
                     names.push_str(&format!(" and {} more", n - SHOWN));
                 }
@@ -343,7 +360,10 @@ pub async fn update(
                 )
             }
         };
-        format!("Seats updated. Invoice {} issued for {total}. {who_got}", inv.row.number)
+        format!(
+            "Seats updated. Invoice {} issued for {total}. {who_got}",
+            inv.row.number
+        )
     };
     Ok(flash::redirect(
         &format!("/console/invoices/{}", page::urlencode(&inv.row.number)),

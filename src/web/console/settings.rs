@@ -44,7 +44,12 @@ struct SettingsPage {
 }
 
 fn public_url(state: &AppState) -> String {
-    state.settings.mail.public_url.trim_end_matches('/').to_string()
+    state
+        .settings
+        .mail
+        .public_url
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// `GET /console/settings`
@@ -187,7 +192,11 @@ pub async fn revoke_token(
 ) -> Result<HttpResponse, PageError> {
     let who = post.who;
     who.require(Role::Owner)?;
-    let (org, id, actor) = (who.session.org_id.clone(), id.into_inner(), who.session.actor());
+    let (org, id, actor) = (
+        who.session.org_id.clone(),
+        id.into_inner(),
+        who.session.actor(),
+    );
     state
         .db
         .write(move |c| tokens::revoke_audited(c, &org, &id, &actor))
@@ -243,5 +252,9 @@ pub async fn save_alerts(
         .db
         .write(move |c| alerts::configure(c, &org, &cfg, &actor))
         .await?;
-    Ok(flash::redirect("/console/settings", true, "Usage alert saved."))
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        "Usage alert saved.",
+    ))
 }
