@@ -80,7 +80,10 @@ async fn an_owner_buys_what_is_needed_and_the_queue_drains() {
     assert_eq!(browser.path().await, "/console/seats/review");
     let text = browser.text().await;
     browser.screenshot("review").await;
-    assert!(text.contains("Standard seats added"), "{text}");
+    assert!(
+        text.contains("Add 3 standard seats, 12 of 12 months left"),
+        "{text}"
+    );
     assert!(text.contains("12 of 12"), "{text}");
     // 3 seats × $600.00 × 12/12.
     assert!(text.contains("$1,800.00"), "{text}");
@@ -134,6 +137,40 @@ async fn an_owner_buys_what_is_needed_and_the_queue_drains() {
         text.contains("invoice.issued") || text.contains("seats.purchased"),
         "{text}"
     );
+
+    // Settings: a SCIM token is shown once, with the base URL to paste into the IdP.
+    browser.click_link("Settings").await;
+    browser.fill("Description", "Okta production").await;
+    browser.click_button("Create token").await;
+    let text = browser.text().await;
+    browser.screenshot("settings-token-created").await;
+    assert!(text.contains(&format!("{}/scim/v2", app.addr)), "{text}");
+    let secret = text
+        .split("shown only once): ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no secret in {text}"))
+        .to_string();
+    let r = call(
+        &app.client,
+        &app.addr,
+        Some(&secret),
+        reqwest::Method::GET,
+        "/scim/v2/Users?count=1",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "the new token works over SCIM");
+    browser.client.refresh().await.expect("reload");
+    assert!(!browser.text().await.contains(&secret), "shown once");
+    browser.fill("Free seat threshold", "2").await;
+    browser.click_button("Save alert").await;
+    let text = browser.text().await;
+    browser.screenshot("settings").await;
+    assert!(text.contains("Usage alert saved."), "{text}");
+    browser.goto(&format!("{}/console", app.addr)).await;
+    let text = browser.text().await;
+    assert!(text.contains("below your alert threshold of 2"), "{text}");
 
     // Lowering seats is explained beside the form, not as a raw error.
     browser

@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use super::flash::{self, Incoming};
 use super::{format, layout, show, tier_label};
-use crate::domain::billing::LineKind;
 use crate::domain::members::Role;
 use crate::domain::seat_orders::{self, Editor, OrderRequest};
 use crate::domain::web_sessions::random_secret;
@@ -250,11 +249,8 @@ pub async fn review(
         .lines
         .iter()
         .map(|l| QuoteRow {
-            description: match l.kind {
-                LineKind::AddSeats(t) => format!("{} seats added", tier_label(t.as_str())),
-                LineKind::Upgrade => "Standard seats upgraded to premium".to_string(),
-                LineKind::Renewal(t) => format!("{} seats renewed", tier_label(t.as_str())),
-            },
+            // The invoice's own wording: Review shows the lines exactly as Update issues them.
+            description: l.description.clone(),
             unit_price: format::money(l.unit_price, &q.currency),
             quantity: format::count(i64::from(l.quantity)),
             months_left: format!("{} of 12", l.months_left),

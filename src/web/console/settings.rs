@@ -1,7 +1,7 @@
 //! Settings (Owners): verified domains, SCIM tokens (the secret shown once) with the SCIM
 //! base URL, the SSO settings as they stand, the usage alert, and the group → tier rules.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
@@ -56,12 +56,16 @@ fn public_url(state: &AppState) -> String {
 pub async fn show_page(
     state: web::Data<AppState>,
     who: SignedIn,
+    req: HttpRequest,
     flash: Incoming,
 ) -> Result<HttpResponse, PageError> {
     who.require(Role::Owner)?;
     let org = who.session.org_id.clone();
     let s = state.db.read(move |c| org_settings::load(c, &org)).await?;
-    let base = public_url(&state);
+    // Scheme and host as this browser reached the server: the SCIM resources' own
+    // `meta.location` is built the same way.
+    let scim_base_url = crate::auth::scim_client::base_url(&req);
+    let site = scim_base_url.trim_end_matches("/scim/v2").to_string();
     let sso = match &s.sso {
         Some(r) => vec![
             ("Issuer", r.issuer.clone()),
@@ -75,7 +79,7 @@ pub async fn show_page(
         &SettingsPage {
             layout: layout("Settings", &who, "/console/settings", &flash),
             csrf_token: who.csrf_token.clone(),
-            scim_base_url: format!("{base}/scim/v2"),
+            scim_base_url,
             domains: s.domains,
             tokens: s
                 .tokens
@@ -90,7 +94,7 @@ pub async fn show_page(
                 })
                 .collect(),
             sso,
-            sso_login_url: format!("{base}/sso/{}/login", s.slug),
+            sso_login_url: format!("{site}/sso/{}/login", s.slug),
             threshold: s
                 .alert
                 .as_ref()
