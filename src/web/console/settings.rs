@@ -43,15 +43,6 @@ struct SettingsPage {
     group_tiers: Vec<(String, &'static str)>,
 }
 
-fn public_url(state: &AppState) -> String {
-    state
-        .settings
-        .mail
-        .public_url
-        .trim_end_matches('/')
-        .to_string()
-}
-
 /// `GET /console/settings`
 pub async fn show_page(
     state: web::Data<AppState>,
