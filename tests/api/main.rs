@@ -5,6 +5,7 @@ mod billing;
 mod browser;
 mod bulk;
 mod cli;
+mod console_actions;
 mod console_billing;
 mod console_members;
 mod console_security;
