@@ -317,16 +317,28 @@ pub fn from_form(
         if s.is_empty() {
             return Ok(json!(0));
         }
-        s.parse::<i64>().map(|n| json!(n)).map_err(|_| {
-            Error::BadRequest(format!(
+        match s.parse::<i64>() {
+            Ok(n) if n < 0 => Err(Error::BadRequest(format!(
+                "{label} is {n}: {NEVER_REMOVED}"
+            ))),
+            Ok(n) => Ok(json!(n)),
+            Err(_) => Err(Error::BadRequest(format!(
                 "{label} must be a whole number of seats, not '{s}'"
-            ))
-        })
+            ))),
+        }
     };
+    let all_blank = [add_standard, add_premium, upgrade]
+        .iter()
+        .all(|s| s.trim().is_empty() || s.trim() == "0");
+    if all_blank {
+        return Err(Error::BadRequest(
+            "the order is empty: enter seats to add or standard seats to upgrade".into(),
+        ));
+    }
     OrderRequest::from_json(&json!({
-        "add_standard": number("add_standard", add_standard)?,
-        "add_premium": number("add_premium", add_premium)?,
-        "upgrade_standard_to_premium": number("upgrade_standard_to_premium", upgrade)?,
+        "add_standard": number("the number of standard seats to add", add_standard)?,
+        "add_premium": number("the number of premium seats to add", add_premium)?,
+        "upgrade_standard_to_premium": number("the number of seats to upgrade", upgrade)?,
         "upgrade_members": upgrade_members,
     }))
 }
@@ -343,7 +355,12 @@ pub struct Editor {
 pub const NAMEABLE_MEMBERS: i64 = 200;
 
 pub fn editor(conn: &mut DbConn, org_id: &str, today: NaiveDate) -> Result<Editor, Error> {
-    let standing = contracts::standing(conn, org_id, today)?;
+    let standing = contracts::standing(conn, org_id, today).map_err(|e| match e {
+        Error::NotFound(_) => Error::Conflict(
+            "this organization has no contract; seats cannot be bought without one".into(),
+        ),
+        e => e,
+    })?;
     let standard_members =
         store::users::seat_holders(conn, org_id, Tier::Standard.as_str(), NAMEABLE_MEMBERS)?
             .into_iter()

@@ -122,6 +122,33 @@ async fn an_owner_buys_what_is_needed_and_the_queue_drains() {
     assert_eq!(app.invoice_count("seat_change"), 1);
     assert_eq!(app.pool("standard"), (4, 4));
 
+    // Upgrade one standard seat, naming who moves up.
+    browser.click_link("Seats").await;
+    browser.fill("Upgrade standard seats to premium", "1").await;
+    browser
+        .client
+        .find(Locator::XPath(
+            "//label[contains(normalize-space(.), 'Ben Brook')]/input",
+        ))
+        .await
+        .expect("Ben's box")
+        .click()
+        .await
+        .expect("check");
+    browser.screenshot("seats-upgrade").await;
+    browser.click_button("Review").await;
+    let text = browser.text().await;
+    browser.screenshot("review-upgrade").await;
+    assert!(
+        text.contains("Moving up to premium first: Ben Brook."),
+        "{text}"
+    );
+    assert!(text.contains("$600.00"), "premium − standard: {text}");
+    browser.click_button("Update").await;
+    assert_eq!(app.invoice_count("seat_change"), 2);
+    let r = app.get(&format!("/Users/{}", waiting[1])).await;
+    assert_eq!(seat(&r.body)["tier"], "premium", "Ben moved up: {}", r.body);
+
     browser.click_link("Invoices").await;
     let text = browser.text().await;
     browser.screenshot("invoices").await;
