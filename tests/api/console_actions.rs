@@ -374,3 +374,55 @@ async fn an_expired_contract_is_explained_on_the_seats_page() {
     assert!(page.contains("Seats cannot be bought now"), "{page}");
     assert_eq!(app.invoice_count("seat_change"), 0);
 }
+
+#[tokio::test]
+async fn the_console_downloads_the_pending_report_and_invoices_as_csv() {
+    let app = spawn_owner_app(
+        Seats {
+            standard: 0,
+            premium: 0,
+        },
+        None,
+    )
+    .await;
+    scim_user(&app, "pia@acme.example.com", "=HYPERLINK(\"x\") Pia").await;
+    let admin = add_member(&app, &app.org_id, Role::Admin);
+    let owner = add_member(&app, &app.org_id, Role::Owner);
+    let a = Session::start(&app, &app.org_id, &admin);
+    let r = a
+        .client
+        .get(format!("{}/console/pending.csv", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("queue_position,"), "{csv}");
+    assert!(csv.contains("pia@acme.example.com"), "{csv}");
+    // Invoices are an Owner's: the Admin gets a 403 page, the Owner the CSV.
+    let o = Session::start(&app, &app.org_id, &owner);
+    let (status, to) = o
+        .post(
+            "/console/seats/update",
+            &[
+                ("add_standard", "1"),
+                ("add_premium", "0"),
+                ("upgrade", "0"),
+                ("key", "csv-test-order"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{to}");
+    let csv_path = format!("{to}.csv");
+    assert_eq!(a.get(&csv_path).await.0, StatusCode::FORBIDDEN);
+    let (status, csv) = o.get(&csv_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv.contains("600.00"), "{csv}");
+    let (status, page) = o.get(&to).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("1 pending user got a seat"), "{page}");
+}
