@@ -84,7 +84,7 @@ impl Session {
 fn role_of(app: &TestApp, id: &str) -> Role {
     let (org, id) = (app.org_id.clone(), id.to_string());
     app.db
-        .read_sync(move |c| Ok(scim_seats::domain::members::find(c, &org, &id)?))
+        .read_sync(move |c| scim_seats::domain::members::find(c, &org, &id))
         .expect("member")
         .expect("exists")
         .role
