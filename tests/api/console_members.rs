@@ -45,12 +45,12 @@ async fn an_admin_invites_a_member_and_gives_a_seat_to_a_pending_user() {
     browser.click_link("Members").await;
     browser.screenshot("members").await;
     browser.fill("Email address", "nina@acme.example.com").await;
-    browser.select("Role", "Member").await;
+    browser.select("Role to give", "Admin").await;
     browser.click_button("Send invitation").await;
     let text = browser.text().await;
     browser.screenshot("invited").await;
     assert!(
-        text.contains("Invitation mailed to nina@acme.example.com as Member"),
+        text.contains("Invitation mailed to nina@acme.example.com as Admin"),
         "{text}"
     );
     assert!(text.contains("Open invitations"), "{text}");
