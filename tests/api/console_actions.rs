@@ -426,3 +426,64 @@ async fn the_console_downloads_the_pending_report_and_invoices_as_csv() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("1 pending user got a seat"), "{page}");
 }
+
+#[tokio::test]
+async fn an_admin_swaps_tiers_and_moves_a_member_to_a_free_seat() {
+    let app = spawn_owner_app(
+        Seats {
+            standard: 1,
+            premium: 1,
+        },
+        None,
+    )
+    .await;
+    // The first account takes premium (the highest free tier), the second standard.
+    let pam_account = scim_user(&app, "pam@acme.example.com", "Pam Park").await;
+    let sid_account = scim_user(&app, "sid@acme.example.com", "Sid Stone").await;
+    let pam = add_member_email(&app, "pam@acme.example.com", Role::Member);
+    let sid = add_member_email(&app, "sid@acme.example.com", Role::Member);
+    let tier = |app: &TestApp, id: &str| {
+        let (org, id) = (app.org_id.clone(), id.to_string());
+        app.db
+            .read_sync(move |c| Ok(scim_seats::store::users::find(c, &org, &id)?))
+            .expect("user")
+            .and_then(|u| u.seat_tier)
+    };
+    assert_eq!(tier(&app, &pam_account).as_deref(), Some("premium"));
+    let admin = add_member(&app, &app.org_id, Role::Admin);
+    let s = Session::start(&app, &app.org_id, &admin);
+    let (_, page) = s.get(&format!("/console/members/{pam}")).await;
+    assert!(page.contains("sid@acme.example.com (standard)"), "{page}");
+
+    let (status, to) = s
+        .post(&format!("/console/members/{pam}/swap"), &[("with", &sid)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{to}");
+    assert_eq!(tier(&app, &pam_account).as_deref(), Some("standard"));
+    assert_eq!(tier(&app, &sid_account).as_deref(), Some("premium"));
+    let (_, page) = s.get(&to).await;
+    assert!(
+        page.contains("Swapped tiers: Pam Park now holds standard"),
+        "{page}"
+    );
+
+    // No free premium seat: refused with a page, nothing moves; with one, Pam moves up.
+    let (status, _) = s
+        .post(
+            &format!("/console/members/{pam}/tier"),
+            &[("tier", "premium")],
+        )
+        .await;
+    assert!(status.is_client_error());
+    assert_eq!(tier(&app, &pam_account).as_deref(), Some("standard"));
+    add_seats(&app, "premium", 1);
+    let (status, _) = s
+        .post(
+            &format!("/console/members/{pam}/tier"),
+            &[("tier", "premium")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(tier(&app, &pam_account).as_deref(), Some("premium"));
+    app.assert_seat_invariants();
+}
