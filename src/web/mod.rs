@@ -28,5 +28,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/invitations/accept", web::post().to(invitations::accept))
         .route("/signin", web::get().to(signin::show))
         .route("/signout", web::post().to(session::sign_out))
-        .route("/console", web::get().to(console::overview));
+        .configure(console::configure);
 }
