@@ -241,7 +241,7 @@ pub async fn save_alerts(
     if !form.webhook_secret.trim().is_empty() {
         body["webhook_secret"] = json!(form.webhook_secret.trim());
     }
-    let cfg = AlertConfig::from_json(&body)?;
+    let cfg = AlertConfig::from_json(&body, &state.settings.outbound)?;
     let (org, actor) = (who.session.org_id.clone(), who.session.actor());
     state
         .db
