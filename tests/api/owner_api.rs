@@ -476,7 +476,6 @@ const CALLED: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
-    ("GET", "/reports"),
     ("GET", "/api/v1/reports/pending"),
     ("GET", "/api/v1/reports/pending.csv"),
     ("GET", "/api/v1/reports/usage"),

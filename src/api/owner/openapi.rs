@@ -92,7 +92,7 @@ fn success_response(d: &RouteDoc) -> utoipa::openapi::Response {
             "CSV, one header row (cells that could run as spreadsheet formulas begin with ')",
         );
     }
-    if d.path.ends_with(".html") || d.path == "/reports" {
+    if d.path.ends_with(".html") {
         return text("text/html", "An HTML page");
     }
     if d.path == "/metrics" {
