@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 
 use crate::auth::jwt::{self, JwtKeys};
 use crate::config::{Settings, DEFAULT_BIND, DEFAULT_DATABASE_URL};
-use crate::domain::{contracts::NewContract, members, orgs, renewal, tokens};
+use crate::domain::{
+    contracts::NewContract, members, orgs, renewal, seat_policy, tokens, Actor, Source, Tier,
+};
 use crate::startup::Application;
 use crate::store::Db;
 
@@ -88,6 +90,40 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Group → tier mapping: members of a mapped SCIM group get that tier's seat when one is
+    /// free, else wait for one. A user in several mapped groups gets the highest tier.
+    GroupTier {
+        #[command(subcommand)]
+        command: GroupTierCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupTierCommand {
+    /// List the rules and the users waiting for a tier.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+    },
+    /// Map a group (its SCIM id or displayName) to `premium` or `standard`.
+    Set {
+        group: String,
+        tier: String,
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+    },
+    /// Remove a group's rule; its members keep their seats.
+    Remove {
+        group: String,
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
     },
 }
 
@@ -303,6 +339,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         },
+        Command::GroupTier { command } => group_tier(command)?,
         Command::Token { command } => match command {
             TokenCommand::Create {
                 db,
@@ -380,6 +417,72 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{token}");
             }
         },
+    }
+    Ok(())
+}
+
+/// The operator, as the audit log names it.
+fn operator() -> Actor {
+    Actor {
+        id: "cli".into(),
+        source: Source::System,
+    }
+}
+
+fn group_tier(command: GroupTierCommand) -> anyhow::Result<()> {
+    match command {
+        GroupTierCommand::List { db, org } => {
+            let db = open(&db)?;
+            let p = db.read_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                seat_policy::policy(c, &org.id)
+            })?;
+            for r in p.rules {
+                println!(
+                    "{}\t{}\t{}\t{} members",
+                    r.group_id, r.group, r.tier, r.members
+                );
+            }
+            for w in p.waits {
+                println!(
+                    "waiting\t{}\t{}\tholds {}\twants {}\tsince {}",
+                    w.user_id,
+                    w.user_name,
+                    w.holding.as_deref().unwrap_or("-"),
+                    w.waiting_for,
+                    w.since
+                );
+            }
+        }
+        GroupTierCommand::Set {
+            group,
+            tier,
+            db,
+            org,
+        } => {
+            let t = Tier::parse(&tier)
+                .ok_or_else(|| anyhow::anyhow!("unknown tier '{tier}': use premium or standard"))?;
+            let db = open(&db)?;
+            let rule = db.write_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                let id = seat_policy::resolve_group(c, &org.id, &group)?;
+                seat_policy::put_rule(c, &org.id, &id, t, &operator())
+            })?;
+            println!(
+                "group {} ({}) maps to {} ({} members)",
+                rule.group, rule.group_id, rule.tier, rule.members
+            );
+        }
+        GroupTierCommand::Remove { group, db, org } => {
+            let db = open(&db)?;
+            let id = db.write_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                let id = seat_policy::resolve_group(c, &org.id, &group)?;
+                seat_policy::remove_rule(c, &org.id, &id, &operator())?;
+                Ok(id)
+            })?;
+            println!("rule of group {id} removed");
+        }
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ pub mod seat_changes;
 pub mod seat_policy;
 pub mod seats;
 pub mod sso;
+pub mod tier_waits;
 pub mod timestamp;
 pub mod tokens;
 pub mod users;

@@ -299,3 +299,17 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+// Tier waits of the group tier policy (migration 2026-12-07-300001_tier_waits).
+diesel::table! {
+    tier_waits (org_id, user_id) {
+        org_id -> Text,
+        user_id -> Text,
+        tier -> Text,
+        seq -> BigInt,
+        since -> Timestamp,
+    }
+}
+
+diesel::joinable!(tier_waits -> scim_users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(tier_waits, scim_users);

@@ -8,6 +8,7 @@ mod discovery;
 mod etags;
 mod filters;
 mod fixtures;
+mod group_tiers;
 mod groups;
 mod helpers;
 mod invitations;

@@ -49,6 +49,14 @@ fn table() -> Vec<(Method, &'static str, Role, Option<Value>)> {
             Some(json!({"domain": "not a domain"})),
         ),
         (Method::DELETE, "/domains/nowhere.example.org", Owner, None),
+        (Method::GET, "/group-tiers", Owner, None),
+        (
+            Method::PUT,
+            "/group-tiers/no-such-group",
+            Owner,
+            Some(json!({"tier": "premium"})),
+        ),
+        (Method::DELETE, "/group-tiers/no-such-group", Owner, None),
         // invite members, reassign seats, see members: Admins
         (Method::POST, "/invitations", Admin, Some(json!({}))),
         (Method::GET, "/invitations", Admin, None),

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod contract;
+pub mod group_tiers;
 pub mod input;
 pub mod invitations;
 pub mod invoices;
@@ -95,6 +96,9 @@ pub fn routes() -> Routes {
         .add(doc("GET", "/api/v1/sso", OWNER, "settings", "The SSO (IdP) settings (an HS256 secret is not shown)", 200), None, admin::get_sso)
         .add(with_body(doc("PUT", "/api/v1/sso", OWNER, "settings", "Set the SSO (IdP) settings: issuer, audience, HS256 secret or RS256/ES256 public key PEM", 200), schema_of::<crate::domain::sso::SsoInput>), None, admin::put_sso)
         .add(doc("DELETE", "/api/v1/sso", OWNER, "settings", "Remove the SSO settings (turns JIT login off)", 204), None, admin::delete_sso)
+        .add(doc("GET", "/api/v1/group-tiers", OWNER, "settings", "Group → tier rules (precedence: premium over standard) and the users waiting for a tier", 200), None, group_tiers::list)
+        .add(with_body(doc("PUT", "/api/v1/group-tiers/{group_id}", OWNER, "settings", "Map a SCIM group (by id) to a tier; its members move to it when a seat is free, else wait for one", 200), schema_of::<TierRequest>), None, group_tiers::put)
+        .add(doc("DELETE", "/api/v1/group-tiers/{group_id}", OWNER, "settings", "Remove a group's tier rule; members keep their seats, waits for it end", 204), None, group_tiers::remove)
         // Public.
         .add(doc("GET", "/api/v1/openapi.json", None, "meta", "This document", 200), None, openapi::serve)
         .add(with_body(doc("POST", "/sso/{org_slug}/login", None, "sso", "SSO login with an ID token from the organization's IdP; JIT provisioning; returns a session token", 200), schema_of::<LoginRequest>), None, login::login)
