@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use crate::auth::jwt::{self, JwtKeys};
 use crate::config::{Settings, DEFAULT_BIND, DEFAULT_DATABASE_URL};
 use crate::domain::{
-    contracts::NewContract, members, orgs, renewal, seat_policy, tokens, Actor, Source, Tier,
+    contracts::NewContract, members, oauth, orgs, renewal, seat_policy, tokens, Actor, Source, Tier,
 };
 use crate::startup::Application;
 use crate::store::Db;
@@ -67,6 +67,9 @@ pub enum Command {
         /// Hours a session token (invitation acceptance, SSO login) stays valid.
         #[arg(long, env = "SCIM_SEATS_SESSION_TTL_HOURS", default_value_t = 8)]
         session_ttl_hours: u64,
+        /// Seconds an OAuth 2.0 access token from POST /oauth/token stays valid.
+        #[arg(long, env = "SCIM_SEATS_OAUTH_TOKEN_TTL_SECS", default_value_t = 3600)]
+        oauth_token_ttl_secs: u64,
     },
     /// Renew (or expire) every contract whose term has ended, then exit.
     RenewDue {
@@ -91,11 +94,52 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// OAuth 2.0 clients for SCIM (client credentials grant at POST /oauth/token).
+    OauthClient {
+        #[command(subcommand)]
+        command: OauthClientCommand,
+    },
     /// Group → tier mapping: members of a mapped SCIM group get that tier's seat when one is
     /// free, else wait for one. A user in several mapped groups gets the highest tier.
     GroupTier {
         #[command(subcommand)]
         command: GroupTierCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OauthClientCommand {
+    /// Create a client; prints its id and its secret (shown once).
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Add a secret to a client (rotation); prints it once. Older secrets stay valid.
+    AddSecret {
+        client_id: String,
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+    },
+    /// Revoke a client: its secrets and access tokens stop working at once.
+    Revoke {
+        client_id: String,
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+    },
+    /// List an organization's clients and their secrets' ids.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
     },
 }
 
@@ -234,6 +278,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             mail_interval_secs,
             public_url,
             session_ttl_hours,
+            oauth_token_ttl_secs,
         } => {
             crate::telemetry::init("info,actix_server=warn", log_json);
             let mut settings = Settings::default();
@@ -246,6 +291,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 (mail_interval_secs > 0).then(|| Duration::from_secs(mail_interval_secs));
             settings.mail.public_url = public_url.unwrap_or_else(|| format!("http://{bind}"));
             settings.auth.session_ttl = Duration::from_secs(session_ttl_hours.max(1) * 3600);
+            settings.scim.oauth_token_ttl = Duration::from_secs(oauth_token_ttl_secs.max(1));
             settings.database.url = db.database_url;
             settings.database.pool_size = pool_size;
             settings.http.bind = bind;
@@ -340,6 +386,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         },
         Command::GroupTier { command } => group_tier(command)?,
+        Command::OauthClient { command } => oauth_client(command)?,
         Command::Token { command } => match command {
             TokenCommand::Create {
                 db,
@@ -482,6 +529,62 @@ fn group_tier(command: GroupTierCommand) -> anyhow::Result<()> {
                 Ok(id)
             })?;
             println!("rule of group {id} removed");
+        }
+    }
+    Ok(())
+}
+
+fn oauth_client(command: OauthClientCommand) -> anyhow::Result<()> {
+    match command {
+        OauthClientCommand::Create {
+            db,
+            org,
+            description,
+        } => {
+            let db = open(&db)?;
+            let issued = db.write_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                oauth::create_client(c, &org.id, &description, &operator())
+            })?;
+            eprintln!("OAuth client created; its secret is shown once:");
+            println!("client_id={}", issued.client_id);
+            println!("client_secret={}", issued.client_secret);
+        }
+        OauthClientCommand::AddSecret { client_id, db, org } => {
+            let db = open(&db)?;
+            let issued = db.write_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                oauth::add_secret(c, &org.id, &client_id, &operator())
+            })?;
+            eprintln!("secret {} added; it is shown once:", issued.secret_id);
+            println!("client_secret={}", issued.client_secret);
+        }
+        OauthClientCommand::Revoke { client_id, db, org } => {
+            let db = open(&db)?;
+            db.write_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                oauth::revoke_client(c, &org.id, &client_id, &operator())
+            })?;
+            println!("OAuth client {client_id} revoked");
+        }
+        OauthClientCommand::List { db, org } => {
+            let db = open(&db)?;
+            let clients = db.read_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                oauth::list(c, &org.id)
+            })?;
+            for cl in clients {
+                let state = if cl.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                let live = cl.secrets.iter().filter(|s| s.revoked_at.is_none()).count();
+                println!(
+                    "{}\t{state}\t{live} active secrets\tcreated {}\t{}",
+                    cl.client_id, cl.created_at, cl.description
+                );
+            }
         }
     }
     Ok(())

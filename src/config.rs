@@ -93,6 +93,8 @@ pub struct ScimSettings {
     pub bulk_max_payload_bytes: usize,
     /// How stale `last_used_at` of a token may get before it is written again.
     pub token_touch_interval: Duration,
+    /// Lifetime of an OAuth 2.0 access token from `POST /oauth/token`.
+    pub oauth_token_ttl: Duration,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/scim-seats.db";
@@ -115,6 +117,7 @@ impl Default for Settings {
                 bulk_max_operations: 1000,
                 bulk_max_payload_bytes: 1024 * 1024,
                 token_touch_interval: Duration::from_secs(60),
+                oauth_token_ttl: Duration::from_secs(3600),
             },
             auth: AuthSettings {
                 jwt: JwtKeys::ephemeral(),

@@ -88,6 +88,7 @@ impl Application {
                 // Before the owner API: its `/api/v1` scope would swallow our paths.
                 .configure(crate::api::reports::configure)
                 .configure(crate::api::scim::configure)
+                .configure(crate::api::oauth::configure)
                 .configure(crate::api::owner::configure)
                 .default_service(web::to(not_found))
         })

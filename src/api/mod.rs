@@ -1,6 +1,7 @@
 //! HTTP handlers: extract, convert, run one domain function, render.
 
 pub mod body;
+pub mod oauth;
 pub mod owner;
 pub mod reports;
 pub mod respond;

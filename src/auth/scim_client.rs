@@ -5,7 +5,7 @@ use std::pin::Pin;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
-use crate::domain::{tokens, Actor};
+use crate::domain::{oauth, tokens, Actor};
 use crate::error::Error;
 use crate::startup::AppState;
 
@@ -42,6 +42,24 @@ impl FromRequest for ScimClient {
             let bearer = bearer.ok_or_else(|| {
                 Error::Unauthorized("a bearer token is required (Authorization: Bearer …)".into())
             })?;
+            if oauth::is_access_token(&bearer) {
+                // Short-lived OAuth access tokens are checked on every request (expiry, and a
+                // revoked client ends them at once); there is no last use to record.
+                let grant = state
+                    .db
+                    .read_point(move |conn| oauth::verify(conn, &bearer))
+                    .await?
+                    .ok_or_else(|| {
+                        Error::Unauthorized(
+                            "the access token is not valid (expired, revoked or unknown)".into(),
+                        )
+                    })?;
+                return Ok(ScimClient {
+                    org_id: grant.org_id,
+                    token_id: grant.client_id,
+                    base_url,
+                });
+            }
             let grant = state
                 .db
                 .read_point(move |conn| tokens::verify(conn, &bearer))

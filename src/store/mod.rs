@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod invoices;
 pub mod mail;
 pub mod members;
+pub mod oauth;
 pub mod orgs;
 pub mod page_marks;
 pub mod reports;

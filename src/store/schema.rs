@@ -313,3 +313,44 @@ diesel::table! {
 
 diesel::joinable!(tier_waits -> scim_users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(tier_waits, scim_users);
+
+// OAuth 2.0 client credentials (migration 2026-12-07-300002_oauth_clients).
+diesel::table! {
+    oauth_clients (id) {
+        id -> Text,
+        org_id -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth_client_secrets (id) {
+        id -> Text,
+        client_id -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth_access_tokens (id) {
+        id -> Text,
+        client_id -> Text,
+        org_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(oauth_client_secrets -> oauth_clients (client_id));
+diesel::joinable!(oauth_access_tokens -> oauth_clients (client_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    oauth_clients,
+    oauth_client_secrets,
+    oauth_access_tokens
+);

@@ -14,6 +14,7 @@ mod helpers;
 mod invitations;
 mod jit;
 mod lists;
+mod oauth;
 mod ops;
 mod owner_api;
 mod owner_auth;

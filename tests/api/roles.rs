@@ -49,6 +49,26 @@ fn table() -> Vec<(Method, &'static str, Role, Option<Value>)> {
             Some(json!({"domain": "not a domain"})),
         ),
         (Method::DELETE, "/domains/nowhere.example.org", Owner, None),
+        (Method::GET, "/oauth-clients", Owner, None),
+        (
+            Method::POST,
+            "/oauth-clients",
+            Owner,
+            Some(json!({"description": "role walk"})),
+        ),
+        (
+            Method::POST,
+            "/oauth-clients/no-such-client/secrets",
+            Owner,
+            None,
+        ),
+        (
+            Method::DELETE,
+            "/oauth-clients/no-such-client/secrets/no-such-secret",
+            Owner,
+            None,
+        ),
+        (Method::DELETE, "/oauth-clients/no-such-client", Owner, None),
         (Method::GET, "/group-tiers", Owner, None),
         (
             Method::PUT,
