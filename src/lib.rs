@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod event_hooks;
 pub mod jobs;
 pub mod metrics;
 pub mod scim;

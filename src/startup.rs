@@ -26,6 +26,7 @@ pub struct Application {
     renewals: Option<crate::domain::renewal::Job>,
     mail: Option<crate::domain::mail::Delivery>,
     webhooks: Option<crate::webhooks::Deliverer>,
+    events: Option<crate::event_hooks::EventDeliverer>,
 }
 
 impl Application {
@@ -55,6 +56,13 @@ impl Application {
         });
         let webhooks = match settings.webhooks.delivery_interval {
             Some(_) => Some(crate::webhooks::Deliverer::new(
+                db.clone(),
+                settings.webhooks.clone(),
+            )?),
+            None => None,
+        };
+        let events = match settings.webhooks.delivery_interval {
+            Some(_) => Some(crate::event_hooks::EventDeliverer::new(
                 db.clone(),
                 settings.webhooks.clone(),
             )?),
@@ -110,6 +118,7 @@ impl Application {
             renewals,
             mail,
             webhooks,
+            events,
         })
     }
 
@@ -122,8 +131,9 @@ impl Application {
         let job = self.renewals.map(|job| tokio::spawn(job.run()));
         let mail = self.mail.map(|d| tokio::spawn(d.run()));
         let hooks = self.webhooks.map(|d| tokio::spawn(d.run()));
+        let events = self.events.map(|d| tokio::spawn(d.run()));
         let result = self.server.await;
-        for task in [job, mail, hooks].into_iter().flatten() {
+        for task in [job, mail, hooks, events].into_iter().flatten() {
             task.abort();
         }
         result

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod billing;
 pub mod contracts;
 pub mod domains;
+pub mod events;
 pub mod groups;
 pub mod invitations;
 pub mod invoices;

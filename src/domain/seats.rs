@@ -278,6 +278,15 @@ pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<Strin
         crate::metrics::outcome(crate::metrics::Outcome::ActivatedFromQueue);
         activated.push(head.id);
     }
+    if !activated.is_empty() {
+        super::events::emit_json(
+            conn,
+            org_id,
+            super::events::QUEUE_DRAINED,
+            None,
+            json!({"activated": activated}),
+        )?;
+    }
     alerts::after_seat_change(conn, org_id)?;
     Ok(activated)
 }

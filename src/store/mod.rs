@@ -18,6 +18,7 @@ pub mod page_marks;
 pub mod reports;
 pub mod schema;
 pub mod seat_changes;
+pub mod seat_events;
 pub mod seat_policy;
 pub mod seats;
 pub mod sso;

@@ -354,3 +354,28 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_client_secrets,
     oauth_access_tokens
 );
+
+// Seat events and their webhook cursor (migration 2026-12-07-300003_seat_events).
+diesel::table! {
+    seat_events (org_id, seq) {
+        org_id -> Text,
+        seq -> BigInt,
+        id -> Text,
+        kind -> Text,
+        subject_id -> Nullable<Text>,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    seat_event_cursors (org_id) {
+        org_id -> Text,
+        delivered_seq -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}

@@ -6,6 +6,7 @@ mod bulk;
 mod cli;
 mod discovery;
 mod etags;
+mod events;
 mod filters;
 mod fixtures;
 mod group_tiers;

@@ -49,6 +49,7 @@ fn table() -> Vec<(Method, &'static str, Role, Option<Value>)> {
             Some(json!({"domain": "not a domain"})),
         ),
         (Method::DELETE, "/domains/nowhere.example.org", Owner, None),
+        (Method::GET, "/events", Owner, None),
         (Method::GET, "/oauth-clients", Owner, None),
         (
             Method::POST,

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod contract;
+pub mod events;
 pub mod group_tiers;
 pub mod input;
 pub mod invitations;
@@ -97,6 +98,7 @@ pub fn routes() -> Routes {
         .add(doc("GET", "/api/v1/sso", OWNER, "settings", "The SSO (IdP) settings (an HS256 secret is not shown)", 200), None, admin::get_sso)
         .add(with_body(doc("PUT", "/api/v1/sso", OWNER, "settings", "Set the SSO (IdP) settings: issuer, audience, HS256 secret or RS256/ES256 public key PEM", 200), schema_of::<crate::domain::sso::SsoInput>), None, admin::put_sso)
         .add(doc("DELETE", "/api/v1/sso", OWNER, "settings", "Remove the SSO settings (turns JIT login off)", 204), None, admin::delete_sso)
+        .add(doc("GET", "/api/v1/events", OWNER, "events", "The seat event feed, oldest first, after a cursor (after=<event id or seq>, limit ≤ 500); the same events go to the organization's webhook", 200), None, events::list)
         .add(doc("GET", "/api/v1/oauth-clients", OWNER, "settings", "List OAuth 2.0 clients for SCIM and their secrets' ids (never a secret)", 200), None, oauth_clients::list)
         .add(with_body(doc("POST", "/api/v1/oauth-clients", OWNER, "settings", "Create an OAuth 2.0 client (client credentials grant at POST /oauth/token); the response shows its secret once", 201), schema_of::<TokenRequest>), None, oauth_clients::create)
         .add(doc("POST", "/api/v1/oauth-clients/{client_id}/secrets", OWNER, "settings", "Add a secret to a client (rotation: the others stay valid until revoked); shown once", 201), None, oauth_clients::add_secret)
