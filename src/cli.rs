@@ -67,6 +67,9 @@ pub enum Command {
         /// Hours a session token (invitation acceptance, SSO login) stays valid.
         #[arg(long, env = "SCIM_SEATS_SESSION_TTL_HOURS", default_value_t = 8)]
         session_ttl_hours: u64,
+        /// Days the provisioning log keeps a SCIM request (older rows are pruned in the background).
+        #[arg(long, env = "SCIM_SEATS_PROVISIONING_LOG_DAYS", default_value_t = 30)]
+        provisioning_log_days: u32,
         /// Seconds an OAuth 2.0 access token from POST /oauth/token stays valid.
         #[arg(long, env = "SCIM_SEATS_OAUTH_TOKEN_TTL_SECS", default_value_t = 3600)]
         oauth_token_ttl_secs: u64,
@@ -279,6 +282,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             session_ttl_hours,
             oauth_token_ttl_secs,
+            provisioning_log_days,
         } => {
             crate::telemetry::init("info,actix_server=warn", log_json);
             let mut settings = Settings::default();
@@ -292,6 +296,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             settings.mail.public_url = public_url.unwrap_or_else(|| format!("http://{bind}"));
             settings.auth.session_ttl = Duration::from_secs(session_ttl_hours.max(1) * 3600);
             settings.scim.oauth_token_ttl = Duration::from_secs(oauth_token_ttl_secs.max(1));
+            settings.provisioning_log.retention_days = provisioning_log_days;
             settings.database.url = db.database_url;
             settings.database.pool_size = pool_size;
             settings.http.bind = bind;

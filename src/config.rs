@@ -16,6 +16,7 @@ pub struct Settings {
     pub billing: BillingSettings,
     pub mail: MailSettings,
     pub webhooks: WebhookSettings,
+    pub provisioning_log: ProvisioningLogSettings,
     /// Billing's "today" (UTC) when set; the system date otherwise. Tests pin March 1 here.
     pub clock_override: Option<NaiveDate>,
 }
@@ -66,6 +67,16 @@ pub struct WebhookSettings {
     pub retry_base: Duration,
     /// Per-attempt HTTP timeout.
     pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProvisioningLogSettings {
+    /// Days a row of the provisioning log is kept.
+    pub retention_days: u32,
+    /// How long rows may wait before they are written (one transaction per batch).
+    pub flush_interval: Duration,
+    /// How often old rows are pruned.
+    pub prune_interval: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +148,7 @@ impl Default for Settings {
                 retry_base: Duration::from_secs(10),
                 timeout: Duration::from_secs(10),
             },
+            provisioning_log: crate::provisioning_log::default_settings(),
             clock_override: None,
         }
     }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod event_hooks;
 pub mod jobs;
 pub mod metrics;
+pub mod provisioning_log;
 pub mod scim;
 pub mod startup;
 pub mod store;

@@ -27,6 +27,7 @@ pub struct Application {
     mail: Option<crate::domain::mail::Delivery>,
     webhooks: Option<crate::webhooks::Deliverer>,
     events: Option<crate::event_hooks::EventDeliverer>,
+    log_writer: crate::provisioning_log::Writer,
 }
 
 impl Application {
@@ -68,6 +69,9 @@ impl Application {
             )?),
             None => None,
         };
+        let (recorder, log_writer) =
+            crate::provisioning_log::channel(db.clone(), settings.provisioning_log.clone());
+        let recorder = web::Data::new(recorder);
         let metrics = web::Data::from(crate::metrics::Metrics::new()?);
         let state = web::Data::new(AppState {
             db,
@@ -93,6 +97,7 @@ impl Application {
                 })
                 .app_data(state.clone())
                 .app_data(metrics.clone())
+                .app_data(recorder.clone())
                 // Before the owner API: its `/api/v1` scope would swallow our paths.
                 .configure(crate::api::reports::configure)
                 .configure(crate::api::scim::configure)
@@ -119,6 +124,7 @@ impl Application {
             mail,
             webhooks,
             events,
+            log_writer,
         })
     }
 
@@ -132,8 +138,9 @@ impl Application {
         let mail = self.mail.map(|d| tokio::spawn(d.run()));
         let hooks = self.webhooks.map(|d| tokio::spawn(d.run()));
         let events = self.events.map(|d| tokio::spawn(d.run()));
+        let log = Some(tokio::spawn(self.log_writer.run()));
         let result = self.server.await;
-        for task in [job, mail, hooks, events].into_iter().flatten() {
+        for task in [job, mail, hooks, events, log].into_iter().flatten() {
             task.abort();
         }
         result

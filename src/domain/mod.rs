@@ -15,6 +15,7 @@ pub mod member_admin;
 pub mod members;
 pub mod oauth;
 pub mod orgs;
+pub mod provisioning_log;
 pub mod reassign;
 pub mod renewal;
 pub mod reports;

@@ -15,6 +15,7 @@ pub mod members;
 pub mod oauth;
 pub mod orgs;
 pub mod page_marks;
+pub mod provisioning_log;
 pub mod reports;
 pub mod schema;
 pub mod seat_changes;

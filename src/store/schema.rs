@@ -379,3 +379,23 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+// Provisioning log (migration 2026-12-07-300004_provisioning_log).
+diesel::table! {
+    provisioning_log (id) {
+        id -> Text,
+        org_id -> Text,
+        at -> Timestamp,
+        method -> Text,
+        path -> Text,
+        status -> Integer,
+        scim_type -> Nullable<Text>,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        resource_name -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        token_id -> Nullable<Text>,
+        duration_ms -> BigInt,
+        decision -> Nullable<Text>,
+    }
+}

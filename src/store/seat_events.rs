@@ -153,3 +153,16 @@ pub fn release(conn: &mut DbConn, org_id: &str) -> Q<()> {
         .execute(conn)
         .map(|_| ())
 }
+
+/// The last `limit` events about one subject, oldest first.
+pub fn for_subject(conn: &mut DbConn, org_id: &str, subject: &str, limit: i64) -> Q<Vec<EventRow>> {
+    let mut rows: Vec<EventRow> = seat_events::table
+        .filter(seat_events::org_id.eq(org_id))
+        .filter(seat_events::subject_id.eq(subject))
+        .order(seat_events::seq.desc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    rows.reverse();
+    Ok(rows)
+}

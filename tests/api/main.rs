@@ -20,6 +20,7 @@ mod ops;
 mod owner_api;
 mod owner_auth;
 mod patch;
+mod provisioning_log;
 mod report_page;
 mod reports;
 mod roles;

@@ -466,6 +466,8 @@ const CALLED: &[(&str, &str)] = &[
     ("POST", "/api/v1/domains"),
     ("DELETE", "/api/v1/domains/{domain}"),
     ("GET", "/api/v1/events"),
+    ("GET", "/api/v1/provisioning-log"),
+    ("GET", "/api/v1/provisioning-log/users/{user}"),
     ("GET", "/api/v1/oauth-clients"),
     ("POST", "/api/v1/oauth-clients"),
     ("POST", "/api/v1/oauth-clients/{client_id}/secrets"),

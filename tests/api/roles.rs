@@ -50,6 +50,8 @@ fn table() -> Vec<(Method, &'static str, Role, Option<Value>)> {
         ),
         (Method::DELETE, "/domains/nowhere.example.org", Owner, None),
         (Method::GET, "/events", Owner, None),
+        (Method::GET, "/provisioning-log", Admin, None),
+        (Method::GET, "/provisioning-log/users/nobody", Admin, None),
         (Method::GET, "/oauth-clients", Owner, None),
         (
             Method::POST,
