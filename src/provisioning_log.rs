@@ -108,12 +108,30 @@ impl Writer {
             return;
         }
         let n = rows.len();
+        // Only failures can raise an organization's failed share: check those organizations.
+        let mut failing: Vec<String> = rows
+            .iter()
+            .filter(|r| r.status >= 400 && r.status != 404)
+            .map(|r| r.org_id.clone())
+            .collect();
+        failing.sort_unstable();
+        failing.dedup();
         let res = self
             .db
             .write(move |c| Ok(store::provisioning_log::insert_many(c, &rows)?))
             .await;
         if let Err(e) = res {
             tracing::warn!(error = %e, rows = n, "writing the provisioning log");
+            return;
+        }
+        for org in failing {
+            let res = self
+                .db
+                .write(move |c| crate::domain::provisioning_log::check_health(c, &org))
+                .await;
+            if let Err(e) = res {
+                tracing::warn!(error = %e, "checking the IdP health");
+            }
         }
     }
 

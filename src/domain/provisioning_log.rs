@@ -240,3 +240,29 @@ pub fn health(conn: &mut DbConn, org_id: &str) -> Result<Health, Error> {
         warning: requests > 0 && share >= HEALTH_WARNING_SHARE,
     })
 }
+
+/// The usage-webhook event sent when failed SCIM requests reach the warning share.
+pub const EVENT_IDP_HEALTH: &str = "idp.health_warning";
+/// Fewer requests than this in the hour are too few to judge an IdP by.
+pub const HEALTH_MIN_REQUESTS: i64 = 10;
+
+/// After failed requests were logged: fire the usage webhook when the IdP's failed share is at
+/// the warning level, at most once an hour per organization.
+pub fn check_health(conn: &mut DbConn, org_id: &str) -> Result<bool, Error> {
+    let h = health(conn, org_id)?;
+    if !h.warning || h.requests < HEALTH_MIN_REQUESTS {
+        return Ok(false);
+    }
+    let hour_ago = store::now() - chrono::Duration::hours(1);
+    if store::provisioning_log::last_alert(conn, org_id, EVENT_IDP_HEALTH)?
+        .is_some_and(|t| t > hour_ago)
+    {
+        return Ok(false);
+    }
+    super::alerts::fire_event(
+        conn,
+        org_id,
+        EVENT_IDP_HEALTH,
+        serde_json::to_value(&h).map_err(|e| Error::Internal(e.into()))?,
+    )
+}

@@ -110,3 +110,13 @@ pub fn health(conn: &mut DbConn, org_id: &str, since: NaiveDateTime) -> Q<(i64, 
 pub fn prune(conn: &mut DbConn, before: NaiveDateTime) -> Q<usize> {
     diesel::delete(pl::table.filter(pl::at.lt(before))).execute(conn)
 }
+
+/// When `event` was last queued for the organization's webhook.
+pub fn last_alert(conn: &mut DbConn, org_id: &str, event: &str) -> Q<Option<NaiveDateTime>> {
+    use super::schema::webhook_outbox as w;
+    w::table
+        .filter(w::org_id.eq(org_id))
+        .filter(w::event.eq(event))
+        .select(diesel::dsl::max(w::created_at))
+        .first(conn)
+}

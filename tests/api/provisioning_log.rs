@@ -264,3 +264,72 @@ async fn rows_past_the_retention_are_pruned_in_the_background() {
         json!(log(&app, &admin, "").await.body)
     );
 }
+
+#[tokio::test]
+async fn failing_idp_traffic_fires_the_usage_webhook_once() {
+    use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+    use std::sync::{Arc, Mutex};
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let shared = got.clone();
+    let server = HttpServer::new(move || {
+        let got = shared.clone();
+        App::new().default_service(web::to(move |req: HttpRequest| {
+            let got = got.clone();
+            async move {
+                let event = req
+                    .headers()
+                    .get("x-scim-seats-event")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                got.lock().unwrap().push(event);
+                HttpResponse::NoContent().finish()
+            }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .expect("bind");
+    let url = format!("http://127.0.0.1:{}/hook", server.addrs()[0].port());
+    tokio::spawn(server.run());
+    let app = log_app(|s| {
+        s.webhooks.delivery_interval = Some(Duration::from_millis(30));
+    })
+    .await;
+    let owner = owner_token(&app, Role::Owner);
+    let r = app
+        .api(&owner, Method::PUT, "/settings/alerts", Some(json!({"free_seat_threshold": 0, "webhook_url": url, "webhook_secret": "a-secret-of-some-length"})), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // 8 good requests, then refused ones: from the 10th request (2 of 10 failed) the share is
+    // over 10 %; one warning goes out however many more fail.
+    for i in 0..8 {
+        okta_create(&app, &format!("u{i}@acme.example.com")).await;
+    }
+    for _ in 0..4 {
+        assert_eq!(
+            okta_create(&app, "u0@acme.example.com").await.status,
+            StatusCode::CONFLICT
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    let health = |got: &Arc<Mutex<Vec<String>>>| {
+        got.lock()
+            .unwrap()
+            .iter()
+            .filter(|e| *e == "idp.health_warning")
+            .count()
+    };
+    for _ in 0..200 {
+        if health(&got) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(health(&got), 1, "{:?}", got.lock().unwrap());
+    let r = app
+        .api(&owner, Method::GET, "/reports/usage", None, &[])
+        .await;
+    assert_eq!(r.body["idp_health"]["warning"], true, "{}", r.body);
+}
