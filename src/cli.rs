@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 
 use crate::auth::jwt::{self, JwtKeys};
 use crate::config::{Settings, DEFAULT_BIND, DEFAULT_DATABASE_URL};
-use crate::domain::{contracts::NewContract, members, orgs, renewal, tokens};
+use crate::domain::{
+    contracts::NewContract, members, oauth, orgs, renewal, seat_policy, tokens, Actor, Source, Tier,
+};
 use crate::startup::Application;
 use crate::store::Db;
 
@@ -75,6 +77,12 @@ pub enum Command {
         /// host[:port],… (everything else must be a public address).
         #[arg(long, env = "SCIM_SEATS_OUTBOUND_ALLOW", default_value = "")]
         outbound_allow: String,
+        /// Days the provisioning log keeps a SCIM request (older rows are pruned in the background).
+        #[arg(long, env = "SCIM_SEATS_PROVISIONING_LOG_DAYS", default_value_t = 30)]
+        provisioning_log_days: u32,
+        /// Seconds an OAuth 2.0 access token from POST /oauth/token stays valid.
+        #[arg(long, env = "SCIM_SEATS_OAUTH_TOKEN_TTL_SECS", default_value_t = 3600)]
+        oauth_token_ttl_secs: u64,
     },
     /// Renew (or expire) every contract whose term has ended, then exit.
     RenewDue {
@@ -98,6 +106,81 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// OAuth 2.0 clients for SCIM (client credentials grant at POST /oauth/token).
+    OauthClient {
+        #[command(subcommand)]
+        command: OauthClientCommand,
+    },
+    /// Group → tier mapping: members of a mapped SCIM group get that tier's seat when one is
+    /// free, else wait for one. A user in several mapped groups gets the highest tier.
+    GroupTier {
+        #[command(subcommand)]
+        command: GroupTierCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OauthClientCommand {
+    /// Create a client; prints its id and its secret (shown once).
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Add a secret to a client (rotation); prints it once. Older secrets stay valid.
+    AddSecret {
+        client_id: String,
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+    },
+    /// Revoke a client: its secrets and access tokens stop working at once.
+    Revoke {
+        client_id: String,
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+    },
+    /// List an organization's clients and their secrets' ids.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupTierCommand {
+    /// List the rules and the users waiting for a tier.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+    },
+    /// Map a group (its SCIM id or displayName) to `premium` or `standard`.
+    Set {
+        group: String,
+        tier: String,
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
+    },
+    /// Remove a group's rule; its members keep their seats.
+    Remove {
+        group: String,
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        org: String,
     },
 }
 
@@ -211,6 +294,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             outbound_allow,
             db_budget_ms,
             searches_per_org,
+            oauth_token_ttl_secs,
+            provisioning_log_days,
         } => {
             crate::telemetry::init("info,actix_server=warn", log_json);
             let mut settings = Settings::default();
@@ -225,6 +310,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             settings.auth.session_ttl = Duration::from_secs(session_ttl_hours.max(1) * 3600);
             settings.outbound = crate::outbound::Policy::parse(&outbound_allow)
                 .map_err(|e| anyhow::anyhow!("SCIM_SEATS_OUTBOUND_ALLOW: {e}"))?;
+            settings.scim.oauth_token_ttl = Duration::from_secs(oauth_token_ttl_secs.max(1));
+            settings.provisioning_log.retention_days = provisioning_log_days;
             settings.database.url = db.database_url;
             settings.database.pool_size = pool_size;
             settings.database.read_budget =
@@ -321,6 +408,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         },
+        Command::GroupTier { command } => group_tier(command)?,
+        Command::OauthClient { command } => oauth_client(command)?,
         Command::Token { command } => match command {
             TokenCommand::Create {
                 db,
@@ -398,6 +487,128 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{token}");
             }
         },
+    }
+    Ok(())
+}
+
+/// The operator, as the audit log names it.
+fn operator() -> Actor {
+    Actor {
+        id: "cli".into(),
+        source: Source::System,
+    }
+}
+
+fn group_tier(command: GroupTierCommand) -> anyhow::Result<()> {
+    match command {
+        GroupTierCommand::List { db, org } => {
+            let db = open(&db)?;
+            let p = db.read_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                seat_policy::policy(c, &org.id)
+            })?;
+            for r in p.rules {
+                println!(
+                    "{}\t{}\t{}\t{} members",
+                    r.group_id, r.group, r.tier, r.members
+                );
+            }
+            for w in p.waits {
+                println!(
+                    "waiting\t{}\t{}\tholds {}\twants {}\tsince {}",
+                    w.user_id,
+                    w.user_name,
+                    w.holding.as_deref().unwrap_or("-"),
+                    w.waiting_for,
+                    w.since
+                );
+            }
+        }
+        GroupTierCommand::Set {
+            group,
+            tier,
+            db,
+            org,
+        } => {
+            let t = Tier::parse(&tier)
+                .ok_or_else(|| anyhow::anyhow!("unknown tier '{tier}': use premium or standard"))?;
+            let db = open(&db)?;
+            let rule = db.write_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                let id = seat_policy::resolve_group(c, &org.id, &group)?;
+                seat_policy::put_rule(c, &org.id, &id, t, &operator())
+            })?;
+            println!(
+                "group {} ({}) maps to {} ({} members)",
+                rule.group, rule.group_id, rule.tier, rule.members
+            );
+        }
+        GroupTierCommand::Remove { group, db, org } => {
+            let db = open(&db)?;
+            let id = db.write_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                let id = seat_policy::resolve_group(c, &org.id, &group)?;
+                seat_policy::remove_rule(c, &org.id, &id, &operator())?;
+                Ok(id)
+            })?;
+            println!("rule of group {id} removed");
+        }
+    }
+    Ok(())
+}
+
+fn oauth_client(command: OauthClientCommand) -> anyhow::Result<()> {
+    match command {
+        OauthClientCommand::Create {
+            db,
+            org,
+            description,
+        } => {
+            let db = open(&db)?;
+            let issued = db.write_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                oauth::create_client(c, &org.id, &description, &operator())
+            })?;
+            eprintln!("OAuth client created; its secret is shown once:");
+            println!("client_id={}", issued.client_id);
+            println!("client_secret={}", issued.client_secret);
+        }
+        OauthClientCommand::AddSecret { client_id, db, org } => {
+            let db = open(&db)?;
+            let issued = db.write_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                oauth::add_secret(c, &org.id, &client_id, &operator())
+            })?;
+            eprintln!("secret {} added; it is shown once:", issued.secret_id);
+            println!("client_secret={}", issued.client_secret);
+        }
+        OauthClientCommand::Revoke { client_id, db, org } => {
+            let db = open(&db)?;
+            db.write_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                oauth::revoke_client(c, &org.id, &client_id, &operator())
+            })?;
+            println!("OAuth client {client_id} revoked");
+        }
+        OauthClientCommand::List { db, org } => {
+            let db = open(&db)?;
+            let clients = db.read_sync(|c| {
+                let org = orgs::by_slug(c, &org)?;
+                oauth::list(c, &org.id)
+            })?;
+            for cl in clients {
+                let state = if cl.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                let live = cl.secrets.iter().filter(|s| s.revoked_at.is_none()).count();
+                println!(
+                    "{}\t{state}\t{live} active secrets\tcreated {}\t{}",
+                    cl.client_id, cl.created_at, cl.description
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// What outbound requests (webhooks, OpenID discovery) may reach besides public hosts.
     pub outbound: crate::outbound::Policy,
+    pub provisioning_log: ProvisioningLogSettings,
     /// Billing's "today" (UTC) when set; the system date otherwise. Tests pin March 1 here.
     pub clock_override: Option<NaiveDate>,
 }
@@ -71,6 +72,16 @@ pub struct WebhookSettings {
 }
 
 #[derive(Debug, Clone)]
+pub struct ProvisioningLogSettings {
+    /// Days a row of the provisioning log is kept.
+    pub retention_days: u32,
+    /// How long rows may wait before they are written (one transaction per batch).
+    pub flush_interval: Duration,
+    /// How often old rows are pruned.
+    pub prune_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// `ADDR:PORT`; port 0 picks a free port (tests).
     pub bind: String,
@@ -101,6 +112,8 @@ pub struct ScimSettings {
     pub searches_per_org: usize,
     /// How stale `last_used_at` of a token may get before it is written again.
     pub token_touch_interval: Duration,
+    /// Lifetime of an OAuth 2.0 access token from `POST /oauth/token`.
+    pub oauth_token_ttl: Duration,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/scim-seats.db";
@@ -125,6 +138,7 @@ impl Default for Settings {
                 bulk_max_payload_bytes: 1024 * 1024,
                 searches_per_org: 0,
                 token_touch_interval: Duration::from_secs(60),
+                oauth_token_ttl: Duration::from_secs(3600),
             },
             auth: AuthSettings {
                 jwt: JwtKeys::ephemeral(),
@@ -145,6 +159,7 @@ impl Default for Settings {
                 timeout: Duration::from_secs(10),
             },
             outbound: crate::outbound::Policy::strict(),
+            provisioning_log: crate::provisioning_log::default_settings(),
             clock_override: None,
         }
     }

@@ -28,6 +28,8 @@ pub struct Application {
     renewals: Option<crate::domain::renewal::Job>,
     mail: Option<crate::domain::mail::Delivery>,
     webhooks: Option<crate::webhooks::Deliverer>,
+    events: Option<crate::event_hooks::EventDeliverer>,
+    log_writer: crate::provisioning_log::Writer,
 }
 
 impl Application {
@@ -64,6 +66,17 @@ impl Application {
             )?),
             None => None,
         };
+        let events = match settings.webhooks.delivery_interval {
+            Some(_) => Some(crate::event_hooks::EventDeliverer::new(
+                db.clone(),
+                settings.webhooks.clone(),
+                settings.outbound.clone(),
+            )?),
+            None => None,
+        };
+        let (recorder, log_writer) =
+            crate::provisioning_log::channel(db.clone(), settings.provisioning_log.clone());
+        let recorder = web::Data::new(recorder);
         let metrics = web::Data::from(crate::metrics::Metrics::new()?);
         let per_org = match settings.scim.searches_per_org {
             0 => (pool_size / 4).max(1),
@@ -117,9 +130,11 @@ impl Application {
                     }))
                     .app_data(state.clone())
                     .app_data(metrics.clone())
+                    .app_data(recorder.clone())
                     // Before the owner API: its `/api/v1` scope would swallow our paths.
                     .configure(crate::api::reports::configure)
                     .configure(crate::api::scim::configure)
+                    .configure(crate::api::oauth::configure)
                     .configure(crate::api::owner::configure)
                     .configure(crate::web::configure)
                     .default_service(web::to(not_found))
@@ -142,6 +157,8 @@ impl Application {
             renewals,
             mail,
             webhooks,
+            events,
+            log_writer,
         })
     }
 
@@ -154,8 +171,10 @@ impl Application {
         let job = self.renewals.map(|job| tokio::spawn(job.run()));
         let mail = self.mail.map(|d| tokio::spawn(d.run()));
         let hooks = self.webhooks.map(|d| tokio::spawn(d.run()));
+        let events = self.events.map(|d| tokio::spawn(d.run()));
+        let log = Some(tokio::spawn(self.log_writer.run()));
         let result = self.server.await;
-        for task in [job, mail, hooks].into_iter().flatten() {
+        for task in [job, mail, hooks, events, log].into_iter().flatten() {
             task.abort();
         }
         result

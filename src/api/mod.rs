@@ -4,6 +4,7 @@ pub mod body;
 pub mod csv;
 pub mod fair;
 pub mod guard;
+pub mod oauth;
 pub mod owner;
 pub mod reports;
 pub mod respond;

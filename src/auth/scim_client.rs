@@ -3,9 +3,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 
-use crate::domain::{tokens, Actor};
+use crate::domain::{oauth, tokens, Actor};
 use crate::error::Error;
 use crate::startup::AppState;
 
@@ -37,11 +37,35 @@ impl FromRequest for ScimClient {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let bearer = super::bearer(req).map(str::to_string);
         let base_url = base_url(req);
+        // The provisioning log reads who the request acted for from the request's extensions.
+        let caller = CallerSlot(req.clone());
         Box::pin(async move {
             let state = state.ok_or_else(|| Error::Internal(anyhow::anyhow!("no app state")))?;
             let bearer = bearer.ok_or_else(|| {
                 Error::Unauthorized("a bearer token is required (Authorization: Bearer …)".into())
             })?;
+            if oauth::is_access_token(&bearer) {
+                // Short-lived OAuth access tokens are checked on every request (expiry, and a
+                // revoked client ends them at once); there is no last use to record.
+                let grant = state
+                    .db
+                    .read_point(move |conn| oauth::verify(conn, &bearer))
+                    .await?
+                    .ok_or_else(|| {
+                        Error::Unauthorized(
+                            "the access token is not valid (expired, revoked or unknown)".into(),
+                        )
+                    })?;
+                caller.insert(crate::provisioning_log::Caller {
+                    org_id: grant.org_id.clone(),
+                    token_id: grant.client_id.clone(),
+                });
+                return Ok(ScimClient {
+                    org_id: grant.org_id,
+                    token_id: grant.client_id,
+                    base_url,
+                });
+            }
             let grant = state
                 .db
                 .read_point(move |conn| tokens::verify(conn, &bearer))
@@ -64,11 +88,24 @@ impl FromRequest for ScimClient {
                         .await;
                 });
             }
+            caller.insert(crate::provisioning_log::Caller {
+                org_id: grant.org_id.clone(),
+                token_id: grant.token_id.clone(),
+            });
             Ok(ScimClient {
                 org_id: grant.org_id,
                 token_id: grant.token_id,
                 base_url,
             })
         })
+    }
+}
+
+/// Where the extractor leaves the caller for the provisioning log.
+struct CallerSlot(HttpRequest);
+
+impl CallerSlot {
+    fn insert(&self, caller: crate::provisioning_log::Caller) {
+        self.0.extensions_mut().insert(caller);
     }
 }

@@ -86,6 +86,21 @@ pub fn after_step(conn: &mut DbConn, org_id: &str, step: Step) -> Result<(), Err
     Ok(())
 }
 
+/// Fire `event` for an organization with alert settings (the webhook when one is set, and
+/// the audit log); false when it has none.
+pub fn fire_event(
+    conn: &mut DbConn,
+    org_id: &str,
+    event: &str,
+    data: serde_json::Value,
+) -> Result<bool, Error> {
+    let Some(settings) = store::alerts::find(conn, org_id)? else {
+        return Ok(false);
+    };
+    fire(conn, &settings, event, data)?;
+    Ok(true)
+}
+
 /// Write the event to the outbox (when a webhook is set) and to the audit log.
 fn fire(
     conn: &mut DbConn,

@@ -76,6 +76,10 @@ pub fn record(
     // Straight to bytes: a `Value`'s Display goes through the formatting machinery.
     let detail = serde_json::to_string(&detail)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    // Seat changes are also public events, written in the same transaction.
+    if let Some(event) = super::events::public_kind(kind) {
+        super::events::emit(conn, org_id, event, subject, detail.clone())?;
+    }
     store::audit::insert(
         conn,
         AuditRow {

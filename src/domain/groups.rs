@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use super::{audit, Actor, Preconditions, Version};
+use super::{audit, seat_policy, seats, Actor, Preconditions, Version};
 use crate::error::Error;
 use crate::scim::error::ScimError;
 use crate::scim::filter::TypedFilter;
@@ -264,6 +264,13 @@ pub fn modify(
     let current: Value = serde_json::from_str(&row.resource)
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored group {id} is not JSON: {e}")))?;
     let (resource, changes) = f(current.clone())?;
+    // A membership change can move users between tiers (group tier policy): take the
+    // organization lock first, the order every seat use case locks in.
+    let seq = if changes.is_empty() {
+        None
+    } else {
+        Some(seats::lock_org(conn, org_id)?)
+    };
     let now = store::now();
     let changed = resource != current;
     let (mut added, mut removed) = (0usize, 0usize);
@@ -337,6 +344,9 @@ pub fn modify(
             json!({"membersAdded": added, "membersRemoved": removed}),
         )?;
     }
+    if let (Some(seq), true) = (seq, members_changed) {
+        apply_policy(conn, org_id, seq, &users.changed(|net| net != 0), actor)?;
+    }
     one_view(conn, org_id, row, return_members)
 }
 
@@ -350,6 +360,9 @@ pub fn delete(
 ) -> Result<(), Error> {
     let row = store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
     pre.check_write(row.version.into())?;
+    // Its rule, if any, goes with it: its members' tiers are looked at again.
+    let seq = seats::lock_org(conn, org_id)?;
+    let had_rules = store::seat_policy::any_for_org(conn, org_id)?;
     // Its member users lose it from `groups`, and the groups that held it lose a member:
     // both get a new version. Membership rows go first, then groups, then users (the lock
     // order of a group PATCH; see `store::versions`).
@@ -365,6 +378,40 @@ pub fn delete(
         .collect();
     store::versions::touch_users(conn, org_id, &users, now)?;
     audit::record(conn, org_id, actor, "group.deleted", Some(id), json!({}))?;
+    let mut users = users;
+    users.sort_unstable();
+    if had_rules {
+        // Rules were there (maybe only this group's): waits for its tier end.
+        apply_rules(conn, org_id, seq, &users, actor)?;
+    }
+    Ok(())
+}
+
+/// Users' group memberships changed: the group tier policy moves them, or records what they
+/// wait for, and a freed seat drains the queue. Nothing to do without rules.
+fn apply_policy(
+    conn: &mut DbConn,
+    org_id: &str,
+    seq: i64,
+    users: &[String],
+    actor: &Actor,
+) -> Result<(), Error> {
+    if users.is_empty() || !store::seat_policy::any_for_org(conn, org_id)? {
+        return Ok(());
+    }
+    apply_rules(conn, org_id, seq, users, actor)
+}
+
+fn apply_rules(
+    conn: &mut DbConn,
+    org_id: &str,
+    seq: i64,
+    users: &[String],
+    actor: &Actor,
+) -> Result<(), Error> {
+    if seat_policy::apply(conn, org_id, seq, users, actor)? {
+        seats::drain(conn, org_id, actor)?;
+    }
     Ok(())
 }
 

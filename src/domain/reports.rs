@@ -105,6 +105,8 @@ pub struct PendingSummary {
     /// Pending users whose groups ask for premium / standard / nothing.
     pub requested_premium: i64,
     pub requested_standard: i64,
+    /// Seated users waiting for a seat of another tier, per tier waited for.
+    pub tier_waits: SeatsNeeded,
     pub needed: SeatsNeeded,
     /// What buying `needed` costs today, as the billing preview prices it.
     pub quote: Option<Quote>,
@@ -117,7 +119,9 @@ pub struct PendingSummary {
 ///
 /// Seats needed: a user whose groups map to premium needs a premium seat; everyone else is
 /// let in by a standard seat (the cheapest; a group-mapped standard user gets exactly what it
-/// asks for). Free seats are subtracted per tier (normally none: the queue drains first).
+/// asks for). A seated user waiting for another tier needs a seat of that tier and frees one
+/// of its own when served. Free seats are subtracted per tier (normally none: the queue
+/// drains first).
 pub fn pending_summary(
     conn: &mut DbConn,
     org_id: &str,
@@ -143,9 +147,21 @@ pub fn pending_summary(
     let pools = seats::inventory(conn, org_id)?;
     let premium_users = requested_premium;
     let other_users = total - premium_users;
+    // Seated users waiting for another tier (group policy): each needs a seat of the tier it
+    // waits for and gives back a seat of the other when it moves.
+    let mut waits = SeatsNeeded::default();
+    for (tier, n) in store::tier_waits::count_by_tier(conn, org_id)? {
+        match Tier::parse(&tier) {
+            Some(Tier::Premium) => waits.premium = n,
+            Some(Tier::Standard) => waits.standard = n,
+            None => {}
+        }
+    }
     let needed = SeatsNeeded {
-        premium: (premium_users - free(Tier::Premium, &pools)).max(0),
-        standard: (other_users - free(Tier::Standard, &pools)).max(0),
+        premium: (premium_users + waits.premium - free(Tier::Premium, &pools) - waits.standard)
+            .max(0),
+        standard: (other_users + waits.standard - free(Tier::Standard, &pools) - waits.premium)
+            .max(0),
     };
     let (quote, quote_unavailable) = quote_needed(conn, org_id, needed, today)?;
     Ok(PendingSummary {
@@ -153,6 +169,7 @@ pub fn pending_summary(
         by_source,
         requested_premium,
         requested_standard,
+        tier_waits: waits,
         needed,
         quote,
         quote_unavailable,

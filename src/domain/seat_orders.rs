@@ -245,6 +245,18 @@ pub fn confirm(
         actor,
     )?
     .moved;
+    // Before the invoice's event: the purchase, then what it is billed as.
+    super::events::emit_json(
+        conn,
+        org_id,
+        super::events::SEATS_PURCHASED,
+        None,
+        serde_json::json!({
+            "standard": req.order.add_standard,
+            "premium": req.order.add_premium,
+            "upgraded": req.order.upgrade_standard_to_premium,
+        }),
+    )?;
     let invoice = invoices::issue(
         conn,
         org_id,

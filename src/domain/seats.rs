@@ -102,7 +102,12 @@ pub fn claim_or_queue_by_policy(
     actor: &Actor,
 ) -> Result<(), Error> {
     let preferred = seat_policy::preferred_tier(conn, &user.org_id, &user.id)?;
-    claim_or_queue(conn, user, seq, preferred, actor)
+    claim_or_queue(conn, user, seq, preferred, actor)?;
+    // Seated on another tier than its groups ask for: it waits for that one.
+    if let (Some(_), Some(got)) = (preferred, user.seat_tier.as_deref().and_then(Tier::parse)) {
+        seat_policy::after_claim(conn, user, got, preferred, seq, actor)?;
+    }
+    Ok(())
 }
 
 /// Give `user` a seat of the best free tier (`preferred` first, when it has one free), or put
@@ -178,6 +183,7 @@ pub fn set_active(user: &mut UserRow, tier: Tier, now: chrono::NaiveDateTime) {
 pub fn vacate(conn: &mut DbConn, user: &mut UserRow, actor: &Actor) -> Result<bool, Error> {
     let now = store::now();
     let before = seat_state(user);
+    seat_policy::forget_wait(conn, user, actor)?;
     let freed = match (user.seat_status.as_str(), user.seat_tier.clone()) {
         (STATUS_ACTIVE, Some(tier)) => {
             if !store::seats::release(conn, &user.org_id, &tier, now)? {
@@ -231,6 +237,8 @@ fn inactive_state() -> serde_json::Value {
 /// Give free seats to the head of the queue, in order, until seats or waiters run out.
 /// Returns the ids of the users activated.
 pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<String>, Error> {
+    // Tier waits first: each move by a free seat frees a seat of the other tier for the queue.
+    seat_policy::serve_waits(conn, org_id, actor)?;
     let mut activated = Vec::new();
     while let Some(mut head) = store::users::queue_head(conn, org_id)? {
         let now = store::now();
@@ -243,10 +251,15 @@ pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<Strin
         };
         let before = seat_state(&head);
         let waited_since = head.pending_since;
+        let place = head.queue_seq.unwrap_or_default();
         set_active(&mut head, tier, now);
         head.version += 1;
         head.updated_at = now;
         store::users::update(conn, &head)?;
+        if preferred.is_some() {
+            // Only another tier was free: it waits for its own, keeping its place.
+            seat_policy::after_claim(conn, &head, tier, preferred, place, actor)?;
+        }
         audit::record(
             conn,
             org_id,
@@ -264,6 +277,15 @@ pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<Strin
         )?;
         crate::metrics::outcome(crate::metrics::Outcome::ActivatedFromQueue);
         activated.push(head.id);
+    }
+    if !activated.is_empty() {
+        super::events::emit_json(
+            conn,
+            org_id,
+            super::events::QUEUE_DRAINED,
+            None,
+            json!({"activated": activated}),
+        )?;
     }
     alerts::after_seat_change(conn, org_id)?;
     Ok(activated)

@@ -300,3 +300,14 @@ pub fn existing_ids(conn: &mut DbConn, org_id: &str, ids: &[String]) -> Q<Vec<St
         many => q.filter(scim_groups::id.eq_any(many)).load(conn),
     }
 }
+
+/// Ids of the groups whose displayName folds to `norm` (lowercased).
+pub fn ids_by_display_name(conn: &mut DbConn, org_id: &str, norm: &str) -> Q<Vec<String>> {
+    scim_groups::table
+        .filter(scim_groups::org_id.eq(org_id))
+        .filter(scim_groups::display_name_norm.eq(norm))
+        .order(scim_groups::id.asc())
+        .select(scim_groups::id)
+        .limit(10)
+        .load(conn)
+}

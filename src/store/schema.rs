@@ -300,6 +300,106 @@ diesel::table! {
     }
 }
 
+// Tier waits of the group tier policy (migration 2026-12-07-300001_tier_waits).
+diesel::table! {
+    tier_waits (org_id, user_id) {
+        org_id -> Text,
+        user_id -> Text,
+        tier -> Text,
+        seq -> BigInt,
+        since -> Timestamp,
+    }
+}
+
+diesel::joinable!(tier_waits -> scim_users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(tier_waits, scim_users);
+
+// OAuth 2.0 client credentials (migration 2026-12-07-300002_oauth_clients).
+diesel::table! {
+    oauth_clients (id) {
+        id -> Text,
+        org_id -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth_client_secrets (id) {
+        id -> Text,
+        client_id -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth_access_tokens (id) {
+        id -> Text,
+        client_id -> Text,
+        org_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(oauth_client_secrets -> oauth_clients (client_id));
+diesel::joinable!(oauth_access_tokens -> oauth_clients (client_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    oauth_clients,
+    oauth_client_secrets,
+    oauth_access_tokens
+);
+
+// Seat events and their webhook cursor (migration 2026-12-07-300003_seat_events).
+diesel::table! {
+    seat_events (org_id, seq) {
+        org_id -> Text,
+        seq -> BigInt,
+        id -> Text,
+        kind -> Text,
+        subject_id -> Nullable<Text>,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    seat_event_cursors (org_id) {
+        org_id -> Text,
+        delivered_seq -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+// Provisioning log (migration 2026-12-07-300004_provisioning_log).
+diesel::table! {
+    provisioning_log (id) {
+        id -> Text,
+        org_id -> Text,
+        at -> Timestamp,
+        method -> Text,
+        path -> Text,
+        status -> Integer,
+        scim_type -> Nullable<Text>,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        resource_name -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        token_id -> Nullable<Text>,
+        duration_ms -> BigInt,
+        decision -> Nullable<Text>,
+    }
+}
+
 // Browser sessions (migration 2026-12-07-000001_web_sessions).
 diesel::table! {
     web_sessions (id) {

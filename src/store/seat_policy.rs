@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{group_tier_policies, scim_group_members};
+use super::schema::{group_tier_policies, scim_group_members, scim_groups};
 use super::{DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -89,5 +89,59 @@ pub fn tiers_of_users(
         .filter(scim_group_members::member_id.eq_any(user_ids))
         .select((scim_group_members::member_id, group_tier_policies::tier))
         .distinct()
+        .load(conn)
+}
+
+/// Whether the organization maps any group to a tier (group changes then re-check tiers).
+pub fn any_for_org(conn: &mut DbConn, org_id: &str) -> Q<bool> {
+    diesel::select(diesel::dsl::exists(
+        group_tier_policies::table.filter(group_tier_policies::org_id.eq(org_id)),
+    ))
+    .get_result(conn)
+}
+
+/// The rules of an organization with each group's displayName and user-member count.
+pub fn for_org_named(conn: &mut DbConn, org_id: &str) -> Q<Vec<(GroupTierRow, String, i64)>> {
+    let rows: Vec<(GroupTierRow, String)> = group_tier_policies::table
+        .inner_join(scim_groups::table.on(scim_groups::id.eq(group_tier_policies::group_id)))
+        .filter(group_tier_policies::org_id.eq(org_id))
+        .filter(scim_groups::org_id.eq(org_id))
+        .order((
+            scim_groups::display_name_norm.asc(),
+            group_tier_policies::group_id.asc(),
+        ))
+        .select((GroupTierRow::as_select(), scim_groups::display_name))
+        .load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|(r, _)| r.group_id.clone()).collect();
+    let counts: std::collections::HashMap<String, i64> = if ids.is_empty() {
+        Default::default()
+    } else {
+        scim_group_members::table
+            .filter(scim_group_members::org_id.eq(org_id))
+            .filter(scim_group_members::group_id.eq_any(&ids))
+            .filter(scim_group_members::member_type.eq("User"))
+            .group_by(scim_group_members::group_id)
+            .select((scim_group_members::group_id, diesel::dsl::count_star()))
+            .load::<(String, i64)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(r, name)| {
+            let n = counts.get(&r.group_id).copied().unwrap_or(0);
+            (r, name, n)
+        })
+        .collect())
+}
+
+/// The user members of a group, sorted (one lock order on PostgreSQL).
+pub fn user_members(conn: &mut DbConn, org_id: &str, group_id: &str) -> Q<Vec<String>> {
+    scim_group_members::table
+        .filter(scim_group_members::org_id.eq(org_id))
+        .filter(scim_group_members::group_id.eq(group_id))
+        .filter(scim_group_members::member_type.eq("User"))
+        .order(scim_group_members::member_id.asc())
+        .select(scim_group_members::member_id)
         .load(conn)
 }

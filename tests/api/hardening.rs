@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use scim_seats::domain::alerts::{EVENT_BELOW_THRESHOLD, EVENT_QUEUE_NONEMPTY};
 use scim_seats::scim::limits::{MAX_INDEXED_BYTES, MAX_PAGE_BYTES, MAX_VALUES};
 
 const NUL: &str = "a\u{0}b";
@@ -348,10 +349,19 @@ async fn receiver(status: u16, redirect: Option<String>) -> (String, Arc<Mutex<u
     let shared = hits.clone();
     let server = HttpServer::new(move || {
         let (hits, redirect) = (shared.clone(), redirect.clone());
-        App::new().default_service(web::to(move || {
+        App::new().default_service(web::to(move |req: actix_web::HttpRequest| {
             let (hits, redirect) = (hits.clone(), redirect.clone());
+            // Seat events share the organization's webhook (tests/api/events.rs covers them);
+            // these counts are the usage alert's deliveries.
+            let usage_alert = req
+                .headers()
+                .get("x-scim-seats-event")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|e| e == EVENT_BELOW_THRESHOLD || e == EVENT_QUEUE_NONEMPTY);
             async move {
-                *hits.lock().unwrap() += 1;
+                if usage_alert {
+                    *hits.lock().unwrap() += 1;
+                }
                 let mut r =
                     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
                 if let Some(to) = redirect {

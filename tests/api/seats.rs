@@ -834,6 +834,9 @@ async fn group_tier_policy_decides_the_tier_when_a_seat_is_given() {
     assert_eq!(user_seat(&app, &u[3]).await["tier"], "standard");
     app.assert_seat_invariants();
 
+    // u4 took standard but waits for premium: a premium seat bought goes to it first.
+    add_seats(&app.db, &app.org_id, Tier::Premium, 1);
+    assert_eq!(user_seat(&app, &u[3]).await["tier"], "premium");
     // Reactivation: with premium and standard free, the contractor takes standard.
     set_active(&app, "u1@acme.example.com", &u[0], false).await;
     add_seats(&app.db, &app.org_id, Tier::Premium, 1);

@@ -64,6 +64,12 @@ async fn spawn_receiver(fail_first: usize) -> Receiver {
                         .unwrap_or("")
                         .to_string()
                 };
+                // Seat events share the organization's webhook (tests/api/events.rs covers
+                // them); this receiver keeps the usage alerts.
+                let event = h("x-scim-seats-event");
+                if event != EVENT_BELOW_THRESHOLD && event != EVENT_QUEUE_NONEMPTY {
+                    return HttpResponse::NoContent().finish();
+                }
                 let mut all = hits.lock().unwrap();
                 all.push(Hit {
                     signature: h("x-scim-seats-signature"),

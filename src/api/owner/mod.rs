@@ -4,13 +4,17 @@
 
 pub mod admin;
 pub mod contract;
+pub mod events;
+pub mod group_tiers;
 pub mod input;
 pub mod invitations;
 pub mod invoices;
 pub mod login;
 pub mod members;
+pub mod oauth_clients;
 pub mod openapi;
 pub mod people;
+pub mod provisioning_log;
 pub mod render;
 pub mod seats;
 pub mod session;
@@ -95,6 +99,17 @@ pub fn routes() -> Routes {
         .add(doc("GET", "/api/v1/sso", OWNER, "settings", "The SSO (IdP) settings (an HS256 secret is not shown)", 200), None, admin::get_sso)
         .add(with_body(doc("PUT", "/api/v1/sso", OWNER, "settings", "Set the SSO (IdP) settings: issuer, audience, HS256 secret or RS256/ES256 public key PEM", 200), schema_of::<crate::domain::sso::SsoInput>), None, admin::put_sso)
         .add(doc("DELETE", "/api/v1/sso", OWNER, "settings", "Remove the SSO settings (turns JIT login off)", 204), None, admin::delete_sso)
+        .add(doc("GET", "/api/v1/provisioning-log", ADMIN, "reports", "The provisioning log: every SCIM request with its seat decision, newest first (user, status, since, until, page, per_page)", 200), None, provisioning_log::list)
+        .add(doc("GET", "/api/v1/provisioning-log/users/{user}", ADMIN, "reports", "Why a user is pending or on its tier: its state, the explanation, its seat events and SCIM requests", 200), None, provisioning_log::why)
+        .add(doc("GET", "/api/v1/events", OWNER, "events", "The seat event feed, oldest first, after a cursor (after=<event id or seq>, limit ≤ 500); the same events go to the organization's webhook", 200), None, events::list)
+        .add(doc("GET", "/api/v1/oauth-clients", OWNER, "settings", "List OAuth 2.0 clients for SCIM and their secrets' ids (never a secret)", 200), None, oauth_clients::list)
+        .add(with_body(doc("POST", "/api/v1/oauth-clients", OWNER, "settings", "Create an OAuth 2.0 client (client credentials grant at POST /oauth/token); the response shows its secret once", 201), schema_of::<TokenRequest>), None, oauth_clients::create)
+        .add(doc("POST", "/api/v1/oauth-clients/{client_id}/secrets", OWNER, "settings", "Add a secret to a client (rotation: the others stay valid until revoked); shown once", 201), None, oauth_clients::add_secret)
+        .add(doc("DELETE", "/api/v1/oauth-clients/{client_id}/secrets/{secret_id}", OWNER, "settings", "Revoke one secret of a client", 204), None, oauth_clients::revoke_secret)
+        .add(doc("DELETE", "/api/v1/oauth-clients/{client_id}", OWNER, "settings", "Revoke a client: its secrets and access tokens stop working at once", 204), None, oauth_clients::revoke)
+        .add(doc("GET", "/api/v1/group-tiers", OWNER, "settings", "Group → tier rules (precedence: premium over standard) and the users waiting for a tier", 200), None, group_tiers::list)
+        .add(with_body(doc("PUT", "/api/v1/group-tiers/{group_id}", OWNER, "settings", "Map a SCIM group (by id) to a tier; its members move to it when a seat is free, else wait for one", 200), schema_of::<TierRequest>), None, group_tiers::put)
+        .add(doc("DELETE", "/api/v1/group-tiers/{group_id}", OWNER, "settings", "Remove a group's tier rule; members keep their seats, waits for it end", 204), None, group_tiers::remove)
         // Public.
         .add(doc("GET", "/api/v1/openapi.json", None, "meta", "This document", 200), None, openapi::serve)
         .add(with_body(doc("POST", "/sso/{org_slug}/login", None, "sso", "SSO login with an ID token from the organization's IdP; JIT provisioning; returns a session token", 200), schema_of::<LoginRequest>), None, login::login)

@@ -58,6 +58,7 @@ pub fn summary_json(s: &PendingSummary) -> Value {
             "standard": s.requested_standard,
             "none": s.total - s.requested_premium - s.requested_standard,
         },
+        "tier_waits": s.tier_waits,
         "seats_needed": s.needed,
         "quote": s.quote.as_ref().map(|q| {
             let mut v = render::quote(q);

@@ -43,6 +43,17 @@ pub fn usage_json(u: &Usage, with_prices: bool) -> Value {
 pub async fn get(session: OwnerSession, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     session.require(Role::Admin)?;
     let org_id = session.org_id.clone();
-    let u = state.db.read(move |c| reports::usage(c, &org_id)).await?;
-    Ok(HttpResponse::Ok().json(usage_json(&u, session.role.at_least(Role::Owner))))
+    let (u, health) = state
+        .db
+        .read(move |c| {
+            Ok((
+                reports::usage(c, &org_id)?,
+                crate::domain::provisioning_log::health(c, &org_id)?,
+            ))
+        })
+        .await?;
+    let mut body = usage_json(&u, session.role.at_least(Role::Owner));
+    // The IdP's health: share of failed SCIM requests over the last hour.
+    body["idp_health"] = json!(health);
+    Ok(HttpResponse::Ok().json(body))
 }

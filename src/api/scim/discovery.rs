@@ -54,6 +54,12 @@ pub async fn service_provider_config(
             "description": "Authentication with an organization's SCIM bearer token",
             "specUri": "https://www.rfc-editor.org/info/rfc6750",
             "primary": true,
+        }, {
+            "type": "oauth2",
+            "name": "OAuth 2.0 client credentials",
+            "description": format!("Access tokens from the client credentials grant (RFC 6749 section 4.4): POST client_id and client_secret (HTTP Basic or form body) to {}/oauth/token, then send the access token as a bearer token", base.trim_end_matches("/scim/v2")),
+            "specUri": "https://www.rfc-editor.org/info/rfc6749",
+            "primary": false,
         }],
         "meta": {
             "resourceType": "ServiceProviderConfig",

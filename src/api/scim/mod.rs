@@ -21,6 +21,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     };
     cfg.service(
         web::scope("/scim/v2")
+            .wrap(actix_web::middleware::from_fn(
+                crate::provisioning_log::middleware,
+            ))
             .service(
                 res("/ServiceProviderConfig", "GET, HEAD")
                     .route(read().to(discovery::service_provider_config)),

@@ -1,0 +1,2 @@
+DROP TABLE seat_event_cursors;
+DROP TABLE seat_events;
