@@ -65,6 +65,14 @@ pub enum Command {
         /// Hours a session token (invitation acceptance, SSO login) stays valid.
         #[arg(long, env = "SCIM_SEATS_SESSION_TTL_HOURS", default_value_t = 8)]
         session_ttl_hours: u64,
+        /// SMTP server for outgoing mail: smtp://[user:password@]host[:port][?tls=required|none]
+        /// (STARTTLS when offered by default) or smtps://… (TLS from the start). Unset: mail is
+        /// only logged.
+        #[arg(long, env = "SCIM_SEATS_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// From address of outgoing mail (required with --smtp-url), e.g. "Acme Seats <seats@acme.com>".
+        #[arg(long, env = "SCIM_SEATS_MAIL_FROM")]
+        mail_from: Option<String>,
     },
     /// Renew (or expire) every contract whose term has ended, then exit.
     RenewDue {
@@ -198,6 +206,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             mail_interval_secs,
             public_url,
             session_ttl_hours,
+            smtp_url,
+            mail_from,
         } => {
             crate::telemetry::init("info,actix_server=warn", log_json);
             let mut settings = Settings::default();
@@ -210,6 +220,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 (mail_interval_secs > 0).then(|| Duration::from_secs(mail_interval_secs));
             settings.mail.public_url = public_url.unwrap_or_else(|| format!("http://{bind}"));
             settings.auth.session_ttl = Duration::from_secs(session_ttl_hours.max(1) * 3600);
+            match (smtp_url, mail_from) {
+                (Some(url), Some(from)) => {
+                    settings.mail.sender =
+                        std::sync::Arc::new(crate::smtp::SmtpSender::new(&url, &from)?);
+                }
+                (Some(_), None) => anyhow::bail!(
+                    "SCIM_SEATS_SMTP_URL is set but SCIM_SEATS_MAIL_FROM is not: set the From address"
+                ),
+                (None, _) => {}
+            }
             settings.database.url = db.database_url;
             settings.database.pool_size = pool_size;
             settings.http.bind = bind;

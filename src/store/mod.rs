@@ -19,6 +19,7 @@ pub mod schema;
 pub mod seat_changes;
 pub mod seat_policy;
 pub mod seats;
+pub mod signin_links;
 pub mod sso;
 pub mod timestamp;
 pub mod tokens;

@@ -177,6 +177,9 @@ const server = http.createServer((req, res) => {
   });
 });
 
+// Only the first line is read; whatever else lands on stdout must not kill us.
+process.stdout.on('error', () => {});
+
 server.listen(0, '127.0.0.1', () => {
   issuer = `http://127.0.0.1:${server.address().port}`;
   provider = build();
