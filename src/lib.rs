@@ -1,5 +1,8 @@
 //! scim-seats: a SCIM 2.0 provisioning server that sells seats.
 
+// Every unsafe block says why it is sound (the SQLite VFS is the one place with FFI).
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod api;
 pub mod auth;
 pub mod cli;

@@ -101,9 +101,9 @@ impl Application {
                 .app_data(oidc.clone())
                 // Before the owner API: its `/api/v1` scope would swallow our paths.
                 .configure(crate::api::reports::configure)
-                .configure(crate::web::sso::configure)
                 .configure(crate::api::scim::configure)
                 .configure(crate::api::owner::configure)
+                .configure(crate::web::configure)
                 .default_service(web::to(not_found))
         })
         .listen(listener)?;

@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::store::{self, invitations::InvitationRow, DbConn};
 
 /// Where invitations are accepted (relative to the server's public URL).
-pub const ACCEPT_PATH: &str = "/api/v1/invitations/accept";
+pub const ACCEPT_PATH: &str = "/invitations/accept";
 
 /// How long an invitation can be accepted after it was sent.
 pub const VALID_DAYS: i64 = 21;
@@ -121,8 +121,8 @@ pub fn create(
             subject: format!("You are invited to {} on scim-seats", org.name),
             body: format!(
                 "You have been invited to join {org} as {role}.\n\n\
-                 Accept within {VALID_DAYS} days (until {expires} UTC):\n{accept_url}?token={token}\n\n\
-                 or POST {{\"token\": \"{token}\"}} to /api/v1/invitations/accept.\n",
+                 Open this link to accept within {VALID_DAYS} days (until {expires} UTC):\n\
+                 {accept_url}?token={token}\n",
                 org = org.name,
                 role = role.label(),
                 expires = row.expires_at.format("%Y-%m-%d %H:%M"),
@@ -228,10 +228,9 @@ pub struct Accepted {
     pub created_account: bool,
 }
 
-/// Accept with the invitation token: creates the member (the Primary Owner's member exists
-/// since the organization was created) and its account. 410 Gone for an expired, voided or
-/// used invitation; 401 for a token that is not one.
-pub fn accept(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Accepted, Error> {
+/// The invitation a token opens, if it can still be accepted: 401 for a token that is not
+/// one; 410 Gone, saying why, for an expired, voided or accepted invitation.
+fn open(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<InvitationRow, Error> {
     let invalid = || Error::Unauthorized("the invitation token is not valid".into());
     let id = token_id(token).ok_or_else(invalid)?;
     let row = store::invitations::find(conn, id)?.ok_or_else(invalid)?;
@@ -243,20 +242,53 @@ pub fn accept(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Acce
         return Err(invalid());
     }
     match effective_status(&row, now) {
-        ACCEPTED => return Err(Error::Gone("this invitation was already accepted".into())),
-        VOIDED => {
-            return Err(Error::Gone(
-                "this invitation was voided: a newer invitation was sent or it was withdrawn; use the latest one or ask an admin to invite you again".into(),
-            ))
-        }
-        "expired" => {
-            return Err(Error::Gone(format!(
-                "this invitation expired on {} UTC ({VALID_DAYS} days after it was sent); ask an admin to invite you again",
-                row.expires_at.format("%Y-%m-%d %H:%M")
-            )))
-        }
-        _ => {}
+        ACCEPTED => Err(Error::Gone("this invitation was already accepted".into())),
+        VOIDED => Err(Error::Gone(
+            "this invitation was voided: a newer invitation was sent or it was withdrawn; use the latest one or ask an admin to invite you again".into(),
+        )),
+        "expired" => Err(Error::Gone(format!(
+            "this invitation expired on {} UTC ({VALID_DAYS} days after it was sent); ask an admin to invite you again",
+            row.expires_at.format("%Y-%m-%d %H:%M")
+        ))),
+        _ => Ok(row),
     }
+}
+
+/// What the invitation page shows before the person accepts.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub org_name: String,
+    pub email: String,
+    pub role: Role,
+    pub expires_at: NaiveDateTime,
+}
+
+/// Look at an invitation without accepting it (the same checks as `accept`).
+pub fn preview(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Preview, Error> {
+    let row = open(conn, token, now)?;
+    let org = store::orgs::find(conn, &row.org_id)?
+        .ok_or_else(|| Error::Gone("this invitation's organization no longer exists".into()))?;
+    let role = Role::parse(&row.role).ok_or_else(|| {
+        Error::Internal(anyhow::anyhow!(
+            "invitation {} has role {}",
+            row.id,
+            row.role
+        ))
+    })?;
+    Ok(Preview {
+        org_name: org.name,
+        email: row.email,
+        role,
+        expires_at: row.expires_at,
+    })
+}
+
+/// Accept with the invitation token: creates the member (the Primary Owner's member exists
+/// since the organization was created) and its account. 410 Gone for an expired, voided or
+/// used invitation; 401 for a token that is not one.
+pub fn accept(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Accepted, Error> {
+    let row = open(conn, token, now)?;
+    let id = row.id.as_str();
     let role = Role::parse(&row.role)
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("invitation {id} has role {}", row.role)))?;
     if !store::invitations::accept(conn, id, now)? {

@@ -26,6 +26,7 @@ pub mod signin_links;
 pub mod sso;
 pub mod tokens;
 pub mod users;
+pub mod web_sessions;
 
 use std::fmt;
 

@@ -153,6 +153,10 @@ pub fn create_full(
     Ok((org, token))
 }
 
+pub fn by_id(conn: &mut DbConn, id: &str) -> Result<OrgRow, Error> {
+    store::orgs::find(conn, id)?.ok_or_else(|| Error::not_found("organization"))
+}
+
 pub fn by_slug(conn: &mut DbConn, slug: &str) -> Result<OrgRow, Error> {
     store::orgs::find_by_slug(conn, slug)?
         .ok_or_else(|| Error::not_found(format!("organization '{slug}'")))

@@ -219,6 +219,15 @@ pub fn for_sign_in(conn: &mut DbConn, slug: &str) -> Result<(String, SsoRow), Er
     Ok((org.id, row))
 }
 
+/// The organization's name when `slug` names one that signs in through an identity provider
+/// (the sign-in page then offers only that way); `None` otherwise, also for unknown slugs.
+pub fn offered(conn: &mut DbConn, slug: &str) -> Result<Option<String>, Error> {
+    let Some(org) = store::orgs::find_by_slug(conn, slug)? else {
+        return Ok(None);
+    };
+    Ok(store::sso::find(conn, &org.id)?.map(|_| org.name))
+}
+
 fn state_hash(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
 }

@@ -26,6 +26,7 @@ pub mod tokens;
 pub mod users;
 pub mod versions;
 pub mod wal_vfs;
+pub mod web_sessions;
 pub mod writer;
 
 use std::time::Duration;

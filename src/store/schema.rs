@@ -327,3 +327,18 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+// Browser sessions (migration 2026-12-07-000001_web_sessions).
+diesel::table! {
+    web_sessions (id) {
+        id -> Text,
+        org_id -> Text,
+        member_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(web_sessions -> org_members (member_id));
+diesel::allow_tables_to_appear_in_same_query!(web_sessions, org_members);

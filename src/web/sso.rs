@@ -4,27 +4,21 @@
 //! browser; the callback takes the server-side flow row once (see `domain::sso::take_flow`).
 
 use actix_web::cookie::{time, Cookie, SameSite};
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::domain::members::Member;
 use crate::domain::sso::{self, Login, NewFlow};
 use crate::error::Error;
 use crate::oidc::Oidc;
 use crate::startup::AppState;
 use crate::store;
 
-use super::page::PageError;
+use super::page::{self, PageError};
 use super::session::sign_in_response;
 
 /// The browser's copy of the state of its sign-in in flight.
 const STATE_COOKIE: &str = "scim_seats_sso_state";
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sso", web::get().to(choose))
-        .route("/sso/{org}", web::get().to(start))
-        .route("/sso/{org}/callback", web::get().to(callback));
-}
 
 #[derive(Debug, Deserialize)]
 pub struct ChooseQuery {
@@ -44,9 +38,7 @@ pub async fn choose(q: web::Query<ChooseQuery>) -> Result<HttpResponse, PageErro
         )
         .into());
     }
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/sso/{org}")))
-        .finish())
+    Ok(page::see_other(&format!("/sso/{org}")))
 }
 
 fn state_cookie(state: &AppState, slug: &str, value: &str, max_age_secs: i64) -> Cookie<'static> {
@@ -66,7 +58,12 @@ pub async fn start(
     oidc: web::Data<Oidc>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let slug = slug.into_inner();
+    begin(&state, &oidc, slug.into_inner())
+        .await
+        .map_err(PageError::SignInRefused)
+}
+
+async fn begin(state: &AppState, oidc: &Oidc, slug: String) -> Result<HttpResponse, Error> {
     let lookup = slug.clone();
     let (org_id, cfg) = state.db.read(move |c| sso::for_sign_in(c, &lookup)).await?;
     let redirect = sso::redirect_uri(&state.settings.mail.public_url, &slug);
@@ -88,15 +85,15 @@ pub async fn start(
             sso::start_flow(c, &org_id, &flow, now)
         })
         .await?;
-    Ok(HttpResponse::SeeOther()
-        .cookie(state_cookie(
-            &state,
-            &slug,
-            &started.state,
-            sso::FLOW_MINUTES * 60,
-        ))
-        .insert_header((header::LOCATION, started.authorize_url))
-        .finish())
+    let mut resp = page::see_other(&started.authorize_url);
+    resp.add_cookie(&state_cookie(
+        state,
+        &slug,
+        &started.state,
+        sso::FLOW_MINUTES * 60,
+    ))
+    .map_err(|e| Error::Internal(anyhow::anyhow!("cookie: {e}")))?;
+    Ok(resp)
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,25 +113,39 @@ pub async fn callback(
     q: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, PageError> {
     let slug = slug.into_inner();
-    let q = q.into_inner();
+    let member = finish(&req, &state, &oidc, &slug, q.into_inner())
+        .await
+        .map_err(PageError::SignInRefused)?;
+    let mut resp = sign_in_response(&state, &req, member, "/console").await?;
+    resp.add_removal_cookie(&state_cookie(&state, &slug, "", 0))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cookie: {e}")))?;
+    Ok(resp)
+}
+
+/// The callback's work up to the member to sign in.
+async fn finish(
+    req: &HttpRequest,
+    state: &AppState,
+    oidc: &Oidc,
+    slug: &str,
+    q: CallbackQuery,
+) -> Result<Member, Error> {
     if let Some(error) = q.error {
         return Err(Error::Unauthorized(format!(
             "your identity provider did not sign you in ({error}{}). Nothing was changed; start again from the sign-in page",
             q.error_description
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default()
-        ))
-        .into());
+        )));
     }
     let (Some(code), Some(flow_state)) = (q.code, q.state) else {
         return Err(Error::BadRequest(
             "this address is where your identity provider sends you back after signing in; start from the sign-in page".into(),
-        )
-        .into());
+        ));
     };
     let browser_state = req.cookie(STATE_COOKIE).map(|c| c.value().to_string());
     let now = store::now();
-    let lookup = slug.clone();
+    let lookup = slug.to_string();
     let (org_id, cfg, flow) = state
         .db
         .write(move |c| {
@@ -143,7 +154,7 @@ pub async fn callback(
             Ok((org_id, cfg, flow))
         })
         .await?;
-    let redirect = sso::redirect_uri(&state.settings.mail.public_url, &slug);
+    let redirect = sso::redirect_uri(&state.settings.mail.public_url, slug);
     let who = oidc
         .finish(&cfg, &redirect, &code, &flow.pkce_verifier, &flow.nonce)
         .await?;
@@ -152,12 +163,7 @@ pub async fn callback(
         .write(move |c| sso::sign_in(c, &org_id, &who))
         .await?;
     match login {
-        Login::Session { member, .. } => {
-            let mut resp = sign_in_response(&state, &member, "/console").await?;
-            resp.add_removal_cookie(&state_cookie(&state, &slug, "", 0))
-                .map_err(|e| Error::Internal(anyhow::anyhow!("cookie: {e}")))?;
-            Ok(resp)
-        }
+        Login::Session { member, .. } => Ok(member),
         // The queueing is committed; the refusal says why and what changes it.
         Login::NoSeat { account } => Err(Error::Forbidden(format!(
             "No seat is free: an owner of your organization must add seats. You are in the waiting queue{}; sign in again once seats are added.",
@@ -165,7 +171,6 @@ pub async fn callback(
                 .queue_position
                 .map(|p| format!(" (position {p})"))
                 .unwrap_or_default()
-        ))
-        .into()),
+        ))),
     }
 }

@@ -2,6 +2,7 @@
 
 mod audit_api;
 mod billing;
+mod browser;
 mod bulk;
 mod cli;
 mod discovery;
@@ -27,3 +28,4 @@ mod security;
 mod smtp;
 mod usage_alerts;
 mod users;
+mod web_invitations;
