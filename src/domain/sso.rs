@@ -337,6 +337,13 @@ pub fn jit_login(
     name: Option<&str>,
 ) -> Result<Login, Error> {
     domains::check_email(conn, org_id, email)?;
+    if accounts::for_email(conn, org_id, email)?.is_none()
+        && store::sso::was_deleted(conn, org_id, &email.to_lowercase())?
+    {
+        return Err(Error::Forbidden(
+            "your account was deleted in your organization's identity provider".into(),
+        ));
+    }
     let actor = Actor {
         id: format!("jit:{}", email.to_lowercase()),
         source: Source::Jit,
@@ -347,7 +354,7 @@ pub fn jit_login(
         STATUS_PENDING => return Ok(Login::NoSeat { account }),
         _ if !account.row.active => {
             return Err(Error::Forbidden(
-                "your account is deactivated in the identity provider".into(),
+                "your account is deactivated in your organization's identity provider".into(),
             ))
         }
         _ => {

@@ -152,6 +152,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_settings,
     sso_flows,
     signin_links,
+    scim_deleted_emails,
 );
 
 // Owner members, contracts and invoices (migration 2026-11-21-000003_owner_billing).
@@ -278,6 +279,14 @@ diesel::table! {
         pkce_verifier -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_deleted_emails (org_id, email_norm) {
+        org_id -> Text,
+        email_norm -> Text,
+        deleted_at -> Timestamp,
     }
 }
 

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{sso_flows, sso_settings};
+use super::schema::{scim_deleted_emails, scim_user_emails, scim_users, sso_flows, sso_settings};
 use super::{DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -80,4 +80,57 @@ pub fn take_flow(conn: &mut DbConn, state_hash: &str) -> Q<Option<FlowRow>> {
 /// Drop flows nobody finished.
 pub fn purge_flows(conn: &mut DbConn, now: NaiveDateTime) -> Q<usize> {
     diesel::delete(sso_flows::table.filter(sso_flows::expires_at.le(now))).execute(conn)
+}
+
+/// Remember the addresses of a user the IdP deletes (its userName and emails, normalized).
+pub fn remember_deleted(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Q<()> {
+    let mut norms: Vec<String> = scim_user_emails::table
+        .filter(scim_user_emails::org_id.eq(org_id))
+        .filter(scim_user_emails::user_id.eq(user_id))
+        .select(scim_user_emails::value_norm)
+        .load(conn)?;
+    let user_name: Option<String> = scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::id.eq(user_id))
+        .select(scim_users::user_name_norm)
+        .first(conn)
+        .optional()?;
+    norms.extend(user_name.filter(|u| u.contains('@')));
+    norms.sort();
+    norms.dedup();
+    if norms.is_empty() {
+        return Ok(());
+    }
+    // Portable upsert: drop any earlier record of the same addresses, then insert.
+    diesel::delete(
+        scim_deleted_emails::table
+            .filter(scim_deleted_emails::org_id.eq(org_id))
+            .filter(scim_deleted_emails::email_norm.eq_any(&norms)),
+    )
+    .execute(conn)?;
+    // One row at a time: batch inserts do not compile for the multi-backend connection.
+    for n in &norms {
+        diesel::insert_into(scim_deleted_emails::table)
+            .values((
+                scim_deleted_emails::org_id.eq(org_id),
+                scim_deleted_emails::email_norm.eq(n),
+                scim_deleted_emails::deleted_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn was_deleted(conn: &mut DbConn, org_id: &str, email_norm: &str) -> Q<bool> {
+    diesel::select(diesel::dsl::exists(
+        scim_deleted_emails::table
+            .filter(scim_deleted_emails::org_id.eq(org_id))
+            .filter(scim_deleted_emails::email_norm.eq(email_norm)),
+    ))
+    .get_result(conn)
 }

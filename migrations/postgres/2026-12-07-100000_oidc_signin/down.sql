@@ -1,3 +1,4 @@
+DROP TABLE scim_deleted_emails;
 DROP TABLE signin_links;
 DROP TABLE sso_flows;
 DROP TABLE sso_settings;

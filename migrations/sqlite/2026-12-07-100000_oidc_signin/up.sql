@@ -38,3 +38,13 @@ CREATE TABLE signin_links (
     used_at     TIMESTAMP
 );
 CREATE INDEX signin_links_org ON signin_links (org_id, created_at);
+
+-- Addresses of users the IdP deleted over SCIM: a sign-in through the IdP with one of them is
+-- refused (PRODUCT.md: a user deleted by SCIM cannot sign in) until the IdP provisions the
+-- person again (the new account is then found first).
+CREATE TABLE scim_deleted_emails (
+    org_id      TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    email_norm  TEXT NOT NULL,
+    deleted_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (org_id, email_norm)
+);
