@@ -3,6 +3,7 @@
 mod audit_api;
 mod billing;
 mod browser;
+mod browser_journeys;
 mod bulk;
 mod cli;
 mod discovery;
