@@ -38,13 +38,12 @@ const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// The HTTP client for every call to an identity provider: short timeouts, no redirects
 /// (an issuer's endpoints are named in its discovery document; a redirect elsewhere is not
 /// followed). One function, so a guarded client can replace it.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+pub fn http_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .build()?)
 }
 
 /// Claims beyond the standard ones: Entra ID says a mail domain is verified with `xms_edov`
@@ -119,12 +118,12 @@ pub struct Oidc {
     cache: Mutex<HashMap<String, Cached>>,
 }
 
-impl Default for Oidc {
-    fn default() -> Self {
-        Oidc {
-            http: http_client(),
+impl Oidc {
+    pub fn new() -> anyhow::Result<Oidc> {
+        Ok(Oidc {
+            http: http_client()?,
             cache: Mutex::new(HashMap::new()),
-        }
+        })
     }
 }
 

@@ -73,7 +73,7 @@ impl Application {
         };
         let metrics = web::Data::from(crate::metrics::Metrics::new()?);
         // One OpenID Connect client per server: its discovery and key cache is shared.
-        let oidc = web::Data::new(crate::oidc::Oidc::default());
+        let oidc = web::Data::new(crate::oidc::Oidc::new()?);
         let state = web::Data::new(AppState {
             db,
             settings,
