@@ -238,6 +238,33 @@ async fn people_the_idp_deactivated_or_deleted_over_scim_are_refused() {
         0,
         "never re-provisioned behind the IdP's back"
     );
+
+    // Removed by an admin: refused too, not re-provisioned behind the admin's back.
+    let client = browser_client(false);
+    let page = sign_in_via_idp(&client, &app.addr, "acme", "rem@acme.example.com").await;
+    assert!(page.url.ends_with("/console"), "{}", page.text);
+    let (org, email) = (app.org_id.clone(), "rem@acme.example.com".to_string());
+    let member_id = app
+        .db
+        .read_sync(move |c| Ok(scim_seats::store::members::find_by_email(c, &org, &email)?))
+        .unwrap()
+        .expect("a member made at sign-in")
+        .id;
+    let admin = owner_token(&app, Role::Admin);
+    let d = app
+        .api(
+            &admin,
+            Method::DELETE,
+            &format!("/members/{member_id}"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.body);
+    let client = browser_client(false);
+    let page = sign_in_via_idp(&client, &app.addr, "acme", "rem@acme.example.com").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.text);
+    assert!(page.text.contains("removed by an admin"), "{}", page.text);
     app.assert_seat_invariants();
 }
 
