@@ -64,7 +64,8 @@ impl TestIdp {
             .env("IDP_CLIENTS", clients.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            // Its start-up warnings (in-memory adapter) would fill every test's output.
+            .stderr(Stdio::null())
             .spawn()
             .expect("start node tests/oidc/idp.mjs");
         let stdin = child.stdin.take().expect("stdin");
