@@ -64,6 +64,8 @@ enum Phase {
     MemberAdd,
     Bulk,
     Scale,
+    /// One tenant runs the costliest filters it can while another's lookups are measured.
+    Noisy,
 }
 
 #[derive(Debug, Parser)]
@@ -129,6 +131,15 @@ struct Args {
     /// Time limit of each phase, in seconds (the phase stops early and says so).
     #[arg(long, default_value_t = 600)]
     max_seconds: u64,
+    /// `noisy`: users of the quiet tenant, whose `userName eq` lookups are measured.
+    #[arg(long, default_value_t = 1_000)]
+    quiet_users: usize,
+    /// `noisy`: lookups of the quiet tenant.
+    #[arg(long, default_value_t = 10_000)]
+    quiet_lookups: usize,
+    /// `noisy`: requests of the noisy tenant in flight at once.
+    #[arg(long, default_value_t = 16)]
+    noisy_concurrency: usize,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -213,6 +224,8 @@ struct Server {
     token: String,
     log: PathBuf,
     db: DbGuard,
+    /// The database URL the server runs on (for the CLI).
+    url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -323,6 +336,7 @@ async fn start_server(args: &Args, bin: &Path) -> anyhow::Result<Server> {
         token,
         log,
         db,
+        url: url.clone(),
         _dir: dir,
     };
     let probe = Api::new(&server)?;
@@ -1281,6 +1295,136 @@ struct ScaleRow {
     lookup: Outcome,
 }
 
+/// Issue 20: the organization `bench` (the noisy tenant, `--users` users) sends the costliest
+/// filters it can (120 `displayName co` terms, under the 256-node cap), `--noisy-concurrency`
+/// at a time without pause, while a second organization's `userName eq` lookups are measured
+/// (`--quiet-lookups`, concurrency 4). The noisy tenant's refusals (400 tooMany past the time
+/// budget, 429 past its turns) are counted as its errors: they are the point.
+async fn phase_noisy(
+    args: &Args,
+    bin: &Path,
+    server: &Server,
+    api: &Api,
+    sampler: &Sampler,
+    pop: &mut Population,
+    results: &mut Vec<Outcome>,
+) -> anyhow::Result<()> {
+    if let Some(o) = ensure_users(args, api, sampler, pop, args.users, "(seed noisy)").await {
+        results.push(o);
+    }
+    let url = server.url.as_str();
+    run_cli(
+        bin,
+        &[
+            "org",
+            "create",
+            "quiet",
+            "--name",
+            "Quiet",
+            "--standard-seats",
+            SEATS,
+            "--database-url",
+            url,
+        ],
+    )?;
+    let token = run_cli(
+        bin,
+        &["token", "create", "--org", "quiet", "--database-url", url],
+    )?;
+    let quiet = Api {
+        auth: HeaderValue::from_str(&format!("Bearer {}", token.trim()))?,
+        idle: Arc::new(Mutex::new(Vec::new())),
+        ..api.clone()
+    };
+    let mut qpop = Population {
+        tag: random_str(6).to_lowercase(),
+        users: Vec::new(),
+        next_index: 0,
+    };
+    if let Some(o) = ensure_users(
+        args,
+        &quiet,
+        sampler,
+        &mut qpop,
+        args.quiet_users,
+        "(seed quiet)",
+    )
+    .await
+    {
+        results.push(o);
+    }
+    let costly: Vec<String> = (0..120)
+        .map(|i| format!("displayName co \"{}{i}\"", random_str(3).to_lowercase()))
+        .collect();
+    let target = api.uri(&format!(
+        "/Users?count=200&filter={}",
+        enc(&costly.join(" or "))
+    ))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let noisy = {
+        let stop = stop.clone();
+        let api = api.clone();
+        let limit = Duration::from_secs(args.max_seconds);
+        let concurrency = args.noisy_concurrency;
+        async move {
+            let mut tasks = Vec::new();
+            let sent = Arc::new(AtomicU64::new(0));
+            let refused = Arc::new(AtomicU64::new(0));
+            let deadline = Instant::now() + limit;
+            for _ in 0..concurrency.max(1) {
+                let (api, stop, target, sent, refused) = (
+                    api.clone(),
+                    stop.clone(),
+                    target.clone(),
+                    sent.clone(),
+                    refused.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    let mut slot = None;
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                        let r = api.send(&mut slot, Req::get(target.clone())).await;
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        if !matches!(&r, Ok((s, _)) if s.is_success()) {
+                            refused.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }));
+            }
+            for t in tasks {
+                let _ = t.await;
+            }
+            (
+                sent.load(Ordering::Relaxed),
+                refused.load(Ordering::Relaxed),
+            )
+        }
+    };
+    let measured = async {
+        // Let the noisy tenant fill every turn it may take first.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let args4 = Args::parse_from(["load", "--concurrency", "4"]);
+        let out = phase_lookup(
+            "quiet lookup (noisy neighbour)",
+            args.quiet_lookups,
+            &Args {
+                max_seconds: args.max_seconds,
+                ..args4
+            },
+            &quiet,
+            sampler,
+            &qpop,
+        )
+        .await;
+        stop.store(true, Ordering::Relaxed);
+        out
+    };
+    let (noisy, out) = tokio::join!(tokio::spawn(noisy), measured);
+    let (sent, refused) = noisy.unwrap_or((0, 0));
+    eprintln!("noisy tenant: {sent} costly filters sent, {refused} refused (400 tooMany / 429)");
+    results.push(out?);
+    Ok(())
+}
+
 async fn phase_scale(args: &Args, bin: &Path) -> anyhow::Result<(Vec<ScaleRow>, f64)> {
     let server = start_server(args, bin).await?;
     let sampler = Sampler::start(server.pid);
@@ -1460,6 +1604,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Phase::Page,
         Phase::MemberAdd,
         Phase::Bulk,
+        Phase::Noisy,
     ];
     if main_phases.iter().any(|p| phases(*p)) {
         let server = start_server(&args, &bin).await?;
@@ -1503,6 +1648,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         if phases(Phase::Bulk) {
             let n = args.bulk_users;
             results.push(bulk_load(&args, &api, &sampler, &mut pop, n, "bulk").await);
+        }
+        if phases(Phase::Noisy) {
+            phase_noisy(&args, &bin, &server, &api, &sampler, &mut pop, &mut results).await?;
         }
         main_peak = Some((sampler.peak_mib(), pop.users.len()));
         if let Some(db) = server.db.size_bytes() {

@@ -73,6 +73,16 @@ pub enum Command {
         /// From address of outgoing mail (required with --smtp-url), e.g. "Acme Seats <seats@acme.com>".
         #[arg(long, env = "SCIM_SEATS_MAIL_FROM")]
         mail_from: Option<String>,
+        /// Milliseconds of database work one list, search or report may take (0: no limit).
+        #[arg(long, env = "SCIM_SEATS_DB_BUDGET_MS", default_value_t = 5000)]
+        db_budget_ms: u64,
+        /// List/search requests one organization may run at once (0: a quarter of the pool).
+        #[arg(long, env = "SCIM_SEATS_SEARCHES_PER_ORG", default_value_t = 0)]
+        searches_per_org: usize,
+        /// Internal hosts outbound requests (webhooks, OpenID discovery) may reach:
+        /// host[:port],… (everything else must be a public address).
+        #[arg(long, env = "SCIM_SEATS_OUTBOUND_ALLOW", default_value = "")]
+        outbound_allow: String,
     },
     /// Renew (or expire) every contract whose term has ended, then exit.
     RenewDue {
@@ -208,6 +218,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             session_ttl_hours,
             smtp_url,
             mail_from,
+            outbound_allow,
+            db_budget_ms,
+            searches_per_org,
         } => {
             crate::telemetry::init("info,actix_server=warn", log_json);
             let mut settings = Settings::default();
@@ -230,8 +243,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
                 (None, _) => {}
             }
+            settings.outbound = crate::outbound::Policy::parse(&outbound_allow)
+                .map_err(|e| anyhow::anyhow!("SCIM_SEATS_OUTBOUND_ALLOW: {e}"))?;
             settings.database.url = db.database_url;
             settings.database.pool_size = pool_size;
+            settings.database.read_budget =
+                (db_budget_ms > 0).then(|| Duration::from_millis(db_budget_ms));
+            settings.scim.searches_per_org = searches_per_org;
             settings.http.bind = bind;
             settings.http.max_body_bytes = max_body_bytes;
             settings.http.workers = workers;

@@ -16,6 +16,8 @@ pub struct Settings {
     pub billing: BillingSettings,
     pub mail: MailSettings,
     pub webhooks: WebhookSettings,
+    /// What outbound requests (webhooks, OpenID discovery) may reach besides public hosts.
+    pub outbound: crate::outbound::Policy,
     /// Billing's "today" (UTC) when set; the system date otherwise. Tests pin March 1 here.
     pub clock_override: Option<NaiveDate>,
 }
@@ -87,6 +89,9 @@ pub struct DatabaseSettings {
     /// `postgres://…` for PostgreSQL; a path or `sqlite://path` for SQLite.
     pub url: String,
     pub pool_size: u32,
+    /// Time budget of one read's database work (lists, searches, reports): past it the
+    /// read is cancelled and answered `400 tooMany`. `None`: no budget.
+    pub read_budget: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +100,9 @@ pub struct ScimSettings {
     pub max_results: i64,
     pub bulk_max_operations: usize,
     pub bulk_max_payload_bytes: usize,
+    /// List and search requests (other than point lookups) one organization may run at
+    /// once; 0 means a quarter of the pool (at least one).
+    pub searches_per_org: usize,
     /// How stale `last_used_at` of a token may get before it is written again.
     pub token_touch_interval: Duration,
 }
@@ -113,11 +121,13 @@ impl Default for Settings {
             database: DatabaseSettings {
                 url: DEFAULT_DATABASE_URL.into(),
                 pool_size: 8,
+                read_budget: Some(Duration::from_secs(5)),
             },
             scim: ScimSettings {
                 max_results: 200,
                 bulk_max_operations: 1000,
                 bulk_max_payload_bytes: 1024 * 1024,
+                searches_per_org: 0,
                 token_touch_interval: Duration::from_secs(60),
             },
             auth: AuthSettings {
@@ -139,6 +149,7 @@ impl Default for Settings {
                 retry_base: Duration::from_secs(10),
                 timeout: Duration::from_secs(10),
             },
+            outbound: crate::outbound::Policy::strict(),
             clock_override: None,
         }
     }

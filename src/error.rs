@@ -39,6 +39,12 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 431: too many or too large request headers.
+    #[error("{0}")]
+    HeadTooLarge(String),
+    /// 429: this organization already runs as many expensive reads as it may at once.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// 405, with the methods the resource allows (the `Allow` header, RFC 9110 §15.5.6).
     #[error("{detail}")]
     MethodNotAllowed { detail: String, allow: &'static str },
@@ -85,6 +91,16 @@ impl From<diesel::result::Error> for Error {
             // activates them can meet one.
             D::DatabaseError(_, ref info) if info.message() == "deadlock detected" => {
                 Error::Unavailable
+            }
+            // A read stopped by its time budget (`store::budget`): a filter too costly to
+            // run; sending it again would cost the same, so not a 5xx an IdP retries.
+            D::DatabaseError(_, ref info)
+                if crate::store::budget::is_over_budget(info.message()) =>
+            {
+                Error::Scim(ScimError::too_many(
+                    "the request's database work went over its time budget; narrow the \
+                     filter or ask for fewer results",
+                ))
             }
             // The database dropped the connection (a restart): the request may be sent again.
             D::DatabaseError(
@@ -153,6 +169,8 @@ impl ResponseError for Error {
             Error::Gone(_) => StatusCode::GONE,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::HeadTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -176,7 +194,7 @@ impl ResponseError for Error {
         if let Error::MethodNotAllowed { allow, .. } = self {
             resp.insert_header((header::ALLOW, *allow));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             resp.insert_header((header::RETRY_AFTER, "1"));
         }
         resp.json(body)

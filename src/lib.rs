@@ -13,6 +13,7 @@ pub mod error;
 pub mod jobs;
 pub mod metrics;
 pub mod oidc;
+pub mod outbound;
 pub mod scim;
 pub mod smtp;
 pub mod startup;

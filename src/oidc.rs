@@ -7,9 +7,12 @@
 //! with a key id the cached set does not have makes us fetch the set again once, so an IdP
 //! can rotate its keys without a restart. Only asymmetric algorithms are accepted, and the
 //! key named by the token must be of that algorithm's type (and name it, if the key names
-//! one): the algorithm is the key's, never the token's choice.
+//! one): the algorithm is the key's, never the token's choice. Every call to an IdP goes
+//! through `crate::outbound` (no redirects, timeouts, no internal addresses unless allowed).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -20,31 +23,25 @@ use openidconnect::core::{
     CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AdditionalClaims, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, Client,
-    ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IdTokenFields, IssuerUrl, JsonWebKeySet, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
-    StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    AdditionalClaims, AsyncHttpClient, AuthenticationFlow, AuthorizationCode,
+    ClaimsVerificationError, Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpClientError, HttpRequest, HttpResponse,
+    IdTokenFields, IssuerUrl, JsonWebKeySet, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse,
+    StandardTokenResponse, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::domain::sso::{self, Identity};
 use crate::error::Error;
+use crate::outbound::Policy;
 use crate::store::sso::SsoRow;
 
 /// How long a discovery document (and its key set) is used before it is fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 
-/// The HTTP client for every call to an identity provider: short timeouts, no redirects
-/// (an issuer's endpoints are named in its discovery document; a redirect elsewhere is not
-/// followed). One function, so a guarded client can replace it.
-pub fn http_client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
-        .build()?)
-}
+/// How long one call to an identity provider may take.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Claims beyond the standard ones: Entra ID says a mail domain is verified with `xms_edov`
 /// (it sends no `email_verified`).
@@ -114,16 +111,38 @@ pub struct Started {
 
 /// The client shared by the server's workers: the HTTP client and the per-issuer cache.
 pub struct Oidc {
+    /// `crate::outbound`'s client: no redirects, no proxy, timeouts, and a resolver that
+    /// refuses internal addresses.
     http: reqwest::Client,
+    policy: Policy,
     cache: Mutex<HashMap<String, Cached>>,
 }
 
+type Sent = Pin<
+    Box<dyn Future<Output = Result<HttpResponse, HttpClientError<reqwest::Error>>> + Send + Sync>,
+>;
+
 impl Oidc {
-    pub fn new() -> anyhow::Result<Oidc> {
+    pub fn new(policy: Policy) -> anyhow::Result<Oidc> {
         Ok(Oidc {
-            http: http_client()?,
+            http: crate::outbound::client(&policy, HTTP_TIMEOUT)?,
+            policy,
             cache: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Every request to an IdP (discovery, JWKS, token): its URL is checked against the
+    /// outbound policy first, since the discovery document names the other endpoints (an IP
+    /// literal never reaches the guarded resolver).
+    fn http(&self) -> impl Fn(HttpRequest) -> Sent + '_ {
+        move |request: HttpRequest| {
+            let checked = crate::outbound::check_url(&self.policy, &request.uri().to_string());
+            let http = self.http.clone();
+            Box::pin(async move {
+                checked.map_err(|e| HttpClientError::Other(e.to_string()))?;
+                http.call(request).await
+            }) as Sent
+        }
     }
 }
 
@@ -168,7 +187,7 @@ impl Oidc {
         }
         let url = IssuerUrl::new(issuer.to_string())
             .map_err(|e| Error::BadRequest(format!("the SSO issuer URL is not valid: {e}")))?;
-        let metadata = CoreProviderMetadata::discover_async(url, &self.http)
+        let metadata = CoreProviderMetadata::discover_async(url, &self.http())
             .await
             .map_err(|e| unreachable(issuer, "discovery or key set", e))?;
         self.remember(issuer, &metadata);
@@ -178,7 +197,7 @@ impl Oidc {
     /// Fetch the issuer's key set again (a token named a key id we did not have).
     async fn refresh_keys(&self, issuer: &str) -> Result<CoreProviderMetadata, Error> {
         let metadata = self.metadata(issuer).await?;
-        let keys = JsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
+        let keys = JsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http())
             .await
             .map_err(|e| unreachable(issuer, "key set", e))?;
         let metadata = metadata.set_jwks(keys);
@@ -238,7 +257,7 @@ impl Oidc {
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| unreachable(&cfg.issuer, "token endpoint", e))?
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()))
-            .request_async(&self.http)
+            .request_async(&self.http())
             .await
             .map_err(|e| match e {
                 RequestTokenError::ServerResponse(r) => refused(&format!(

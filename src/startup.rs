@@ -18,6 +18,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Billing's "today".
     pub clock: Clock,
+    /// At most so many expensive reads per organization at once.
+    pub searches: crate::api::fair::OrgGate,
 }
 
 pub struct Application {
@@ -31,7 +33,8 @@ pub struct Application {
 impl Application {
     /// Connect, migrate, bind. Port 0 picks a free port (see `port()`).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let db = Db::connect(&settings.database.url, settings.database.pool_size)?;
+        let db = Db::connect(&settings.database.url, settings.database.pool_size)?
+            .with_read_budget(settings.database.read_budget);
         db.migrate()?;
         let listener = TcpListener::bind(&settings.http.bind)
             .map_err(|e| anyhow::anyhow!("binding {}: {e}", settings.http.bind))?;
@@ -68,45 +71,74 @@ impl Application {
             Some(_) => Some(crate::webhooks::Deliverer::new(
                 db.clone(),
                 settings.webhooks.clone(),
+                settings.outbound.clone(),
             )?),
             None => None,
         };
         let metrics = web::Data::from(crate::metrics::Metrics::new()?);
         // One OpenID Connect client per server: its discovery and key cache is shared.
-        let oidc = web::Data::new(crate::oidc::Oidc::new()?);
+        let oidc = web::Data::new(crate::oidc::Oidc::new(settings.outbound.clone())?);
+        let per_org = match settings.scim.searches_per_org {
+            0 => (pool_size / 4).max(1),
+            n => n,
+        };
+        // A request waits for its turn at most one read budget (or 30 s without one).
+        let wait = settings
+            .database
+            .read_budget
+            .unwrap_or(std::time::Duration::from_secs(30));
         let state = web::Data::new(AppState {
             db,
             settings,
             clock,
+            searches: crate::api::fair::OrgGate::new(per_org, wait),
         });
-        let mut server = HttpServer::new(move || {
-            let m = metrics.clone();
-            App::new()
-                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
-                .wrap_fn(move |req, srv| {
-                    // Route pattern, not path: bounded label values.
-                    let (m, started) = (m.clone(), std::time::Instant::now());
-                    let method = req.method().clone();
-                    let fut = srv.call(req);
-                    async move {
-                        let res = fut.await?;
-                        let route = res.request().match_pattern();
-                        let status = res.status().as_u16();
-                        m.observe(route.as_deref(), method.as_str(), status, started);
-                        Ok(res)
-                    }
-                })
-                .app_data(state.clone())
-                .app_data(metrics.clone())
-                .app_data(oidc.clone())
-                // Before the owner API: its `/api/v1` scope would swallow our paths.
-                .configure(crate::api::reports::configure)
-                .configure(crate::api::scim::configure)
-                .configure(crate::api::owner::configure)
-                .configure(crate::web::configure)
-                .default_service(web::to(not_found))
-        })
-        .listen(listener)?;
+        let mut server =
+            HttpServer::new(move || {
+                let m = metrics.clone();
+                App::new()
+                    // Innermost: refusals of the head still pass the logger and the metrics.
+                    .wrap_fn(|req, srv| {
+                        use futures_util::future::{ready, Either, FutureExt};
+                        match crate::api::guard::check(&req) {
+                            Ok(()) => Either::Left(
+                                srv.call(req).map(|r| r.map(|r| r.map_into_boxed_body())),
+                            ),
+                            Err(e) => Either::Right(ready(Ok(req.error_response(e)))),
+                        }
+                    })
+                    .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
+                    .wrap_fn(move |req, srv| {
+                        // Route pattern, not path: bounded label values.
+                        let (m, started) = (m.clone(), std::time::Instant::now());
+                        let method = req.method().clone();
+                        let fut = srv.call(req);
+                        async move {
+                            let res = fut.await?;
+                            let route = res.request().match_pattern();
+                            let status = res.status().as_u16();
+                            m.observe(route.as_deref(), method.as_str(), status, started);
+                            Ok(res)
+                        }
+                    })
+                    // Typed query and path extractors answer with our error body, not plain text.
+                    .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                        Error::BadRequest(format!("invalid query string: {e}")).into()
+                    }))
+                    .app_data(web::PathConfig::default().error_handler(|e, _| {
+                        Error::BadRequest(format!("invalid path: {e}")).into()
+                    }))
+                    .app_data(state.clone())
+                    .app_data(metrics.clone())
+                    .app_data(oidc.clone())
+                    // Before the owner API: its `/api/v1` scope would swallow our paths.
+                    .configure(crate::api::reports::configure)
+                    .configure(crate::api::scim::configure)
+                    .configure(crate::api::owner::configure)
+                    .configure(crate::web::configure)
+                    .default_service(web::to(not_found))
+            })
+            .listen(listener)?;
         if workers > 0 {
             server = server.workers(workers);
         }

@@ -48,10 +48,71 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         )
     }
 
+    /// Records the status; for an error, logs one line (WARN for 4xx, ERROR for 5xx) whose
+    /// text has every quoted part of the error's detail redacted: details quote what the
+    /// client sent (a filter's `"carol@…"`, an attribute's value), and logs must not carry
+    /// personal data. Positions and the error's shape stay.
     fn on_request_end<B: actix_web::body::MessageBody>(
         span: tracing::Span,
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
-        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+        let (status, error) = match outcome {
+            Ok(res) => (res.status(), res.response().error()),
+            Err(e) => (e.as_response_error().status_code(), Some(e)),
+        };
+        span.record("http.status_code", status.as_u16());
+        let Some(error) = error else {
+            return;
+        };
+        let message = redact(&error.to_string());
+        span.record("exception.message", message.as_str());
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), error = %message, "request failed");
+        } else {
+            tracing::warn!(status = status.as_u16(), error = %message, "request refused");
+        }
+    }
+}
+
+/// `text` with the inside of every '…' or "…" replaced by `…` (an unterminated quote runs to
+/// the end). What is left: the error's words and positions.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if c == '"' || c == '\'' {
+                    quote = Some(c);
+                }
+            }
+        }
+    }
+    if quote.is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn quoted_request_values_are_redacted_positions_kept() {
+        assert_eq!(
+            redact(r#"unexpected "carol.private@example.com" at position 10"#),
+            "unexpected \"…\" at position 10"
+        );
+        assert_eq!(redact("'x' is required"), "'…' is required");
+        assert_eq!(redact("open 'quote at 3"), "open '…");
+        assert_eq!(redact("no quotes at 4"), "no quotes at 4");
     }
 }

@@ -12,6 +12,7 @@ use sha2::Sha256;
 
 use crate::config::WebhookSettings;
 use crate::error::Error;
+use crate::outbound::{self, Policy};
 use crate::store::{self, alerts::OutboxRow, Db};
 
 pub const SIGNATURE_HEADER: &str = "X-Scim-Seats-Signature";
@@ -46,20 +47,19 @@ pub struct Deliverer {
     db: Db,
     client: reqwest::Client,
     settings: WebhookSettings,
+    outbound: Policy,
 }
 
 impl Deliverer {
-    pub fn new(db: Db, settings: WebhookSettings) -> anyhow::Result<Deliverer> {
-        let client = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            // A redirect would re-send the signed body somewhere the owner did not name.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("scim-seats/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+    pub fn new(db: Db, settings: WebhookSettings, outbound: Policy) -> anyhow::Result<Deliverer> {
+        // No redirects (one would re-send the signed body somewhere the owner did not name),
+        // and no internal destination after DNS resolution.
+        let client = outbound::client(&outbound, settings.timeout)?;
         Ok(Deliverer {
             db,
             client,
             settings,
+            outbound,
         })
     }
 
@@ -143,9 +143,12 @@ impl Deliverer {
     }
 
     async fn send(&self, row: &OutboxRow, secret: &str) -> Result<(), String> {
+        // Checked again at send time: an IP literal never reaches the client's resolver, and
+        // the operator's allow list may have changed since the URL was saved.
+        let url = outbound::check_url(&self.outbound, &row.url).map_err(|e| e.to_string())?;
         let resp = self
             .client
-            .post(&row.url)
+            .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, signature(secret, row.body.as_bytes()))
             .header(EVENT_HEADER, &row.event)

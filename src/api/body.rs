@@ -36,7 +36,14 @@ pub async fn read_json(
     if buf.is_empty() {
         return Err(ScimError::invalid_syntax("the request body is empty").into());
     }
-    serde_json::from_slice(&buf).map_err(|e| {
-        ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")).into()
-    })
+    let value: Value = serde_json::from_slice(&buf).map_err(|e| {
+        Error::from(ScimError::invalid_syntax(format!(
+            "the request body is not valid JSON: {e}"
+        )))
+    })?;
+    drop(buf);
+    // Every JSON body passes here (SCIM, Bulk, owner API, invitations): no NUL and no
+    // oversized string anywhere, before any handler or database sees it.
+    crate::scim::limits::check_body(&value)?;
+    Ok(value)
 }

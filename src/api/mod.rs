@@ -1,6 +1,9 @@
 //! HTTP handlers: extract, convert, run one domain function, render.
 
 pub mod body;
+pub mod csv;
+pub mod fair;
+pub mod guard;
 pub mod owner;
 pub mod reports;
 pub mod respond;

@@ -16,8 +16,7 @@ use crate::store::{self, alerts::AlertRow, alerts::OutboxRow, DbConn};
 pub const EVENT_BELOW_THRESHOLD: &str = "seats.below_threshold";
 pub const EVENT_QUEUE_NONEMPTY: &str = "queue.nonempty";
 
-/// Longest accepted webhook URL and secret.
-const MAX_URL_LEN: usize = 2048;
+/// Accepted webhook secret lengths (the URL's limit is `outbound::MAX_URL_LEN`).
 const MIN_SECRET_LEN: usize = 16;
 const MAX_SECRET_LEN: usize = 512;
 
@@ -145,7 +144,11 @@ pub struct AlertConfig {
 
 impl AlertConfig {
     /// Parse and check `{"free_seat_threshold": N, "webhook_url": "...", "webhook_secret": "..."}`.
-    pub fn from_json(body: &serde_json::Value) -> Result<AlertConfig, Error> {
+    /// The URL must pass `outbound::check_url` under the operator's `policy`.
+    pub fn from_json(
+        body: &serde_json::Value,
+        policy: &crate::outbound::Policy,
+    ) -> Result<AlertConfig, Error> {
         const FIELDS: [&str; 3] = ["free_seat_threshold", "webhook_url", "webhook_secret"];
         let obj = body
             .as_object()
@@ -177,14 +180,11 @@ impl AlertConfig {
         let url = text("webhook_url")?;
         let secret = text("webhook_secret")?;
         if let Some(u) = &url {
-            let ok = u.len() <= MAX_URL_LEN
-                && (u.starts_with("https://") || u.starts_with("http://"))
-                && reqwest::Url::parse(u).is_ok_and(|p| p.host_str().is_some());
-            if !ok {
-                return Err(Error::BadRequest(
-                    "webhook_url must be an absolute http:// or https:// URL".into(),
-                ));
-            }
+            crate::outbound::check_url(policy, u).map_err(|e| {
+                Error::BadRequest(format!(
+                    "webhook_url must be an absolute http:// or https:// URL of a public host: {e}"
+                ))
+            })?;
             match &secret {
                 Some(s) if (MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&s.len()) => {}
                 _ => {

@@ -154,7 +154,17 @@ impl ListQuery {
 }
 
 /// A ListResponse (RFC 7644 §3.4.2).
-pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Value {
+/// Resources past `limits::MAX_PAGE_BYTES` are left out (at least one is kept): the page
+/// is shorter, `itemsPerPage` says by how much, and the client asks for the next page from
+/// `startIndex + itemsPerPage` as RFC 7644 §3.4.2.4 lets a server answer fewer than `count`.
+pub fn list_response(mut resources: Vec<Value>, total: i64, start_index: i64) -> Value {
+    let mut bytes = 0;
+    if let Some(cut) = resources.iter().position(|r| {
+        bytes += super::limits::json_len(r) + 1;
+        bytes > super::limits::MAX_PAGE_BYTES
+    }) {
+        resources.truncate(cut.max(1));
+    }
     json!({
         "schemas": [LIST_RESPONSE],
         "totalResults": total,
@@ -174,18 +184,24 @@ pub fn list_response_text_with<T>(
     mut write: impl FnMut(&mut String, &T),
 ) -> String {
     use std::fmt::Write;
-    let mut out = String::with_capacity(size_hint + 160);
+    let limit = super::limits::MAX_PAGE_BYTES;
+    let mut out = String::with_capacity(size_hint.min(limit) + 160);
     out.push_str("{\"Resources\":[");
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
+    let mut written = 0;
+    for item in items {
+        // As in `list_response`: a page stops growing at the limit, keeping one at least.
+        if written > 0 && out.len() > limit {
+            break;
+        }
+        if written > 0 {
             out.push(',');
         }
         write(&mut out, item);
+        written += 1;
     }
     let _ = write!(
         out,
-        "],\"itemsPerPage\":{},\"schemas\":[\"{LIST_RESPONSE}\"],\"startIndex\":{start_index},\"totalResults\":{total}}}",
-        items.len()
+        "],\"itemsPerPage\":{written},\"schemas\":[\"{LIST_RESPONSE}\"],\"startIndex\":{start_index},\"totalResults\":{total}}}",
     );
     out
 }

@@ -743,7 +743,10 @@ fn normalize_one(def: &AttrDef, v: &Value, label: &str) -> ScimResult<Value> {
     match def.ty {
         AttrType::Complex => normalize_complex(def, v, label),
         AttrType::String | AttrType::Reference | AttrType::Binary => match v {
-            Value::String(_) => Ok(v.clone()),
+            Value::String(s) => {
+                super::limits::check_string(label, def, s)?;
+                Ok(v.clone())
+            }
             _ => Err(bad("a string")),
         },
         AttrType::Boolean => match v {

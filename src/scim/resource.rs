@@ -66,7 +66,9 @@ pub fn normalize(input: &Value, rs: &ResourceSchema) -> ScimResult<Value> {
     }
     check_required(&out, rs)?;
     out.insert("schemas".into(), schemas_for(&out, rs));
-    Ok(Value::Object(out))
+    let out = Value::Object(out);
+    super::limits::check_resource(&out)?;
+    Ok(out)
 }
 
 /// Rebuild `schemas`: the core URN plus each extension present in the resource.
@@ -157,6 +159,7 @@ pub fn normalize_value(attr: &AttrDef, value: &Value) -> ScimResult<Option<Value
             Value::Array(a) => a.iter().collect(),
             single => vec![single], // a lone value for a multi-valued attribute
         };
+        super::limits::check_values(attr.name, items.len())?;
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             if let Some(v) = normalize_single(attr, item)? {
@@ -236,7 +239,10 @@ pub fn normalize_scalar(attr: &AttrDef, value: &Value) -> ScimResult<Value> {
     };
     match attr.ty {
         AttrType::String | AttrType::Reference | AttrType::Binary => match value {
-            Value::String(_) => Ok(value.clone()),
+            Value::String(s) => {
+                super::limits::check_string(attr.name, attr, s)?;
+                Ok(value.clone())
+            }
             _ => Err(wrong()),
         },
         AttrType::Boolean => match value {

@@ -190,7 +190,23 @@ impl AttrDef {
         m.insert("name".into(), json!(self.name));
         m.insert("type".into(), json!(self.ty.as_str()));
         m.insert("multiValued".into(), json!(self.multi_valued));
-        m.insert("description".into(), json!(self.description));
+        // The input limits (`scim::limits`), where RFC 7643 leaves room: in the description.
+        let mut description = self.description.to_string();
+        let writable = self.mutability != Mutability::ReadOnly;
+        if writable
+            && matches!(
+                self.ty,
+                AttrType::String | AttrType::Reference | AttrType::Binary
+            )
+        {
+            let max = super::limits::max_bytes(self);
+            description.push_str(&format!(" At most {max} bytes (UTF-8); no NUL character."));
+        }
+        if writable && self.multi_valued && self.name != "members" {
+            let max = super::limits::MAX_VALUES;
+            description.push_str(&format!(" At most {max} values."));
+        }
+        m.insert("description".into(), json!(description.trim_start()));
         m.insert("required".into(), json!(self.required));
         if matches!(
             self.ty,

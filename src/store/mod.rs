@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod budget;
 pub mod cached;
 pub mod contracts;
 pub mod filter_sql;
@@ -262,6 +263,8 @@ pub struct Db {
     /// SQLite: every connection use outside the writer thread passes here (`with_conn`), so
     /// the writer can rewind the WAL. PostgreSQL has no WAL of ours to rewind: `None`.
     readers: Option<std::sync::Arc<writer::ReaderGate>>,
+    /// Time budget of each `read` (see `budget`); `None` for the CLI and tests' handles.
+    read_budget: Option<Duration>,
 }
 
 /// Connections for point reads: one per thread that can run one at a time (an async worker
@@ -284,6 +287,9 @@ impl Db {
 
     fn open(url: &str, pool_size: u32, min_idle: u32) -> anyhow::Result<Db> {
         let backend = Backend::from_url(url);
+        if backend == Backend::Sqlite {
+            budget::install_sqlite_handler();
+        }
         let manager = ConnManager::new(url);
         if backend == Backend::Sqlite {
             prepare_sqlite_file(&manager)?;
@@ -321,7 +327,14 @@ impl Db {
             backend,
             page_marks: Default::default(),
             readers,
+            read_budget: None,
         })
+    }
+
+    /// Give every `read` of this handle a time budget.
+    pub fn with_read_budget(mut self, budget: Option<Duration>) -> Db {
+        self.read_budget = budget;
+        self
     }
 
     pub fn backend(&self) -> Backend {
@@ -345,8 +358,9 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
+        let budget = self.read_budget;
         run_blocking(self.read.clone(), self.readers.clone(), move |conn| {
-            in_snapshot(conn, f)
+            in_snapshot(conn, budget, f)
         })
         .await
     }
@@ -481,15 +495,38 @@ fn with_conn<T>(
 /// each statement the writes committed since the one before. PostgreSQL needs REPEATABLE
 /// READ for that (READ COMMITTED takes a snapshot per statement); a SQLite read
 /// transaction keeps the snapshot its first statement took.
+///
+/// With a `budget`, each statement (PostgreSQL) or the whole read (SQLite) stops once it
+/// has run that long (see `budget`).
 fn in_snapshot<T>(
     conn: &mut DbConn,
+    budget: Option<Duration>,
     f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
 ) -> Result<T, Error> {
     const SNAPSHOT: Begin = Begin {
         sqlite: "BEGIN DEFERRED",
         pg: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
     };
-    transaction(conn, SNAPSHOT, f)
+    let Some(budget) = budget else {
+        return transaction(conn, SNAPSHOT, f);
+    };
+    match conn {
+        DbConn::Pg(c) => {
+            // Sent with the BEGIN, in one round trip; LOCAL ends with the transaction.
+            let begin = format!(
+                "{}; SET LOCAL statement_timeout = {}",
+                SNAPSHOT.pg,
+                budget.as_millis().max(1)
+            );
+            AnsiTransactionManager::begin_transaction_sql(c, &begin)?;
+            let result = f(conn);
+            end(conn, result)
+        }
+        DbConn::Sqlite(_) => {
+            let _deadline = budget::Deadline::start(budget);
+            transaction(conn, SNAPSHOT, f)
+        }
+    }
 }
 
 async fn run_blocking<T: Send + 'static>(

@@ -207,6 +207,8 @@ pub async fn spawn_sso_app(seats: crate::helpers::Seats) -> (crate::helpers::Tes
         s.mail.public_url = format!("http://127.0.0.1:{port}");
         s.mail.delivery_interval = None;
         s.billing.renewal_interval = None;
+        // The test IdP is on loopback, which the outbound guard refuses unless allowed.
+        s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").expect("policy");
     })
     .await;
     let idp = TestIdp::start(&[format!("{}/sso/acme/callback", app.addr)]);

@@ -11,6 +11,7 @@ mod etags;
 mod filters;
 mod fixtures;
 mod groups;
+mod hardening;
 mod helpers;
 mod idp;
 mod invitations;

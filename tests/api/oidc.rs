@@ -491,3 +491,28 @@ async fn an_unverified_email_or_a_domain_the_org_has_not_verified_is_refused() {
     let page = sign_in_via_idp(&client, &app.addr, "acme", "mallory@other.example.org").await;
     assert_refused(&app, &page, StatusCode::FORBIDDEN, "not a verified domain");
 }
+
+#[tokio::test]
+async fn an_idp_inside_the_network_is_not_reached_unless_an_operator_allows_it() {
+    let (app, idp) = spawn_sso_app(Seats {
+        standard: 1,
+        premium: 0,
+    })
+    .await;
+    // The same database, served by a server with the default (strict) outbound policy.
+    let strict = spawn_server_on(&app, |s| {
+        s.outbound = scim_seats::outbound::Policy::strict();
+    })
+    .await;
+    let client = browser_client(false);
+    let page = page_of(
+        client
+            .get(format!("{strict}/sso/acme"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_refused(&app, &page, StatusCode::BAD_GATEWAY, "could not be reached");
+    assert!(!page.url.starts_with(&idp.issuer), "{}", page.url);
+}

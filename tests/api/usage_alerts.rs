@@ -101,6 +101,8 @@ async fn alert_app(standard: i64, premium: i64, deliver: bool) -> TestApp {
             s.webhooks.delivery_interval = deliver.then_some(Duration::from_millis(30));
             s.webhooks.retry_base = Duration::from_millis(50);
             s.webhooks.timeout = Duration::from_secs(5);
+            // The receiver and the never-answering URLs are on loopback.
+            s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").unwrap();
         },
     )
     .await

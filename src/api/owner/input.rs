@@ -18,6 +18,25 @@ pub async fn body<T: DeserializeOwned>(
     serde_json::from_value(v).map_err(|e| Error::BadRequest(format!("invalid request body: {e}")))
 }
 
+/// `POST /api/v1/seats/preview` and `/seats/confirm`, as the OpenAPI document describes it;
+/// the handlers read it with `OrderRequest::from_json`, which names each mistake.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Described, not deserialized.
+pub struct OrderBody {
+    /// Standard seats to add (0 or more).
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub add_standard: Option<i64>,
+    /// Premium seats to add (0 or more).
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub add_premium: Option<i64>,
+    /// Standard seats converted to premium (0 or more).
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub upgrade_standard_to_premium: Option<i64>,
+    /// Standard members (user ids) to move up first when upgrading.
+    pub upgrade_members: Option<Vec<String>>,
+}
+
 /// `POST /api/v1/invitations`
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -16,7 +16,7 @@ pub mod session;
 use actix_web::{web, FromRequest, Handler, Responder};
 
 use crate::domain::members::Role;
-use openapi::{doc, documented, schema_of, with_body, RouteDoc, ADMIN, OWNER};
+use openapi::{doc, documented, schema_of, with_body, with_header, RouteDoc, ADMIN, OWNER};
 
 /// Registers routes and keeps their descriptions.
 pub struct Routes {
@@ -57,8 +57,8 @@ pub fn routes() -> Routes {
     Routes::new()
         // Billing (Owner and above).
         .add(doc("GET", "/api/v1/contract", OWNER, "billing", "The contract, seat inventory and months left", 200), None, contract::get)
-        .add(doc("POST", "/api/v1/seats/preview", OWNER, "billing", "Quote a seat order (no side effects)", 200), None, seats::preview)
-        .add(doc("POST", "/api/v1/seats/confirm", OWNER, "billing", "Confirm a seat order (Idempotency-Key header required); issues the prorated invoice", 201), None, seats::confirm)
+        .add(with_body(doc("POST", "/api/v1/seats/preview", OWNER, "billing", "Quote a seat order (no side effects)", 200), schema_of::<OrderBody>), None, seats::preview)
+        .add(with_header(with_body(doc("POST", "/api/v1/seats/confirm", OWNER, "billing", "Confirm a seat order (Idempotency-Key header required); issues the prorated invoice", 201), schema_of::<OrderBody>), "Idempotency-Key", "Names this order: a retry with the same key and body returns the same invoice, never a second one (1-255 printable ASCII characters)"), None, seats::confirm)
         .add(doc("GET", "/api/v1/invoices", OWNER, "billing", "List invoices (paged)", 200), None, invoices::list)
         // Invoice numbers never contain a dot, so the suffix routes cannot be shadowed.
         .add(doc("GET", "/api/v1/invoices/{number}.html", OWNER, "billing", "An invoice as a readable HTML page", 200), Some("/invoices/{number:[^/.]+}.html"), invoices::html)

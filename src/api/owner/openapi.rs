@@ -37,6 +37,8 @@ pub struct RouteDoc {
     /// Status of success.
     pub ok: u16,
     pub body: Option<Body>,
+    /// A request header the route requires (`Idempotency-Key` of a confirm).
+    pub header: Option<(&'static str, &'static str)>,
 }
 
 pub const fn doc(
@@ -55,7 +57,56 @@ pub const fn doc(
         summary,
         ok,
         body: None,
+        header: None,
     }
+}
+
+/// `d`, requiring the header `name` (described by `what`).
+pub fn with_header(mut d: RouteDoc, name: &'static str, what: &'static str) -> RouteDoc {
+    d.header = Some((name, what));
+    d
+}
+
+/// What a route answers with on success, from its path: CSV, HTML pages, Prometheus text,
+/// no content (204), or a JSON object.
+fn success_response(d: &RouteDoc) -> utoipa::openapi::Response {
+    let text = |mime: &str, desc: &str| {
+        ResponseBuilder::new()
+            .description(desc)
+            .content(
+                mime,
+                ContentBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            )
+            .build()
+    };
+    if d.ok == 204 {
+        return ResponseBuilder::new()
+            .description("Done; no content")
+            .build();
+    }
+    if d.path.ends_with(".csv") {
+        return text(
+            "text/csv",
+            "CSV, one header row (cells that could run as spreadsheet formulas begin with ')",
+        );
+    }
+    if d.path.ends_with(".html") || d.path == "/reports" {
+        return text("text/html", "An HTML page");
+    }
+    if d.path == "/metrics" {
+        return text("text/plain", "Prometheus text exposition format");
+    }
+    ResponseBuilder::new()
+        .description("Success")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Object")))
+                .build(),
+        )
+        .build()
 }
 
 pub fn with_body(mut d: RouteDoc, body: Body) -> RouteDoc {
@@ -133,6 +184,12 @@ pub fn document() -> OpenApi {
             ),
         )
         .schema(
+            "Object",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some("A JSON object; docs/owner-api.md shows each route's fields")),
+        )
+        .schema(
             "Error",
             ObjectBuilder::new()
                 .property("schemas", ObjectBuilder::new().schema_type(Type::Array))
@@ -152,11 +209,26 @@ pub fn document() -> OpenApi {
                     .trim_start_matches('/')
                     .replace(['/', '{', '}', '.', '-'], "_")
             )))
-            .response(
-                d.ok.to_string(),
-                ResponseBuilder::new().description("Success").build(),
-            )
-            .response("400", error_response("Invalid request"));
+            .response(d.ok.to_string(), success_response(d))
+            .response("400", error_response("Invalid request"))
+            .response("413", error_response("Request body too large"))
+            .response("429", error_response("Too many costly reads of this organization at once; send again after Retry-After"))
+            .response("431", error_response("Request head too large"));
+        if let Some((name, what)) = d.header {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::True)
+                    .description(Some(what))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .min_length(Some(1))
+                            .max_length(Some(crate::domain::seat_orders::MAX_KEY_LEN)),
+                    )),
+            );
+        }
         for p in path_params(d.path) {
             op = op.parameter(
                 ParameterBuilder::new()

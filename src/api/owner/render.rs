@@ -192,9 +192,8 @@ the total is the sum of the rounded lines.</p>\n</body></html>\n",
 }
 
 pub fn invoice_csv(inv: &InvoiceView) -> Result<String, Error> {
-    let fail = |e: csv::Error| Error::Internal(anyhow::anyhow!("writing CSV: {e}"));
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let mut w = crate::api::csv::Writer::with_capacity(1024);
+    w.record([
         "invoice",
         "issued_on",
         "currency",
@@ -205,11 +204,10 @@ pub fn invoice_csv(inv: &InvoiceView) -> Result<String, Error> {
         "quantity",
         "months_left",
         "amount",
-    ])
-    .map_err(fail)?;
+    ])?;
     let r = &inv.row;
     for l in &inv.lines {
-        w.write_record([
+        w.record([
             r.number.as_str(),
             &r.issued_on.to_string(),
             &r.currency,
@@ -220,10 +218,9 @@ pub fn invoice_csv(inv: &InvoiceView) -> Result<String, Error> {
             &l.quantity.to_string(),
             &invoices::months_left(l).to_string(),
             &inv.money(l.amount_minor),
-        ])
-        .map_err(fail)?;
+        ])?;
     }
-    w.write_record([
+    w.record([
         r.number.as_str(),
         &r.issued_on.to_string(),
         &r.currency,
@@ -234,11 +231,8 @@ pub fn invoice_csv(inv: &InvoiceView) -> Result<String, Error> {
         "",
         "",
         &inv.money(r.total_minor),
-    ])
-    .map_err(fail)?;
-    let bytes = w
-        .into_inner()
-        .map_err(|e| Error::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
+    ])?;
+    let bytes = w.into_bytes()?;
     String::from_utf8(bytes).map_err(|e| Error::Internal(anyhow::anyhow!("CSV not UTF-8: {e}")))
 }
 

@@ -58,7 +58,7 @@ pub async fn put(
 ) -> Result<HttpResponse, Error> {
     session.require(Role::Owner)?;
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let cfg = AlertConfig::from_json(&body)?;
+    let cfg = AlertConfig::from_json(&body, &state.settings.outbound)?;
     let (org_id, actor) = (session.org_id.clone(), session.actor());
     let row = state
         .db

@@ -119,13 +119,12 @@ pub const CSV_HEADER: [&str; 11] = [
 
 /// Rows as CSV text (quoted by the `csv` crate), with the header first when asked.
 fn csv_chunk(entries: &[PendingEntry], header: bool) -> Result<web::Bytes, Error> {
-    let fail = |e: csv::Error| Error::Internal(anyhow::anyhow!("writing CSV: {e}"));
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(entries.len() * 160 + 128));
+    let mut w = crate::api::csv::Writer::with_capacity(entries.len() * 160 + 128);
     if header {
-        w.write_record(CSV_HEADER).map_err(fail)?;
+        w.record(CSV_HEADER)?;
     }
     for e in entries {
-        w.write_record([
+        w.record([
             e.queue_position.to_string().as_str(),
             &e.display_name,
             &e.user_name,
@@ -137,12 +136,9 @@ fn csv_chunk(entries: &[PendingEntry], header: bool) -> Result<web::Bytes, Error
             &e.pending_since.map(rfc3339).unwrap_or_default(),
             &e.days_waiting.to_string(),
             &e.id,
-        ])
-        .map_err(fail)?;
+        ])?;
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| Error::Internal(anyhow::anyhow!("writing CSV: {e}")))?;
+    let bytes = w.into_bytes()?;
     Ok(web::Bytes::from(bytes))
 }
 

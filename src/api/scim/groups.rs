@@ -114,6 +114,10 @@ async fn search_with(
 ) -> Result<ScimJson, Error> {
     let filter = domain::parse_filter(&query)?;
     let point = domain::is_point_search(&query, filter.as_ref());
+    let _turn = match point {
+        true => None,
+        false => Some(state.searches.enter(&client.org_id).await?),
+    };
     let (org, q) = (client.org_id.clone(), query.clone());
     let (views, total) = state
         .db

@@ -20,6 +20,7 @@ pub async fn root(
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
     let query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
+    let _turn = state.searches.enter(&client.org_id).await?;
     let org = client.org_id.clone();
     let q = query.clone();
     let found = state.db.read(move |c| search_all(c, &org, &q)).await?;

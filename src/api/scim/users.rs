@@ -95,6 +95,11 @@ async fn search_with(
 ) -> Result<ScimJson, Error> {
     let filter = domain::parse_filter(&query)?;
     let point = domain::is_point_search(filter.as_ref());
+    // Point lookups stay cheap; anything else takes one of the organization's turns.
+    let _turn = match point {
+        true => None,
+        false => Some(state.searches.enter(&client.org_id).await?),
+    };
     let (org, q, marks) = (client.org_id.clone(), query.clone(), state.db.page_marks());
     let (views, total) = state
         .db

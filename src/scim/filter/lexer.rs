@@ -48,6 +48,13 @@ fn is_number_char(c: char) -> bool {
 
 pub fn tokenize(input: &str) -> ScimResult<Vec<Token>> {
     let chars: Vec<char> = input.chars().collect();
+    // One rule for every way a string gets in (`scim::limits`): no NUL, raw or escaped.
+    if let Some(at) = chars.iter().position(|&c| c == '\0') {
+        return Err(ScimError::invalid_value(format!(
+            "the filter contains a NUL character (U+0000) at position {at}, which is not \
+             accepted in any value"
+        )));
+    }
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
@@ -62,7 +69,22 @@ pub fn tokenize(input: &str) -> ScimResult<Vec<Token>> {
             ')' => single(&mut i, Tok::RParen),
             '[' => single(&mut i, Tok::LBracket),
             ']' => single(&mut i, Tok::RBracket),
-            '"' => lex_string(&chars, &mut i)?,
+            '"' => match lex_string(&chars, &mut i)? {
+                Tok::Str(s) if s.contains('\0') => {
+                    // Name the attribute compared (`attr op "value"`) where there is one.
+                    let attr = match out.len().checked_sub(2).and_then(|k| out.get(k)) {
+                        Some(Token {
+                            tok: Tok::Word(w), ..
+                        }) => format!(" compared with '{w}'"),
+                        _ => String::new(),
+                    };
+                    return Err(ScimError::invalid_value(format!(
+                        "the value{attr} at position {start} contains a NUL character \
+                         (U+0000), which is not accepted in any value"
+                    )));
+                }
+                t => t,
+            },
             // ATTRNAME starts with ALPHA (or '$'), so a leading digit or '-' is a number.
             c if c.is_ascii_digit() || c == '-' => lex_number(&chars, &mut i)?,
             c if is_word_char(c) => {

@@ -1,0 +1,79 @@
+//! A time budget for the database work of a read (lists, searches, reports): past it the
+//! statement is cancelled and the request answered `400 tooMany` (RFC 7644's "more than
+//! the server is willing to calculate"), which IdPs do not retry in a loop.
+//!
+//! - PostgreSQL: `SET LOCAL statement_timeout` in the read's transaction (sent with its
+//!   BEGIN: no extra round trip).
+//! - SQLite: a progress handler on every connection of the process (installed through
+//!   `sqlite3_auto_extension`, since diesel does not expose the raw handle) asks every few
+//!   thousand VM steps whether this thread's read is past its deadline, which `Deadline`
+//!   sets around the read. Without a deadline (the writer, CLI, migrations) it never stops
+//!   anything.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+thread_local! {
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// VM steps between two looks at the clock (each look costs a clock read).
+const STEPS: i32 = 4096;
+
+/// While alive, SQLite work on this thread stops once `budget` has passed.
+pub struct Deadline {
+    previous: Option<Instant>,
+}
+
+impl Deadline {
+    pub fn start(budget: Duration) -> Deadline {
+        let previous = DEADLINE.with(|d| d.replace(Some(Instant::now() + budget)));
+        Deadline { previous }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        let previous = self.previous;
+        let _ = DEADLINE.try_with(|d| d.set(previous));
+    }
+}
+
+/// Returning non-zero interrupts the statement (SQLITE_INTERRUPT, "interrupted").
+unsafe extern "C" fn progress(_: *mut std::ffi::c_void) -> std::ffi::c_int {
+    let over = DEADLINE
+        .try_with(|d| d.get().is_some_and(|t| Instant::now() >= t))
+        .unwrap_or(false);
+    std::ffi::c_int::from(over)
+}
+
+unsafe extern "C" fn on_open(
+    db: *mut libsqlite3_sys::sqlite3,
+    _: *mut *mut std::ffi::c_char,
+    _: *const libsqlite3_sys::sqlite3_api_routines,
+) -> std::ffi::c_int {
+    // SAFETY: SQLite calls this with the handle of a connection being opened; the handler
+    // takes no context pointer.
+    unsafe {
+        libsqlite3_sys::sqlite3_progress_handler(db, STEPS, Some(progress), std::ptr::null_mut())
+    };
+    libsqlite3_sys::SQLITE_OK
+}
+
+/// Install the progress handler for every SQLite connection opened from now on (once per
+/// process; call before opening connections).
+pub fn install_sqlite_handler() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: registers a plain function as an auto-extension; SQLite keeps the pointer
+        // for the process's lifetime, and a function item lives that long.
+        unsafe {
+            libsqlite3_sys::sqlite3_auto_extension(Some(on_open));
+        }
+    });
+}
+
+/// Whether a database error is a statement stopped by the budget.
+pub fn is_over_budget(message: &str) -> bool {
+    message == "interrupted" || message.contains("statement timeout")
+}
