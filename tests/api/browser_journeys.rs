@@ -35,6 +35,14 @@ async fn sign_in_through_idp(browser: &mut Browser, app: &TestApp, email: &str, 
     browser.fill("Email", email).await;
     browser.screenshot(&format!("{shot}-idp-form")).await;
     browser.click_button("Sign in").await;
+    // The IdP's redirects, then our callback's page.
+    for _ in 0..100 {
+        let path = browser.path().await;
+        if !path.starts_with("/interaction/") && !path.starts_with("/auth") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     browser.screenshot(shot).await;
 }
 
@@ -73,7 +81,12 @@ async fn idp_sign_in_with_a_free_seat_with_none_and_after_a_purchase() {
 
     // First person: the premium seat.
     sign_in_through_idp(&mut browser, &app, "ada@acme.example.com", "ada-signed-in").await;
-    assert_eq!(browser.path().await, "/console", "{}", browser.text().await);
+    assert_eq!(
+        browser.wait_for_path("/console").await,
+        "/console",
+        "{}",
+        browser.text().await
+    );
     assert!(browser.text().await.contains("ada@acme.example.com"));
     assert_eq!(
         account_of(&app, "ada@acme.example.com")
@@ -89,7 +102,12 @@ async fn idp_sign_in_with_a_free_seat_with_none_and_after_a_purchase() {
         "grace-signed-in",
     )
     .await;
-    assert_eq!(browser.path().await, "/console", "{}", browser.text().await);
+    assert_eq!(
+        browser.wait_for_path("/console").await,
+        "/console",
+        "{}",
+        browser.text().await
+    );
     assert_eq!(
         account_of(&app, "grace@acme.example.com")
             .seat_tier
@@ -136,7 +154,12 @@ async fn idp_sign_in_with_a_free_seat_with_none_and_after_a_purchase() {
         "alan-after-purchase",
     )
     .await;
-    assert_eq!(browser.path().await, "/console", "{}", browser.text().await);
+    assert_eq!(
+        browser.wait_for_path("/console").await,
+        "/console",
+        "{}",
+        browser.text().await
+    );
     assert_eq!(
         account_of(&app, "alan@acme.example.com").seat_status,
         "active"
@@ -200,7 +223,12 @@ async fn an_invitation_mail_arrives_and_its_link_signs_the_person_in() {
     browser.screenshot("invitation-page").await;
     assert!(text.contains("Join acme Inc."), "{text}");
     browser.click_button("Accept invitation").await;
-    assert_eq!(browser.path().await, "/console", "{}", browser.text().await);
+    assert_eq!(
+        browser.wait_for_path("/console").await,
+        "/console",
+        "{}",
+        browser.text().await
+    );
     assert!(browser.text().await.contains("mo@acme.example.com"));
     browser.screenshot("signed-in").await;
     browser.close().await;
@@ -220,7 +248,7 @@ async fn a_sign_in_link_mail_works_once() {
     browser.fill("Email", "lin@acme.example.com").await;
     browser.screenshot("signin-page").await;
     browser.click_button("Email me a sign-in link").await;
-    assert_eq!(browser.path().await, "/signin/sent");
+    assert_eq!(browser.wait_for_path("/signin/sent").await, "/signin/sent");
     assert!(browser.text().await.contains("Check your mail"));
     browser.screenshot("check-your-mail").await;
 
@@ -233,7 +261,12 @@ async fn a_sign_in_link_mail_works_once() {
     assert!(text.contains("Sign in to acme Inc."), "{text}");
     assert!(text.contains("lin@acme.example.com"), "{text}");
     browser.click_button("Sign in").await;
-    assert_eq!(browser.path().await, "/console", "{}", browser.text().await);
+    assert_eq!(
+        browser.wait_for_path("/console").await,
+        "/console",
+        "{}",
+        browser.text().await
+    );
     assert!(browser
         .text()
         .await
@@ -251,7 +284,7 @@ async fn a_sign_in_link_mail_works_once() {
     browser.screenshot("link-used").await;
     assert!(text.contains("already used"), "{text}");
     browser.goto(&format!("{}/console", app.addr)).await;
-    assert_eq!(browser.path().await, "/signin");
+    assert_eq!(browser.wait_for_path("/signin").await, "/signin");
     browser.close().await;
 
     // An address nobody has gets the same answer and no mail.
