@@ -166,3 +166,30 @@ pub fn get(conn: &mut DbConn, org_id: &str) -> Result<Contract, Error> {
         .ok_or_else(|| Error::not_found("contract of this organization"))?;
     Contract::from_row(&row)
 }
+
+/// The contract as an owner reads it on `today`: the organization, its seat inventory, the
+/// months left in the term and why a purchase would be refused (the owner API's
+/// `GET /contract` and the console's overview and seats pages).
+#[derive(Debug, Clone)]
+pub struct Standing {
+    pub org: store::orgs::OrgRow,
+    pub contract: Contract,
+    pub pools: Vec<super::seats::PoolState>,
+    pub months_left: Option<billing::MonthsLeft>,
+    pub purchase_refused: Option<String>,
+    pub today: NaiveDate,
+}
+
+pub fn standing(conn: &mut DbConn, org_id: &str, today: NaiveDate) -> Result<Standing, Error> {
+    let org = store::orgs::find(conn, org_id)?.ok_or_else(|| Error::not_found("organization"))?;
+    let contract = get(conn, org_id)?;
+    let pools = super::seats::inventory(conn, org_id)?;
+    Ok(Standing {
+        months_left: billing::months_left(&contract.term, today).ok(),
+        purchase_refused: contract.refuse_purchase(today),
+        org,
+        contract,
+        pools,
+        today,
+    })
+}

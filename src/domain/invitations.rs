@@ -23,6 +23,11 @@ use crate::store::{self, invitations::InvitationRow, DbConn};
 /// Where invitations are accepted (relative to the server's public URL).
 pub const ACCEPT_PATH: &str = "/invitations/accept";
 
+/// The link an invitation mail carries, on the server's public URL.
+pub fn accept_url(public_url: &str) -> String {
+    format!("{}{ACCEPT_PATH}", public_url.trim_end_matches('/'))
+}
+
 /// How long an invitation can be accepted after it was sent.
 pub const VALID_DAYS: i64 = 21;
 const PREFIX: &str = "scimseats-inv";

@@ -178,3 +178,14 @@ pub fn page(
         .collect::<Result<Vec<_>, _>>()?;
     Ok((views, total))
 }
+
+/// An invoice with the name of the organization it is addressed to.
+pub fn document(
+    conn: &mut DbConn,
+    org_id: &str,
+    number: &str,
+) -> Result<(InvoiceView, String), Error> {
+    let inv = by_number(conn, org_id, number)?;
+    let org = store::orgs::find(conn, org_id)?.ok_or_else(|| Error::not_found("organization"))?;
+    Ok((inv, org.name))
+}

@@ -29,6 +29,30 @@ pub struct MemberFilter {
 }
 
 impl MemberFilter {
+    /// The filter as given in a query (blank fields are absent); unknown values are named.
+    pub fn parse(
+        role: Option<&str>,
+        status: Option<&str>,
+        tier: Option<&str>,
+    ) -> Result<MemberFilter, Error> {
+        fn given(s: Option<&str>) -> Option<&str> {
+            s.map(str::trim).filter(|v| !v.is_empty())
+        }
+        Ok(MemberFilter {
+            role: given(role).map(parse_role).transpose()?,
+            status: match given(status) {
+                None => None,
+                Some(s @ ("active" | "pending" | "inactive" | "none")) => Some(s.to_string()),
+                Some(s) => {
+                    return Err(Error::BadRequest(format!(
+                        "unknown status '{s}': use active, pending, inactive or none"
+                    )))
+                }
+            },
+            tier: given(tier).map(parse_tier).transpose()?,
+        })
+    }
+
     fn matches(&self, m: &Member, account: Option<&UserRow>) -> bool {
         if self.role.is_some_and(|r| r != m.role) {
             return false;
@@ -91,6 +115,57 @@ pub fn list(
         })
         .collect();
     Ok((out, total))
+}
+
+pub fn parse_role(s: &str) -> Result<Role, Error> {
+    Role::parse(s).ok_or_else(|| {
+        Error::BadRequest(format!(
+            "unknown role '{s}': use member, admin, owner or primary_owner"
+        ))
+    })
+}
+
+pub fn parse_tier(s: &str) -> Result<Tier, Error> {
+    Tier::parse(s)
+        .ok_or_else(|| Error::BadRequest(format!("unknown tier '{s}': use premium or standard")))
+}
+
+/// Move the account of `id` (a member or an account) to a free seat of `tier`.
+pub fn move_tier(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    tier: Tier,
+    actor: &Actor,
+) -> Result<UserView, Error> {
+    let user = account_id(conn, org_id, id)?;
+    super::reassign::move_tier(conn, org_id, &user, tier, actor)
+}
+
+/// Swap the tiers of the accounts of `a` and `b` (members or accounts).
+pub fn swap(
+    conn: &mut DbConn,
+    org_id: &str,
+    a: &str,
+    b: &str,
+    actor: &Actor,
+) -> Result<(UserView, UserView), Error> {
+    let a = account_id(conn, org_id, a)?;
+    let b = account_id(conn, org_id, b)?;
+    super::reassign::swap_tiers(conn, org_id, &a, &b, actor)
+}
+
+/// Give the seat of `from`'s account to the pending account `to`; `from` is queued.
+pub fn give_seat(
+    conn: &mut DbConn,
+    org_id: &str,
+    from: &str,
+    to: &str,
+    actor: &Actor,
+) -> Result<(UserView, UserView), Error> {
+    let from = account_id(conn, org_id, from)?;
+    let to = account_id(conn, org_id, to)?;
+    super::reassign::give_seat(conn, org_id, &from, &to, actor)
 }
 
 fn load_member(conn: &mut DbConn, org_id: &str, id: &str) -> Result<Member, Error> {
@@ -261,4 +336,87 @@ pub fn remove(
         )?)),
         None => Ok(None),
     }
+}
+
+/// The members page: a page of members, how many match, and the invitations still open.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    pub members: Vec<MemberView>,
+    pub total: i64,
+    pub open_invitations: Vec<store::invitations::InvitationRow>,
+}
+
+pub fn directory(
+    conn: &mut DbConn,
+    org_id: &str,
+    filter: &MemberFilter,
+    offset: i64,
+    limit: i64,
+    now: chrono::NaiveDateTime,
+) -> Result<Directory, Error> {
+    let (members, total) = list(conn, org_id, filter, offset, limit)?;
+    let open_invitations =
+        super::invitations::list(conn, org_id, Some(super::invitations::PENDING))?
+            .into_iter()
+            .filter(|r| super::invitations::effective_status(r, now) == super::invitations::PENDING)
+            .collect();
+    Ok(Directory {
+        members,
+        total,
+        open_invitations,
+    })
+}
+
+/// Choices offered when managing one member: the other members holding a seat (to swap
+/// with) and the head of the queue (to give the seat to), as `(id, label)`.
+#[derive(Debug, Clone)]
+pub struct Manage {
+    pub view: MemberView,
+    pub seated_others: Vec<(String, String)>,
+    pub pending: Vec<(String, String)>,
+}
+
+/// Pending users offered in the "give the seat to" list (the queue's head first).
+pub const OFFERED_PENDING: i64 = 100;
+
+pub fn manage(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<Manage, Error> {
+    let view = get(conn, org_id, id)?;
+    let (all, _) = list(conn, org_id, &MemberFilter::default(), 0, i64::MAX)?;
+    let seated_others = all
+        .into_iter()
+        .filter(|m| m.member.id != view.member.id)
+        .filter_map(|m| {
+            let a = m.account?;
+            let tier = a.row.seat_tier.clone()?;
+            (a.row.seat_status == super::seats::STATUS_ACTIVE)
+                .then(|| (m.member.id, format!("{} ({tier})", m.member.email)))
+        })
+        .collect();
+    let pending = super::reports::pending_entries(
+        conn,
+        org_id,
+        store::reports::From::Offset(0),
+        OFFERED_PENDING,
+        1,
+        now,
+    )?
+    .into_iter()
+    .map(|e| {
+        let label = match &e.email {
+            Some(m) => format!("#{} {} <{m}>", e.queue_position, e.display_name),
+            None => format!("#{} {}", e.queue_position, e.display_name),
+        };
+        (e.id, label)
+    })
+    .collect();
+    Ok(Manage {
+        view,
+        seated_others,
+        pending,
+    })
 }

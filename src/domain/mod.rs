@@ -12,6 +12,7 @@ pub mod invoices;
 pub mod mail;
 pub mod member_admin;
 pub mod members;
+pub mod org_settings;
 pub mod orgs;
 pub mod reassign;
 pub mod renewal;

@@ -287,3 +287,51 @@ pub fn usage(conn: &mut DbConn, org_id: &str) -> Result<Usage, Error> {
         renewal,
     })
 }
+
+/// The console's overview: who is asking, the organization's seat usage and, when there is
+/// a contract, its standing on `today`.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub org_name: String,
+    pub me: super::member_admin::MemberView,
+    pub usage: Usage,
+    pub standing: Option<contracts::Standing>,
+}
+
+pub fn overview(
+    conn: &mut DbConn,
+    org_id: &str,
+    member_id: &str,
+    today: NaiveDate,
+) -> Result<Overview, Error> {
+    let me = super::member_admin::get(conn, org_id, member_id)?;
+    let usage = usage(conn, org_id)?;
+    let standing = match contracts::standing(conn, org_id, today) {
+        Ok(s) => Some(s),
+        Err(Error::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let org_name = store::orgs::find(conn, org_id)?
+        .ok_or_else(|| Error::not_found("organization"))?
+        .name;
+    Ok(Overview {
+        org_name,
+        me,
+        usage,
+        standing,
+    })
+}
+
+/// The pending report as a page: the whole-queue summary and `limit` users from `offset`.
+pub fn pending_page(
+    conn: &mut DbConn,
+    org_id: &str,
+    today: NaiveDate,
+    offset: i64,
+    limit: i64,
+    now: NaiveDateTime,
+) -> Result<(PendingSummary, Vec<PendingEntry>), Error> {
+    let summary = pending_summary(conn, org_id, today)?;
+    let entries = pending_entries(conn, org_id, From::Offset(offset), limit, offset + 1, now)?;
+    Ok((summary, entries))
+}

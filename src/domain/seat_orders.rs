@@ -190,6 +190,8 @@ pub struct Confirmed {
     /// True when the key was seen before with the same order: the stored invoice, no charge.
     pub replayed: bool,
     pub activated: Vec<String>,
+    /// The activated users' display names (else user names), in queue order.
+    pub activated_names: Vec<String>,
     pub upgraded: Vec<String>,
 }
 
@@ -214,6 +216,7 @@ pub fn confirm(
                 invoice: existing,
                 replayed: true,
                 activated: Vec::new(),
+                activated_names: Vec::new(),
                 upgraded: Vec::new(),
             });
         }
@@ -258,12 +261,126 @@ pub fn confirm(
         actor,
     )?;
     let activated = seats::seats_added(conn, org_id, actor)?;
+    let mut by_id: std::collections::HashMap<String, String> =
+        store::users::by_ids(conn, org_id, &activated)?
+            .into_iter()
+            .map(|u| (u.id, u.display_name.unwrap_or(u.user_name)))
+            .collect();
+    let activated_names = activated.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok(Confirmed {
         invoice,
         replayed: false,
         activated,
+        activated_names,
         upgraded,
     })
+}
+
+/// `confirm` in its own write transaction. Two retries with one key racing past each other:
+/// the loser hits the unique (org, key) index and rolls back; running it again finds the
+/// winner's invoice, so the caller sees a replay, never an error.
+pub async fn confirm_once(
+    db: &store::Db,
+    org_id: &str,
+    key: &str,
+    req: &OrderRequest,
+    today: NaiveDate,
+    actor: &Actor,
+) -> Result<Confirmed, Error> {
+    let run = || {
+        let (org_id, key, req, actor) = (
+            org_id.to_string(),
+            key.to_string(),
+            req.clone(),
+            actor.clone(),
+        );
+        db.write(move |c| confirm(c, &org_id, &key, &req, today, &actor))
+    };
+    match run().await {
+        Err(Error::Scim(e)) if e.kind == crate::scim::error::ScimErrorKind::Uniqueness => {
+            run().await
+        }
+        other => other,
+    }
+}
+
+/// An order as typed into the seats form: quantities as text (blank is zero) and the
+/// standard members to move up first. The same checks as the owner API's JSON body.
+pub fn from_form(
+    add_standard: &str,
+    add_premium: &str,
+    upgrade: &str,
+    upgrade_members: &[String],
+) -> Result<OrderRequest, Error> {
+    let number = |label: &str, s: &str| -> Result<Value, Error> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(json!(0));
+        }
+        match s.parse::<i64>() {
+            Ok(n) if n < 0 => Err(Error::BadRequest(format!(
+                "{label} is {n}: {NEVER_REMOVED}"
+            ))),
+            Ok(n) => Ok(json!(n)),
+            Err(_) => Err(Error::BadRequest(format!(
+                "{label} must be a whole number of seats, not '{s}'"
+            ))),
+        }
+    };
+    let all_blank = [add_standard, add_premium, upgrade]
+        .iter()
+        .all(|s| s.trim().is_empty() || s.trim() == "0");
+    if all_blank {
+        return Err(Error::BadRequest(
+            "the order is empty: enter seats to add or standard seats to upgrade".into(),
+        ));
+    }
+    OrderRequest::from_json(&json!({
+        "add_standard": number("the number of standard seats to add", add_standard)?,
+        "add_premium": number("the number of premium seats to add", add_premium)?,
+        "upgrade_standard_to_premium": number("the number of seats to upgrade", upgrade)?,
+        "upgrade_members": upgrade_members,
+    }))
+}
+
+/// What the seats page shows before an order: the contract's standing and the members who
+/// hold a standard seat (longest-seated first), who may be named to move up.
+#[derive(Debug, Clone)]
+pub struct Editor {
+    pub standing: contracts::Standing,
+    pub standard_members: Vec<(String, String)>,
+}
+
+/// Members offered for naming on the seats page (the rest move up longest-seated first).
+pub const NAMEABLE_MEMBERS: i64 = 200;
+
+pub fn editor(conn: &mut DbConn, org_id: &str, today: NaiveDate) -> Result<Editor, Error> {
+    let standing = contracts::standing(conn, org_id, today).map_err(|e| match e {
+        Error::NotFound(_) => Error::Conflict(
+            "this organization has no contract; seats cannot be bought without one".into(),
+        ),
+        e => e,
+    })?;
+    let standard_members =
+        store::users::seat_holders(conn, org_id, Tier::Standard.as_str(), NAMEABLE_MEMBERS)?
+            .into_iter()
+            .map(|u| (u.id, u.display_name.unwrap_or(u.user_name)))
+            .collect();
+    Ok(Editor {
+        standing,
+        standard_members,
+    })
+}
+
+/// A priced order with the standing it was priced against (the Review page).
+pub fn review(
+    conn: &mut DbConn,
+    org_id: &str,
+    req: &OrderRequest,
+    today: NaiveDate,
+) -> Result<(Plan, Editor), Error> {
+    let plan = preview(conn, org_id, req, today)?;
+    Ok((plan, editor(conn, org_id, today)?))
 }
 
 /// Keys are opaque to us, but bounded and printable (they end up in logs and the database).

@@ -87,6 +87,46 @@ pub fn revoke(conn: &mut DbConn, org_id: &str, id: &str) -> Result<(), Error> {
     }
 }
 
+/// An owner creates a token: issued and audited in one transaction (the caller's). Returns
+/// the secret (shown once) and the row as lists show it.
+pub fn create(
+    conn: &mut DbConn,
+    org_id: &str,
+    description: &str,
+    actor: &super::Actor,
+) -> Result<(IssuedToken, TokenRow), Error> {
+    let issued = issue(conn, org_id, description.trim())?;
+    super::audit::record(
+        conn,
+        org_id,
+        actor,
+        "scim_token.created",
+        Some(&issued.id),
+        serde_json::json!({}),
+    )?;
+    let row = store::tokens::find(conn, &issued.id)?.ok_or_else(|| Error::not_found("token"))?;
+    Ok((issued, row))
+}
+
+/// An owner revokes a token, audited.
+pub fn revoke_audited(
+    conn: &mut DbConn,
+    org_id: &str,
+    id: &str,
+    actor: &super::Actor,
+) -> Result<(), Error> {
+    revoke(conn, org_id, id)?;
+    super::audit::record(
+        conn,
+        org_id,
+        actor,
+        "scim_token.revoked",
+        Some(id),
+        serde_json::json!({}),
+    )?;
+    Ok(())
+}
+
 /// The prefix shown for a token in lists: enough to recognise it, useless as a credential.
 pub fn display_prefix(id: &str) -> String {
     format!("{PREFIX}_{id}_…")

@@ -453,3 +453,15 @@ pub fn by_emails(
     out.sort_by(|a, b| (a.1.created_at, &a.1.id).cmp(&(b.1.created_at, &b.1.id)));
     Ok(out)
 }
+
+/// Accounts holding a seat of `tier`, longest-seated first (at most `limit`).
+pub fn seat_holders(conn: &mut DbConn, org_id: &str, tier: &str, limit: i64) -> Q<Vec<UserRow>> {
+    scim_users::table
+        .filter(scim_users::org_id.eq(org_id))
+        .filter(scim_users::seat_status.eq("active"))
+        .filter(scim_users::seat_tier.eq(tier))
+        .order((scim_users::seated_at.asc(), scim_users::id.asc()))
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(conn)
+}

@@ -19,15 +19,31 @@ pub struct Viewer {
     pub nav: Vec<NavItem>,
 }
 
+/// A message about the last action, shown once at the top of the next page.
+#[derive(Debug, Clone)]
+pub struct FlashMessage {
+    pub ok: bool,
+    pub text: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub title: String,
     pub viewer: Option<Viewer>,
+    pub flash: Option<FlashMessage>,
 }
 
 /// The console's sections and the least role that may open each (PRODUCT.md's role table).
 /// A section a role may not use is not offered; its URL answers 403 all the same.
-pub const SECTIONS: &[(&str, &str, Role)] = &[("/console", "Overview", Role::Member)];
+pub const SECTIONS: &[(&str, &str, Role)] = &[
+    ("/console", "Overview", Role::Member),
+    ("/console/seats", "Seats", Role::Owner),
+    ("/console/members", "Members", Role::Admin),
+    ("/console/pending", "Pending users", Role::Admin),
+    ("/console/invoices", "Invoices", Role::Owner),
+    ("/console/settings", "Settings", Role::Owner),
+    ("/console/audit", "Audit log", Role::Owner),
+];
 
 impl Layout {
     /// A page for someone who is not signed in.
@@ -35,6 +51,7 @@ impl Layout {
         Layout {
             title: title.into(),
             viewer: None,
+            flash: None,
         }
     }
 
@@ -57,6 +74,13 @@ impl Layout {
                 csrf_token: who.csrf_token.clone(),
                 nav,
             }),
+            flash: None,
         }
+    }
+
+    /// The same layout showing `flash` above the page.
+    pub fn with_flash(mut self, flash: Option<FlashMessage>) -> Layout {
+        self.flash = flash;
+        self
     }
 }

@@ -36,5 +36,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sso/{org}", web::get().to(sso::start))
         .route("/sso/{org}/callback", web::get().to(sso::callback))
         .route("/signout", web::post().to(session::sign_out))
-        .route("/console", web::get().to(console::overview));
+        .configure(console::configure);
 }

@@ -173,30 +173,54 @@ impl Browser {
         self.path().await
     }
 
-    /// Click the button (or submit input) whose visible label is `label`, as a person would.
+    /// Click the button (or submit input) whose visible label is `label`, as a person would,
+    /// and wait for the page it leads to.
     pub async fn click_button(&self, label: &str) {
         let xpath = format!(
             "//button[normalize-space(.)={q}] | //input[@type='submit' and @value={q}]",
             q = xpath_literal(label)
         );
-        self.client
+        let button = self
+            .client
             .find(Locator::XPath(&xpath))
             .await
-            .unwrap_or_else(|e| panic!("no button labelled {label:?}: {e}"))
-            .click()
-            .await
-            .expect("click");
+            .unwrap_or_else(|e| panic!("no button labelled {label:?}: {e}"));
+        self.click_and_wait(button).await;
     }
 
-    /// Click the link whose visible text is `text`.
+    /// Click the link whose visible text is `text`, and wait for the page it leads to.
     pub async fn click_link(&self, text: &str) {
-        self.client
+        let link = self
+            .client
             .find(Locator::LinkText(text))
             .await
-            .unwrap_or_else(|e| panic!("no link {text:?}: {e}"))
-            .click()
-            .await
-            .expect("click");
+            .unwrap_or_else(|e| panic!("no link {text:?}: {e}"));
+        self.click_and_wait(link).await;
+    }
+
+    /// Click `element`; when that starts a navigation, return once the old page is gone and
+    /// the new one has loaded (a WebDriver click does not always wait for a form's answer).
+    pub async fn click_and_wait(&self, element: fantoccini::elements::Element) {
+        let old = self.client.find(Locator::Css("html")).await.expect("html");
+        element.click().await.expect("click");
+        for _ in 0..100 {
+            // A stale element: the document it belonged to was replaced.
+            if old.tag_name().await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for _ in 0..100 {
+            let ready = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await
+                .ok();
+            if ready.as_ref().and_then(Value::as_str) == Some("complete") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Type into the field labelled `label` (a `<label for=…>`), replacing what it held.

@@ -9,7 +9,7 @@ use super::people;
 use crate::auth::OwnerSession;
 use crate::domain::members::Role;
 use crate::domain::sso::{self, SsoInput};
-use crate::domain::{audit, domains, tokens};
+use crate::domain::{domains, tokens};
 use crate::error::Error;
 use crate::startup::AppState;
 
@@ -77,20 +77,7 @@ pub async fn create_token(
     let (org, actor) = (session.org_id.clone(), session.actor());
     let (issued, row) = state
         .db
-        .write(move |c| {
-            let issued = tokens::issue(c, &org, body.description.trim())?;
-            audit::record(
-                c,
-                &org,
-                &actor,
-                "scim_token.created",
-                Some(&issued.id),
-                json!({}),
-            )?;
-            let row = crate::store::tokens::find(c, &issued.id)?
-                .ok_or_else(|| Error::not_found("token"))?;
-            Ok((issued, row))
-        })
+        .write(move |c| tokens::create(c, &org, &body.description, &actor))
         .await?;
     let mut out = people::token(&row);
     out["token"] = json!(issued.secret);
@@ -106,11 +93,7 @@ pub async fn revoke_token(
     let (org, id, actor) = (session.org_id.clone(), id.into_inner(), session.actor());
     state
         .db
-        .write(move |c| {
-            tokens::revoke(c, &org, &id)?;
-            audit::record(c, &org, &actor, "scim_token.revoked", Some(&id), json!({}))?;
-            Ok(())
-        })
+        .write(move |c| tokens::revoke_audited(c, &org, &id, &actor))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,11 +13,7 @@ use crate::error::Error;
 use crate::startup::AppState;
 
 fn accept_url(state: &AppState) -> String {
-    format!(
-        "{}{}",
-        state.settings.mail.public_url.trim_end_matches('/'),
-        invitations::ACCEPT_PATH
-    )
+    invitations::accept_url(&state.settings.mail.public_url)
 }
 
 pub async fn create(

@@ -50,12 +50,7 @@ async fn load(
     let org_id = session.org_id.clone();
     state
         .db
-        .read(move |c| {
-            let inv = invoices::by_number(c, &org_id, &number)?;
-            let org = crate::store::orgs::find(c, &org_id)?
-                .ok_or_else(|| Error::not_found("organization"))?;
-            Ok((inv, org.name))
-        })
+        .read(move |c| invoices::document(c, &org_id, &number))
         .await
 }
 

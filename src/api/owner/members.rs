@@ -13,24 +13,12 @@ use super::people;
 use crate::auth::OwnerSession;
 use crate::domain::member_admin::{self, MemberFilter};
 use crate::domain::members::Role;
-use crate::domain::{reassign, Tier};
 use crate::error::Error;
 use crate::startup::AppState;
 
 pub const MAX_PER_PAGE: i64 = 100;
 
-fn parse_role(s: &str) -> Result<Role, Error> {
-    Role::parse(s).ok_or_else(|| {
-        Error::BadRequest(format!(
-            "unknown role '{s}': use member, admin, owner or primary_owner"
-        ))
-    })
-}
-
-fn parse_tier(s: &str) -> Result<Tier, Error> {
-    Tier::parse(s)
-        .ok_or_else(|| Error::BadRequest(format!("unknown tier '{s}': use premium or standard")))
-}
+use member_admin::{parse_role, parse_tier};
 
 pub async fn list(
     session: OwnerSession,
@@ -39,19 +27,7 @@ pub async fn list(
 ) -> Result<HttpResponse, Error> {
     session.require(Role::Admin)?;
     let q = query.into_inner();
-    let filter = MemberFilter {
-        role: q.role.as_deref().map(parse_role).transpose()?,
-        status: match q.status.as_deref() {
-            None => None,
-            Some(s @ ("active" | "pending" | "inactive" | "none")) => Some(s.to_string()),
-            Some(s) => {
-                return Err(Error::BadRequest(format!(
-                    "unknown status '{s}': use active, pending, inactive or none"
-                )))
-            }
-        },
-        tier: q.tier.as_deref().map(parse_tier).transpose()?,
-    };
+    let filter = MemberFilter::parse(q.role.as_deref(), q.status.as_deref(), q.tier.as_deref())?;
     let page = q.page.unwrap_or(1).max(1);
     let per_page = q.per_page.unwrap_or(50).clamp(1, MAX_PER_PAGE);
     let offset = (page - 1).saturating_mul(per_page);
@@ -124,10 +100,7 @@ pub async fn move_tier(
     let (org, id, actor) = (session.org_id.clone(), id.into_inner(), session.actor());
     let v = state
         .db
-        .write(move |c| {
-            let user = member_admin::account_id(c, &org, &id)?;
-            reassign::move_tier(c, &org, &user, tier, &actor)
-        })
+        .write(move |c| member_admin::move_tier(c, &org, &id, tier, &actor))
         .await?;
     Ok(HttpResponse::Ok().json(json!({"account": people::account(&v)})))
 }
@@ -144,11 +117,7 @@ pub async fn swap(
     let (org, id, actor) = (session.org_id.clone(), id.into_inner(), session.actor());
     let (a, b) = state
         .db
-        .write(move |c| {
-            let a = member_admin::account_id(c, &org, &id)?;
-            let b = member_admin::account_id(c, &org, &body.with)?;
-            reassign::swap_tiers(c, &org, &a, &b, &actor)
-        })
+        .write(move |c| member_admin::swap(c, &org, &id, &body.with, &actor))
         .await?;
     Ok(HttpResponse::Ok().json(json!({"accounts": [people::account(&a), people::account(&b)]})))
 }
@@ -166,11 +135,7 @@ pub async fn give_seat(
     let (org, id, actor) = (session.org_id.clone(), id.into_inner(), session.actor());
     let (from, to) = state
         .db
-        .write(move |c| {
-            let from = member_admin::account_id(c, &org, &id)?;
-            let to = member_admin::account_id(c, &org, &body.to)?;
-            reassign::give_seat(c, &org, &from, &to, &actor)
-        })
+        .write(move |c| member_admin::give_seat(c, &org, &id, &body.to, &actor))
         .await?;
     Ok(
         HttpResponse::Ok()

@@ -66,25 +66,15 @@ pub async fn confirm(
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
     let order = OrderRequest::from_json(&body)?;
     let today = state.clock.today();
-    let run = || {
-        let (org_id, key, order, actor) = (
-            session.org_id.clone(),
-            key.clone(),
-            order.clone(),
-            session.actor(),
-        );
-        state
-            .db
-            .write(move |c| seat_orders::confirm(c, &org_id, &key, &order, today, &actor))
-    };
-    let done = match run().await {
-        // Two retries racing past each other: the loser hit the unique (org, key) index.
-        // Its transaction rolled back; running again finds the winner's invoice.
-        Err(Error::Scim(e)) if e.kind == crate::scim::error::ScimErrorKind::Uniqueness => {
-            run().await?
-        }
-        other => other?,
-    };
+    let done = seat_orders::confirm_once(
+        &state.db,
+        &session.org_id,
+        &key,
+        &order,
+        today,
+        &session.actor(),
+    )
+    .await?;
     let mut out = render::invoice(&done.invoice);
     out["replayed"] = json!(done.replayed);
     if !done.replayed {

@@ -9,7 +9,6 @@ pub mod audit;
 pub mod ops;
 pub mod page;
 pub mod pending;
-pub mod session;
 pub mod usage;
 
 use actix_web::{web, Route};
@@ -24,7 +23,7 @@ fn routes() -> Vec<(RouteDoc, Route)> {
         documented(doc("GET", "/healthz", None, "ops", "Liveness: the process answers", 200), ops::healthz),
         documented(doc("GET", "/readyz", None, "ops", "Readiness: the database answers within 2 seconds (503 otherwise)", 200), ops::readyz),
         documented(doc("GET", "/metrics", None, "ops", "Prometheus metrics (text exposition format)", 200), ops::metrics),
-        documented(doc("GET", "/reports", ADMIN, "reports", "The pending-user report as an HTML page (owner token as ?token= once, then a session cookie)", 200), page::show),
+        documented(doc("GET", "/reports", None, "reports", "Moved: 303 to the owner console's pending-user page (/console/pending)", 303), page::show),
         documented(doc("GET", "/api/v1/reports/pending", ADMIN, "reports", "Pending users in queue order, with a summary (page, per_page)", 200), pending::json),
         documented(doc("GET", "/api/v1/reports/pending.csv", ADMIN, "reports", "Every pending user as CSV, streamed", 200), pending::csv),
         documented(doc("GET", "/api/v1/reports/usage", ADMIN, "reports", "Seats per tier, utilization, the queue, the alert state and the projected renewal (its price for Owners)", 200), usage::get),

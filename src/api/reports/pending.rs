@@ -1,6 +1,6 @@
 //! The pending-user report (Admin and above): JSON pages and a streamed CSV.
 
-use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use actix_web::{http::header, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -155,10 +155,14 @@ struct Cursor {
 /// `queue_seq` (keyset), so each read is an index range, not an ever-growing OFFSET. The
 /// stream is not one snapshot: a user activated while it runs may be missing, one queued
 /// meanwhile may appear at the end.
-pub async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
-    let session = super::session::bearer_or_cookie(&req).await?;
+pub async fn csv(session: OwnerSession, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     session.require(Role::Admin)?;
-    let org_id = session.org_id.clone();
+    Ok(csv_response(state, session.org_id))
+}
+
+/// The streamed CSV of an organization's queue (the caller has checked the role); the
+/// console's download uses it too.
+pub fn csv_response(state: web::Data<AppState>, org_id: String) -> HttpResponse {
     let start = Cursor {
         after: None,
         position: 1,
@@ -196,12 +200,12 @@ pub async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
             Some((csv_chunk(&entries, cur.first), next))
         }
     });
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
             "attachment; filename=\"pending-users.csv\"",
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .streaming(stream))
+        .streaming(stream)
 }

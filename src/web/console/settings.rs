@@ -1,0 +1,261 @@
+//! Settings (Owners): verified domains, SCIM tokens (the secret shown once) with the SCIM
+//! base URL, the SSO settings as they stand, the usage alert, and the group → tier rules.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::flash::{self, Incoming};
+use super::{format, layout, show, tier_label};
+use crate::domain::alerts::{self, AlertConfig};
+use crate::domain::members::Role;
+use crate::domain::{domains, org_settings, tokens};
+use crate::startup::AppState;
+use crate::web::csrf::{NoFields, Submitted};
+use crate::web::layout::Layout;
+use crate::web::page::PageError;
+use crate::web::session::SignedIn;
+
+pub struct TokenLine {
+    id: String,
+    prefix: String,
+    description: String,
+    created: String,
+    last_used: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    csrf_token: String,
+    scim_base_url: String,
+    domains: Vec<String>,
+    tokens: Vec<TokenLine>,
+    sso: Vec<(&'static str, String)>,
+    sso_login_url: String,
+    threshold: String,
+    webhook_url: String,
+    webhook_secret_set: bool,
+    signature_header: &'static str,
+    group_tiers: Vec<(String, &'static str)>,
+}
+
+/// `GET /console/settings`
+pub async fn show_page(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    req: HttpRequest,
+    flash: Incoming,
+) -> Result<HttpResponse, PageError> {
+    who.require(Role::Owner)?;
+    let org = who.session.org_id.clone();
+    let s = state.db.read(move |c| org_settings::load(c, &org)).await?;
+    // Scheme and host as this browser reached the server: the SCIM resources' own
+    // `meta.location` is built the same way.
+    let scim_base_url = crate::auth::scim_client::base_url(&req);
+    let site = scim_base_url.trim_end_matches("/scim/v2").to_string();
+    let public_url = state.settings.mail.public_url.clone();
+    let sso = match &s.sso {
+        Some(r) => {
+            let shown = crate::domain::sso::view(r, &public_url, &s.slug);
+            vec![
+                ("Issuer", shown.issuer),
+                ("Client id", shown.client_id),
+                ("Client secret", "set (never shown again)".to_string()),
+                ("Scopes", shown.scopes.join(" ")),
+                ("Redirect URI to register at the IdP", shown.redirect_uri),
+                ("Updated", format::time(r.updated_at)),
+            ]
+        }
+        None => Vec::new(),
+    };
+    show(
+        &SettingsPage {
+            layout: layout("Settings", &who, "/console/settings", &flash),
+            csrf_token: who.csrf_token.clone(),
+            scim_base_url,
+            domains: s.domains,
+            tokens: s
+                .tokens
+                .iter()
+                .map(|t| TokenLine {
+                    id: t.id.clone(),
+                    prefix: tokens::display_prefix(&t.id),
+                    description: t.description.clone(),
+                    created: format::time(t.created_at),
+                    last_used: t.last_used_at.map_or("never".to_string(), format::time),
+                    revoked: t.revoked_at.is_some(),
+                })
+                .collect(),
+            sso,
+            sso_login_url: format!("{site}/sso/{}", s.slug),
+            threshold: s
+                .alert
+                .as_ref()
+                .map_or(String::new(), |a| a.free_seat_threshold.to_string()),
+            webhook_url: s
+                .alert
+                .as_ref()
+                .and_then(|a| a.webhook_url.clone())
+                .unwrap_or_default(),
+            webhook_secret_set: s.alert.as_ref().is_some_and(|a| a.webhook_secret.is_some()),
+            signature_header: crate::webhooks::SIGNATURE_HEADER,
+            group_tiers: s
+                .group_tiers
+                .into_iter()
+                .map(|(g, t)| (g, tier_label(t.as_str())))
+                .collect(),
+        },
+        &flash,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DomainForm {
+    domain: String,
+}
+
+/// `POST /console/settings/domains`
+pub async fn add_domain(
+    state: web::Data<AppState>,
+    post: Submitted<DomainForm>,
+) -> Result<HttpResponse, PageError> {
+    let Submitted { who, form } = post;
+    who.require(Role::Owner)?;
+    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
+    let d = state
+        .db
+        .write(move |c| domains::add(c, &org, &form.domain, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        &format!("{d} is now a verified domain: its addresses can be invited."),
+    ))
+}
+
+/// `POST /console/settings/domains/remove`
+pub async fn remove_domain(
+    state: web::Data<AppState>,
+    post: Submitted<DomainForm>,
+) -> Result<HttpResponse, PageError> {
+    let Submitted { who, form } = post;
+    who.require(Role::Owner)?;
+    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
+    let d = form.domain.clone();
+    state
+        .db
+        .write(move |c| domains::remove(c, &org, &form.domain, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        &format!("{d} was removed from the verified domains."),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    description: String,
+}
+
+/// `POST /console/settings/tokens`: the new secret travels once, in the flash message (an
+/// HttpOnly cookie scoped to /console, cleared by the page that shows it).
+pub async fn create_token(
+    state: web::Data<AppState>,
+    post: Submitted<TokenForm>,
+) -> Result<HttpResponse, PageError> {
+    let Submitted { who, form } = post;
+    who.require(Role::Owner)?;
+    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
+    let (issued, _) = state
+        .db
+        .write(move |c| tokens::create(c, &org, &form.description, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        &format!(
+            "New SCIM token (copy it now, it is shown only once): {}",
+            issued.secret
+        ),
+    ))
+}
+
+/// `POST /console/settings/tokens/{id}/revoke`
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    post: Submitted<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let who = post.who;
+    who.require(Role::Owner)?;
+    let (org, id, actor) = (
+        who.session.org_id.clone(),
+        id.into_inner(),
+        who.session.actor(),
+    );
+    state
+        .db
+        .write(move |c| tokens::revoke_audited(c, &org, &id, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        "The token was revoked: the IdP using it can no longer sync.",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AlertForm {
+    threshold: String,
+    #[serde(default)]
+    webhook_url: String,
+    #[serde(default)]
+    webhook_secret: String,
+}
+
+/// `POST /console/settings/alerts`: the same checks as `PUT /api/v1/settings/alerts`.
+pub async fn save_alerts(
+    state: web::Data<AppState>,
+    post: Submitted<AlertForm>,
+) -> Result<HttpResponse, PageError> {
+    let Submitted { who, form } = post;
+    who.require(Role::Owner)?;
+    let t = form.threshold.trim();
+    let threshold = match t.parse::<i64>() {
+        Ok(n) => json!(n),
+        // The domain names the mistake.
+        Err(_) => json!(t),
+    };
+    let blank = |s: &str| {
+        let s = s.trim();
+        if s.is_empty() {
+            json!(null)
+        } else {
+            json!(s)
+        }
+    };
+    let mut body = json!({
+        "free_seat_threshold": threshold,
+        "webhook_url": blank(&form.webhook_url),
+    });
+    // The secret is never shown back, so a webhook URL needs it typed with it (as the API).
+    if !form.webhook_secret.trim().is_empty() {
+        body["webhook_secret"] = json!(form.webhook_secret.trim());
+    }
+    let cfg = AlertConfig::from_json(&body, &state.settings.outbound)?;
+    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
+    state
+        .db
+        .write(move |c| alerts::configure(c, &org, &cfg, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        "Usage alert saved.",
+    ))
+}
