@@ -67,6 +67,14 @@ pub enum Command {
         /// Hours a session token (invitation acceptance, SSO login) stays valid.
         #[arg(long, env = "SCIM_SEATS_SESSION_TTL_HOURS", default_value_t = 8)]
         session_ttl_hours: u64,
+        /// SMTP server for outgoing mail: smtp://[user:password@]host[:port][?tls=required|none]
+        /// (STARTTLS when offered by default) or smtps://… (TLS from the start). Unset: mail is
+        /// only logged.
+        #[arg(long, env = "SCIM_SEATS_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// From address of outgoing mail (required with --smtp-url), e.g. "Acme Seats <seats@acme.com>".
+        #[arg(long, env = "SCIM_SEATS_MAIL_FROM")]
+        mail_from: Option<String>,
         /// Milliseconds of database work one list, search or report may take (0: no limit).
         #[arg(long, env = "SCIM_SEATS_DB_BUDGET_MS", default_value_t = 5000)]
         db_budget_ms: u64,
@@ -291,6 +299,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             mail_interval_secs,
             public_url,
             session_ttl_hours,
+            smtp_url,
+            mail_from,
             outbound_allow,
             db_budget_ms,
             searches_per_org,
@@ -308,6 +318,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 (mail_interval_secs > 0).then(|| Duration::from_secs(mail_interval_secs));
             settings.mail.public_url = public_url.unwrap_or_else(|| format!("http://{bind}"));
             settings.auth.session_ttl = Duration::from_secs(session_ttl_hours.max(1) * 3600);
+            match (smtp_url, mail_from) {
+                (Some(url), Some(from)) => {
+                    settings.mail.sender =
+                        std::sync::Arc::new(crate::smtp::SmtpSender::new(&url, &from)?);
+                }
+                (Some(_), None) => anyhow::bail!(
+                    "SCIM_SEATS_SMTP_URL is set but SCIM_SEATS_MAIL_FROM is not: set the From address"
+                ),
+                (None, _) => {}
+            }
             settings.outbound = crate::outbound::Policy::parse(&outbound_allow)
                 .map_err(|e| anyhow::anyhow!("SCIM_SEATS_OUTBOUND_ALLOW: {e}"))?;
             settings.scim.oauth_token_ttl = Duration::from_secs(oauth_token_ttl_secs.max(1));

@@ -37,8 +37,11 @@ pub struct AuthSettings {
 pub struct MailSettings {
     /// How often `serve` delivers due messages; `None` turns the background task off.
     pub delivery_interval: Option<Duration>,
-    /// Where messages go. The default logs them (no secrets in the log line).
+    /// Where messages go: SMTP (`crate::smtp::SmtpSender`) when configured; the default logs
+    /// them (no secrets in the log line).
     pub sender: std::sync::Arc<dyn crate::domain::mail::MailSender>,
+    /// Wait before the first retry of a failed send; doubles per attempt, capped at an hour.
+    pub retry_base: Duration,
     /// Base URL people open from an invitation mail (`{public_url}/invitations/accept?token=…`).
     pub public_url: String,
 }
@@ -48,6 +51,7 @@ impl std::fmt::Debug for MailSettings {
         f.debug_struct("MailSettings")
             .field("delivery_interval", &self.delivery_interval)
             .field("sender", &self.sender.name())
+            .field("retry_base", &self.retry_base)
             .field("public_url", &self.public_url)
             .finish()
     }
@@ -150,6 +154,7 @@ impl Default for Settings {
             mail: MailSettings {
                 delivery_interval: Some(Duration::from_secs(5)),
                 sender: std::sync::Arc::new(crate::domain::mail::LogSender),
+                retry_base: Duration::from_secs(30),
                 public_url: format!("http://{DEFAULT_BIND}"),
             },
             webhooks: WebhookSettings {

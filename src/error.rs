@@ -50,6 +50,9 @@ pub enum Error {
     MethodNotAllowed { detail: String, allow: &'static str },
     #[error("the service is busy; try again later")]
     Unavailable,
+    /// A server we depend on (an identity provider) could not be reached or answered badly.
+    #[error("{0}")]
+    BadGateway(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -170,6 +173,7 @@ impl ResponseError for Error {
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Error::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -55,8 +55,19 @@ impl Application {
             .renewal_interval
             .map(|every| crate::domain::renewal::Job::new(db.clone(), clock, every));
         // Mail is delivered after commit, outside every seat transaction.
+        if settings.mail.sender.name() == "log" {
+            tracing::warn!(
+                "SCIM_SEATS_SMTP_URL is not set: mail (invitations, sign-in links) is only \
+                 logged, never sent"
+            );
+        }
         let mail = settings.mail.delivery_interval.map(|every| {
-            crate::domain::mail::Delivery::new(db.clone(), settings.mail.sender.clone(), every)
+            crate::domain::mail::Delivery::new(
+                db.clone(),
+                settings.mail.sender.clone(),
+                every,
+                settings.mail.retry_base,
+            )
         });
         let webhooks = match settings.webhooks.delivery_interval {
             Some(_) => Some(crate::webhooks::Deliverer::new(
@@ -78,6 +89,8 @@ impl Application {
             crate::provisioning_log::channel(db.clone(), settings.provisioning_log.clone());
         let recorder = web::Data::new(recorder);
         let metrics = web::Data::from(crate::metrics::Metrics::new()?);
+        // One OpenID Connect client per server: its discovery and key cache is shared.
+        let oidc = web::Data::new(crate::oidc::Oidc::new(settings.outbound.clone())?);
         let per_org = match settings.scim.searches_per_org {
             0 => (pool_size / 4).max(1),
             n => n,
@@ -131,6 +144,7 @@ impl Application {
                     .app_data(state.clone())
                     .app_data(metrics.clone())
                     .app_data(recorder.clone())
+                    .app_data(oidc.clone())
                     // Before the owner API: its `/api/v1` scope would swallow our paths.
                     .configure(crate::api::reports::configure)
                     .configure(crate::api::scim::configure)

@@ -1,9 +1,12 @@
 //! Outgoing mail. A use case that sends mail writes an outbox row in its own transaction
 //! (`enqueue`); nothing talks to a mail server while a seat transaction is open. `Delivery`
-//! sends due rows after commit through a pluggable `MailSender` and marks them sent; a
-//! failed send is retried with a growing delay.
+//! sends due rows after commit through a pluggable `MailSender` (SMTP in production, see
+//! `crate::smtp`) and marks them sent; a failed send is retried with a growing delay.
+//!
+//! Delivery is at-least-once: a row is marked sent after the mail server accepted it, so a
+//! crash between the two sends it again, with the same Message-ID (made from the row id).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
@@ -20,7 +23,9 @@ pub struct Mail {
 /// Where mail goes. Implementations must be cheap to share across threads.
 pub trait MailSender: Send + Sync {
     fn name(&self) -> &'static str;
-    fn send(&self, mail: &Mail) -> Result<(), anyhow::Error>;
+    /// Send one message; `message_id` is stable for its outbox row (the left part of the
+    /// Message-ID header), so a resend can be recognized as the same message.
+    fn send(&self, mail: &Mail, message_id: &str) -> Result<(), anyhow::Error>;
 }
 
 /// The default: one log line per message. The body (which holds invitation secrets) and the
@@ -32,27 +37,8 @@ impl MailSender for LogSender {
     fn name(&self) -> &'static str {
         "log"
     }
-    fn send(&self, mail: &Mail) -> Result<(), anyhow::Error> {
-        tracing::info!(subject = %mail.subject, "mail delivered to the log sender (no mail server configured)");
-        Ok(())
-    }
-}
-
-/// Keeps messages in memory (tests read them back).
-#[derive(Debug, Clone, Default)]
-pub struct MemorySender {
-    pub sent: Arc<Mutex<Vec<Mail>>>,
-}
-
-impl MailSender for MemorySender {
-    fn name(&self) -> &'static str {
-        "memory"
-    }
-    fn send(&self, mail: &Mail) -> Result<(), anyhow::Error> {
-        self.sent
-            .lock()
-            .map_err(|_| anyhow::anyhow!("memory sender poisoned"))?
-            .push(mail.clone());
+    fn send(&self, mail: &Mail, message_id: &str) -> Result<(), anyhow::Error> {
+        tracing::info!(subject = %mail.subject, message_id, "mail delivered to the log sender (no mail server configured)");
         Ok(())
     }
 }
@@ -81,7 +67,7 @@ pub fn enqueue(conn: &mut DbConn, org_id: &str, kind: &str, mail: Mail) -> Resul
 
 /// Send every due message once; returns how many were sent. Each row is marked in its own
 /// short transaction after its send, never inside a seat transaction.
-pub fn deliver_due(db: &Db, sender: &dyn MailSender) -> Result<usize, Error> {
+pub fn deliver_due(db: &Db, sender: &dyn MailSender, retry_base: Duration) -> Result<usize, Error> {
     let due = db.read_sync(|c| Ok(store::mail::due(c, store::now(), 100)?))?;
     let mut sent = 0;
     for row in due {
@@ -90,18 +76,21 @@ pub fn deliver_due(db: &Db, sender: &dyn MailSender) -> Result<usize, Error> {
             subject: row.subject.clone(),
             body: row.body.clone(),
         };
-        match sender.send(&mail) {
+        match sender.send(&mail, &row.id) {
             Ok(()) => {
+                tracing::info!(mail_id = %row.id, kind = %row.kind, sender = sender.name(), "mail sent");
                 if db.write_sync(|c| Ok(store::mail::mark_sent(c, &row.id, store::now())?))? {
                     sent += 1;
                 }
             }
             Err(e) => {
-                // 30 s, 1 min, 2 min, … capped at an hour.
-                let backoff = 30i64
+                // 30 s, 1 min, 2 min, … capped at an hour. The error text is the mail server's
+                // or the network's, never the body, so no token reaches the log.
+                let base = i64::try_from(retry_base.as_millis()).unwrap_or(i64::MAX);
+                let backoff = base
                     .saturating_mul(1 << row.attempts.clamp(0, 7))
-                    .min(3600);
-                let retry_at = store::now() + chrono::Duration::seconds(backoff);
+                    .min(3_600_000);
+                let retry_at = store::now() + chrono::Duration::milliseconds(backoff);
                 tracing::warn!(mail_id = %row.id, attempts = row.attempts + 1, error = %e, "sending mail failed; will retry");
                 let msg = e.to_string();
                 db.write_sync(|c| Ok(store::mail::mark_failed(c, &row.id, &msg, retry_at)?))?;
@@ -116,17 +105,28 @@ pub struct Delivery {
     db: Db,
     sender: Arc<dyn MailSender>,
     every: Duration,
+    retry_base: Duration,
 }
 
 impl Delivery {
-    pub fn new(db: Db, sender: Arc<dyn MailSender>, every: Duration) -> Delivery {
-        Delivery { db, sender, every }
+    pub fn new(
+        db: Db,
+        sender: Arc<dyn MailSender>,
+        every: Duration,
+        retry_base: Duration,
+    ) -> Delivery {
+        Delivery {
+            db,
+            sender,
+            every,
+            retry_base,
+        }
     }
 
     pub async fn run(self) {
-        let (db, sender) = (self.db, self.sender);
+        let (db, sender, retry_base) = (self.db, self.sender, self.retry_base);
         crate::jobs::every(self.every, "mail delivery", move || {
-            deliver_due(&db, sender.as_ref())
+            deliver_due(&db, sender.as_ref(), retry_base)
         })
         .await
     }

@@ -26,6 +26,7 @@ pub mod seat_orders;
 pub mod seat_policy;
 pub mod seat_upgrade;
 pub mod seats;
+pub mod signin_links;
 pub mod sso;
 pub mod tokens;
 pub mod users;

@@ -2,7 +2,7 @@
 //! the SSO settings, the usage alert and the group → tier rules. Each part is the same read
 //! the owner API's settings routes make.
 
-use super::{alerts, domains, seat_policy, sso, tokens, Tier};
+use super::{alerts, domains, seat_policy, tokens, Tier};
 use crate::error::Error;
 use crate::store::{self, alerts::AlertRow, sso::SsoRow, tokens::TokenRow, DbConn};
 
@@ -19,11 +19,7 @@ pub struct OrgSettings {
 
 pub fn load(conn: &mut DbConn, org_id: &str) -> Result<OrgSettings, Error> {
     let org = store::orgs::find(conn, org_id)?.ok_or_else(|| Error::not_found("organization"))?;
-    let sso = match sso::get(conn, org_id) {
-        Ok(r) => Some(r),
-        Err(Error::NotFound(_)) => None,
-        Err(e) => return Err(e),
-    };
+    let sso = store::sso::find(conn, org_id)?;
     let mut group_tiers = Vec::new();
     for (group_id, tier) in seat_policy::group_tiers(conn, org_id)? {
         let name =

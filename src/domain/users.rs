@@ -344,6 +344,10 @@ pub fn delete(
     // `store::versions`), so the store's own removal of memberships finds none left.
     let groups = store::groups::leave_all_groups(conn, org_id, id)?;
     store::versions::touch_groups(conn, org_id, &groups, store::now())?;
+    if actor.source == super::Source::Scim {
+        // The IdP deleted the person: a later sign-in through the IdP is refused.
+        store::sso::remember_deleted(conn, org_id, id, store::now())?;
+    }
     store::users::delete(conn, org_id, id)?;
     audit::record(conn, org_id, actor, "user.deleted", Some(id), json!({}))?;
     if freed {

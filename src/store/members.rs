@@ -80,3 +80,13 @@ pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
     .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Every membership of one address, across organizations (a sign-in link request names only
+/// the address; each organization gets its own mail).
+pub fn find_all_by_email(conn: &mut DbConn, email_norm: &str) -> Q<Vec<MemberRow>> {
+    org_members::table
+        .filter(org_members::email_norm.eq(email_norm))
+        .order((org_members::created_at.asc(), org_members::id.asc()))
+        .select(MemberRow::as_select())
+        .load(conn)
+}

@@ -23,6 +23,7 @@ pub mod seat_changes;
 pub mod seat_events;
 pub mod seat_policy;
 pub mod seats;
+pub mod signin_links;
 pub mod sso;
 pub mod tier_waits;
 pub mod timestamp;

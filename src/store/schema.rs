@@ -150,6 +150,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     mail_outbox,
     sso_settings,
+    sso_flows,
+    signin_links,
+    scim_deleted_emails,
 );
 
 // Owner members, contracts and invoices (migration 2026-11-21-000003_owner_billing).
@@ -256,20 +259,54 @@ diesel::table! {
     }
 }
 
+// OpenID Connect sign-in (migration 2026-12-07-100000_oidc_signin).
 diesel::table! {
     sso_settings (org_id) {
         org_id -> Text,
         issuer -> Text,
-        audience -> Text,
-        algorithm -> Text,
-        key -> Text,
+        client_id -> Text,
+        client_secret -> Text,
+        extra_scopes -> Text,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sso_flows (state_hash) {
+        state_hash -> Text,
+        org_id -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_deleted_emails (org_id, email_norm) {
+        org_id -> Text,
+        email_norm -> Text,
+        deleted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signin_links (id) {
+        id -> Text,
+        org_id -> Text,
+        member_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
 diesel::joinable!(invitations -> organizations (org_id));
 diesel::joinable!(mail_outbox -> organizations (org_id));
 diesel::joinable!(sso_settings -> organizations (org_id));
+diesel::joinable!(sso_flows -> organizations (org_id));
+diesel::joinable!(signin_links -> organizations (org_id));
 
 // Reports and monitoring (migration 2026-11-21-000005_reports).
 diesel::table! {

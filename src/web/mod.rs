@@ -11,6 +11,7 @@ pub mod layout;
 pub mod page;
 pub mod session;
 pub mod signin;
+pub mod sso;
 
 use actix_web::web;
 
@@ -27,6 +28,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/invitations/accept", web::get().to(invitations::show))
         .route("/invitations/accept", web::post().to(invitations::accept))
         .route("/signin", web::get().to(signin::show))
+        .route("/signin", web::post().to(signin::request_link))
+        .route("/signin/sent", web::get().to(signin::sent))
+        .route("/signin/link", web::get().to(signin::show_link))
+        .route("/signin/link", web::post().to(signin::use_link))
+        .route("/sso", web::get().to(sso::choose))
+        .route("/sso/{org}", web::get().to(sso::start))
+        .route("/sso/{org}/callback", web::get().to(sso::callback))
         .route("/signout", web::post().to(session::sign_out))
         .configure(console::configure);
 }

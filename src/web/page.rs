@@ -71,7 +71,12 @@ struct ErrorPage<'a> {
 #[derive(Debug)]
 pub enum PageError {
     Failed(Error),
-    SignInRequired { next: String },
+    SignInRequired {
+        next: String,
+    },
+    /// A sign-in (identity provider, sign-in link) that did not go through: same statuses,
+    /// titled for a person who was trying to get in rather than for a link in a mail.
+    SignInRefused(Error),
 }
 
 impl From<Error> for PageError {
@@ -83,7 +88,7 @@ impl From<Error> for PageError {
 impl std::fmt::Display for PageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PageError::Failed(e) => write!(f, "{e}"),
+            PageError::Failed(e) | PageError::SignInRefused(e) => write!(f, "{e}"),
             PageError::SignInRequired { .. } => f.write_str("sign-in required"),
         }
     }
@@ -117,6 +122,20 @@ impl PageError {
                 ),
             },
             PageError::SignInRequired { .. } => ("Sign in", ""),
+            PageError::SignInRefused(e) => match e {
+                Error::BadGateway(_) => (
+                    "Your identity provider could not be reached",
+                    "Try again in a moment. If it keeps failing, an Owner should check the SSO settings.",
+                ),
+                Error::Forbidden(_) => ("You could not be signed in", ""),
+                Error::Internal(_) => {
+                    ("Something went wrong on our side", "Try again in a moment.")
+                }
+                _ => (
+                    "You could not be signed in",
+                    "Start again from the sign-in page.",
+                ),
+            },
         }
     }
 }
@@ -124,7 +143,7 @@ impl PageError {
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
-            PageError::Failed(e) => e.status_code(),
+            PageError::Failed(e) | PageError::SignInRefused(e) => e.status_code(),
             PageError::SignInRequired { .. } => StatusCode::SEE_OTHER,
         }
     }
@@ -134,7 +153,7 @@ impl ResponseError for PageError {
             PageError::SignInRequired { next } => {
                 return see_other(&format!("/signin?next={}", urlencode(next)));
             }
-            PageError::Failed(e) => e,
+            PageError::Failed(e) | PageError::SignInRefused(e) => e,
         };
         let (title, hint) = self.title_and_hint();
         // Internal causes stay in the log; the page says only that it failed.

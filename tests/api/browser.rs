@@ -160,6 +160,19 @@ impl Browser {
             .to_string()
     }
 
+    /// The path once it is `path`, or after 10 s whatever it is then: a click returns before
+    /// the navigation it starts has finished (a form POST, then its redirect).
+    pub async fn wait_for_path(&self, path: &str) -> String {
+        for _ in 0..100 {
+            let now = self.path().await;
+            if now == path {
+                return now;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.path().await
+    }
+
     /// Click the button (or submit input) whose visible label is `label`, as a person would,
     /// and wait for the page it leads to.
     pub async fn click_button(&self, label: &str) {

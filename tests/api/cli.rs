@@ -175,3 +175,74 @@ async fn request_logs_never_carry_query_strings() {
         "a token reached the log: {text}"
     );
 }
+
+#[tokio::test]
+async fn serve_refuses_an_smtp_url_without_a_from_address_or_with_an_unknown_scheme() {
+    let app = spawn_app().await;
+    let db = app.test_db.url().to_string();
+    let serve = |extra: &[&str]| {
+        let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_scim-seats"))
+            .args(&args)
+            .env("DATABASE_URL", &db)
+            .env_remove("SCIM_SEATS_SMTP_URL")
+            .env_remove("SCIM_SEATS_MAIL_FROM")
+            .output()
+            .expect("run scim-seats serve");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = serve(&["--smtp-url", "smtp://127.0.0.1:2525"]);
+    assert!(!ok);
+    assert!(err.contains("SCIM_SEATS_MAIL_FROM is not"), "{err}");
+    let (ok, err) = serve(&[
+        "--smtp-url",
+        "http://127.0.0.1:2525",
+        "--mail-from",
+        "seats@example.com",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("use smtp:// or smtps://"), "{err}");
+    let (ok, err) = serve(&[
+        "--smtp-url",
+        "smtp://127.0.0.1:2525",
+        "--mail-from",
+        "not an address",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("SCIM_SEATS_MAIL_FROM is not a mail address"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn serve_without_smtp_says_mail_is_only_logged() {
+    use std::io::{BufRead, BufReader};
+    let app = spawn_app().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scim-seats"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", app.test_db.url())
+        .env_remove("SCIM_SEATS_SMTP_URL")
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run scim-seats serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut said = false;
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        if line.contains("SCIM_SEATS_SMTP_URL is not set") && line.contains("only logged") {
+            said = true;
+        }
+        if line.contains("scim-seats listening") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(said, "serve warns at start-up that mail is only logged");
+}

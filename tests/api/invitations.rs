@@ -1,13 +1,9 @@
 //! Manual invitations through the real server: role rules, verified domains, the 21-day
 //! expiry (with the injectable clock), re-invite voiding, acceptance claiming a seat or
-//! queueing, the Primary Owner's first invitation, and mail delivery after commit.
-
-use std::time::Duration;
+//! queueing and the Primary Owner's first invitation (mail delivery: mail.rs).
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-use scim_seats::domain::mail::MemorySender;
 
 use crate::helpers::*;
 
@@ -497,51 +493,4 @@ async fn org_create_invites_the_primary_owner_who_logs_in_by_accepting() {
     .await;
     assert_eq!(c.status, StatusCode::OK, "{}", c.body);
     assert_eq!(c.body["organization"]["slug"], "initech");
-}
-
-#[tokio::test]
-async fn serve_delivers_queued_mail_after_commit_through_the_sender() {
-    let sender = MemorySender::default();
-    let sent = sender.sent.clone();
-    let app = spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        move |s| {
-            s.mail.delivery_interval = Some(Duration::from_millis(100));
-            s.mail.sender = std::sync::Arc::new(sender);
-            s.mail.public_url = "https://seats.example.com".into();
-        },
-    )
-    .await;
-    let admin = owner_token(&app, Role::Admin);
-    assert_eq!(
-        invite(&app, &admin, "mo@acme.example.com", "member")
-            .await
-            .status,
-        StatusCode::CREATED
-    );
-    let mut delivered = Vec::new();
-    for _ in 0..100 {
-        delivered = sent.lock().unwrap().clone();
-        if !delivered.is_empty() && outbox_to(&app, "mo@acme.example.com")[0].sent_at.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(delivered.len(), 1, "one mail, sent once");
-    assert_eq!(delivered[0].to, "mo@acme.example.com");
-    assert!(delivered[0]
-        .body
-        .contains("https://seats.example.com/invitations/accept?token=scimseats-inv_"));
-    let row = &outbox_to(&app, "mo@acme.example.com")[0];
-    assert!(row.sent_at.is_some());
-    assert!(
-        !row.body.contains("scimseats-inv_"),
-        "no plaintext token is kept after delivery"
-    );
-    // Not sent twice by later runs.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sent.lock().unwrap().len(), 1);
 }

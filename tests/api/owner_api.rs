@@ -486,7 +486,6 @@ const CALLED: &[(&str, &str)] = &[
     ("PUT", "/api/v1/sso"),
     ("DELETE", "/api/v1/sso"),
     ("GET", "/api/v1/openapi.json"),
-    ("POST", "/sso/{org_slug}/login"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),

@@ -32,7 +32,12 @@ pub async fn sign_in_by_invitation(app: &TestApp, browser: &mut Browser, email: 
         .goto(&format!("{}/invitations/accept?token={token}", app.addr))
         .await;
     browser.click_button("Accept invitation").await;
-    assert_eq!(browser.path().await, "/console", "{}", browser.text().await);
+    assert_eq!(
+        browser.wait_for_path("/console").await,
+        "/console",
+        "{}",
+        browser.text().await
+    );
 }
 
 #[tokio::test]
@@ -59,7 +64,7 @@ async fn an_invited_person_opens_the_link_accepts_and_lands_signed_in() {
     assert!(text.contains("Expires"), "{text}");
 
     browser.click_button("Accept invitation").await;
-    assert_eq!(browser.path().await, "/console");
+    assert_eq!(browser.wait_for_path("/console").await, "/console");
     let text = browser.text().await;
     browser.screenshot("signed-in").await;
     assert!(text.contains("acme Inc."), "{text}");
@@ -82,7 +87,7 @@ async fn an_invited_person_opens_the_link_accepts_and_lands_signed_in() {
     // Signing out ends the session on the server: the console asks to sign in again.
     browser.goto(&format!("{}/console", app.addr)).await;
     browser.click_button("Sign out").await;
-    assert_eq!(browser.path().await, "/signin");
+    assert_eq!(browser.wait_for_path("/signin").await, "/signin");
     assert!(browser.text().await.contains("You are signed out"));
     browser.goto(&format!("{}/console", app.addr)).await;
     assert_eq!(browser.path().await, "/signin");

@@ -1,4 +1,5 @@
-//! Organization settings an Owner manages: verified domains, SCIM tokens, SSO settings.
+//! Organization settings an Owner manages: verified domains, SCIM tokens, SSO (OpenID Connect)
+//! settings.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
@@ -11,7 +12,6 @@ use crate::domain::sso::{self, SsoInput};
 use crate::domain::{domains, tokens};
 use crate::error::Error;
 use crate::startup::AppState;
-use crate::store::sso::SsoRow;
 
 pub async fn list_domains(
     session: OwnerSession,
@@ -98,31 +98,18 @@ pub async fn revoke_token(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The settings as shown: an HS256 secret is never echoed, a public key is.
-fn sso_json(r: &SsoRow) -> serde_json::Value {
-    let key = if r.algorithm == "HS256" {
-        json!(null)
-    } else {
-        json!(r.key)
-    };
-    json!({
-        "issuer": r.issuer,
-        "audience": r.audience,
-        "algorithm": r.algorithm,
-        "key": key,
-        "key_set": true,
-        "updated_at": r.updated_at,
-    })
-}
-
 pub async fn get_sso(
     session: OwnerSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     session.require(Role::Owner)?;
     let org = session.org_id.clone();
-    let row = state.db.read(move |c| sso::get(c, &org)).await?;
-    Ok(HttpResponse::Ok().json(sso_json(&row)))
+    let public_url = state.settings.mail.public_url.clone();
+    let view = state
+        .db
+        .read(move |c| sso::get(c, &org, &public_url))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 pub async fn put_sso(
@@ -134,11 +121,12 @@ pub async fn put_sso(
     session.require(Role::Owner)?;
     let body: SsoInput = input::body(&req, payload, state.settings.http.max_body_bytes).await?;
     let (org, actor) = (session.org_id.clone(), session.actor());
-    let row = state
+    let public_url = state.settings.mail.public_url.clone();
+    let view = state
         .db
-        .write(move |c| sso::put(c, &org, &body, &actor))
+        .write(move |c| sso::put(c, &org, &body, &actor, &public_url))
         .await?;
-    Ok(HttpResponse::Ok().json(sso_json(&row)))
+    Ok(HttpResponse::Ok().json(view))
 }
 
 pub async fn delete_sso(

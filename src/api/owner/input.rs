@@ -107,13 +107,6 @@ pub struct TokenRequest {
     pub description: String,
 }
 
-/// `POST /sso/{org_slug}/login`
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct LoginRequest {
-    /// The ID token (JWT) the organization's IdP issued.
-    pub id_token: String,
-}
-
 /// `GET /api/v1/members` query.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MemberQuery {

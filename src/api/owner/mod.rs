@@ -1,5 +1,4 @@
-//! The owner API under `/api/v1` (owner JWT; each route checks the role it needs) and the
-//! SSO login under `/sso`. Routes are registered through `Routes`, which records each one's
+//! The owner API under `/api/v1` (owner JWT; each route checks the role it needs). Routes are registered through `Routes`, which records each one's
 //! OpenAPI description as it registers it, so `/api/v1/openapi.json` cannot miss a route.
 
 pub mod admin;
@@ -9,7 +8,6 @@ pub mod group_tiers;
 pub mod input;
 pub mod invitations;
 pub mod invoices;
-pub mod login;
 pub mod members;
 pub mod oauth_clients;
 pub mod openapi;
@@ -27,7 +25,6 @@ use openapi::{doc, documented, schema_of, with_body, with_header, RouteDoc, ADMI
 /// Registers routes and keeps their descriptions.
 pub struct Routes {
     api: actix_web::Scope,
-    sso: actix_web::Scope,
     pub docs: Vec<RouteDoc>,
 }
 
@@ -35,7 +32,6 @@ impl Routes {
     fn new() -> Routes {
         Routes {
             api: web::scope("/api/v1"),
-            sso: web::scope("/sso"),
             docs: Vec::new(),
         }
     }
@@ -51,17 +47,15 @@ impl Routes {
         let (doc, route) = documented(doc, handler);
         if let Some(rest) = doc.path.strip_prefix("/api/v1") {
             self.api = self.api.route(pattern.unwrap_or(rest), route);
-        } else if let Some(rest) = doc.path.strip_prefix("/sso") {
-            self.sso = self.sso.route(pattern.unwrap_or(rest), route);
         } else {
-            panic!("route {} is outside /api/v1 and /sso", doc.path);
+            panic!("route {} is outside /api/v1", doc.path);
         }
         self.docs.push(doc);
         self
     }
 }
 
-/// Every owner-API and SSO route, with its description.
+/// Every owner-API route, with its description.
 pub fn routes() -> Routes {
     use input::*;
     Routes::new()
@@ -96,9 +90,9 @@ pub fn routes() -> Routes {
         .add(doc("GET", "/api/v1/scim-tokens", OWNER, "settings", "List SCIM tokens (ids and prefixes, never secrets)", 200), None, admin::list_tokens)
         .add(with_body(doc("POST", "/api/v1/scim-tokens", OWNER, "settings", "Create a SCIM token; the response shows it once", 201), schema_of::<TokenRequest>), None, admin::create_token)
         .add(doc("DELETE", "/api/v1/scim-tokens/{id}", OWNER, "settings", "Revoke a SCIM token", 204), None, admin::revoke_token)
-        .add(doc("GET", "/api/v1/sso", OWNER, "settings", "The SSO (IdP) settings (an HS256 secret is not shown)", 200), None, admin::get_sso)
-        .add(with_body(doc("PUT", "/api/v1/sso", OWNER, "settings", "Set the SSO (IdP) settings: issuer, audience, HS256 secret or RS256/ES256 public key PEM", 200), schema_of::<crate::domain::sso::SsoInput>), None, admin::put_sso)
-        .add(doc("DELETE", "/api/v1/sso", OWNER, "settings", "Remove the SSO settings (turns JIT login off)", 204), None, admin::delete_sso)
+        .add(doc("GET", "/api/v1/sso", OWNER, "settings", "The OpenID Connect settings (never the client secret) and the redirect URI to register at the IdP", 200), None, admin::get_sso)
+        .add(with_body(doc("PUT", "/api/v1/sso", OWNER, "settings", "Set the OpenID Connect settings: issuer URL, client id, client secret (never shown again), extra scopes; answers the redirect URI to register at the IdP", 200), schema_of::<crate::domain::sso::SsoInput>), None, admin::put_sso)
+        .add(doc("DELETE", "/api/v1/sso", OWNER, "settings", "Remove the SSO settings (turns sign-in through the IdP off)", 204), None, admin::delete_sso)
         .add(doc("GET", "/api/v1/provisioning-log", ADMIN, "reports", "The provisioning log: every SCIM request with its seat decision, newest first (user, status, since, until, page, per_page)", 200), None, provisioning_log::list)
         .add(doc("GET", "/api/v1/provisioning-log/users/{user}", ADMIN, "reports", "Why a user is pending or on its tier: its state, the explanation, its seat events and SCIM requests", 200), None, provisioning_log::why)
         .add(doc("GET", "/api/v1/events", OWNER, "events", "The seat event feed, oldest first, after a cursor (after=<event id or seq>, limit ≤ 500); the same events go to the organization's webhook", 200), None, events::list)
@@ -112,10 +106,9 @@ pub fn routes() -> Routes {
         .add(doc("DELETE", "/api/v1/group-tiers/{group_id}", OWNER, "settings", "Remove a group's tier rule; members keep their seats, waits for it end", 204), None, group_tiers::remove)
         // Public.
         .add(doc("GET", "/api/v1/openapi.json", None, "meta", "This document", 200), None, openapi::serve)
-        .add(with_body(doc("POST", "/sso/{org_slug}/login", None, "sso", "SSO login with an ID token from the organization's IdP; JIT provisioning; returns a session token", 200), schema_of::<LoginRequest>), None, login::login)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let r = routes();
-    cfg.service(r.api).service(r.sso);
+    cfg.service(r.api);
 }

@@ -57,13 +57,19 @@ pub async fn show_page(
     // `meta.location` is built the same way.
     let scim_base_url = crate::auth::scim_client::base_url(&req);
     let site = scim_base_url.trim_end_matches("/scim/v2").to_string();
+    let public_url = state.settings.mail.public_url.clone();
     let sso = match &s.sso {
-        Some(r) => vec![
-            ("Issuer", r.issuer.clone()),
-            ("Audience (client id)", r.audience.clone()),
-            ("Signing algorithm", r.algorithm.clone()),
-            ("Updated", format::time(r.updated_at)),
-        ],
+        Some(r) => {
+            let shown = crate::domain::sso::view(r, &public_url, &s.slug);
+            vec![
+                ("Issuer", shown.issuer),
+                ("Client id", shown.client_id),
+                ("Client secret", "set (never shown again)".to_string()),
+                ("Scopes", shown.scopes.join(" ")),
+                ("Redirect URI to register at the IdP", shown.redirect_uri),
+                ("Updated", format::time(r.updated_at)),
+            ]
+        }
         None => Vec::new(),
     };
     show(
@@ -85,7 +91,7 @@ pub async fn show_page(
                 })
                 .collect(),
             sso,
-            sso_login_url: format!("{site}/sso/{}/login", s.slug),
+            sso_login_url: format!("{site}/sso/{}", s.slug),
             threshold: s
                 .alert
                 .as_ref()
