@@ -25,6 +25,14 @@ pub struct UserView {
 }
 
 impl UserView {
+    /// How a person is named on a page: the display name, else the user name.
+    pub fn label(&self) -> &str {
+        self.row
+            .display_name
+            .as_deref()
+            .unwrap_or(&self.row.user_name)
+    }
+
     /// The version its `meta.version` and ETag show (a pending user's holds its position).
     pub fn version(&self) -> Version {
         Version {

@@ -407,17 +407,11 @@ pub async fn swap(
         .db
         .write(move |c| member_admin::swap(c, &org, &target, &form.with, &actor))
         .await?;
-    let name = |v: &crate::domain::users::UserView| {
-        v.row
-            .display_name
-            .clone()
-            .unwrap_or_else(|| v.row.user_name.clone())
-    };
     let text = format!(
         "Swapped tiers: {} now holds {}, {} now holds {}.",
-        name(&a),
+        a.label(),
         a.row.seat_tier.as_deref().unwrap_or("no seat"),
-        name(&b),
+        b.label(),
         b.row.seat_tier.as_deref().unwrap_or("no seat"),
     );
     Ok(flash::redirect(&back(&id), true, &text))
@@ -447,17 +441,11 @@ pub async fn give_seat(
         .db
         .write(move |c| member_admin::give_seat(c, &org, &target, &form.to, &actor))
         .await?;
-    let name = |v: &crate::domain::users::UserView| {
-        v.row
-            .display_name
-            .clone()
-            .unwrap_or_else(|| v.row.user_name.clone())
-    };
     let text = format!(
         "{} got the {} seat; {} is now pending.",
-        name(&to),
+        to.label(),
         to.row.seat_tier.as_deref().unwrap_or(""),
-        name(&from)
+        from.label()
     );
     Ok(flash::redirect(&back(&id), true, &text))
 }
