@@ -420,9 +420,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("created organization {} ({})", org.slug, org.id);
                 if let (Some(email), Some(token)) = (&opts.owner_email, invitation) {
                     // Shown once, like a SCIM token: without a mail server configured this is
-                    // how the Primary Owner gets in (POST it to /api/v1/invitations/accept).
+                    // how the Primary Owner gets in: the link opens the invitation page (the
+                    // bare token also works with POST /api/v1/invitations/accept).
                     eprintln!(
-                        "invitation for the Primary Owner {email} (valid 21 days, also queued for mail):"
+                        "invitation for the Primary Owner {email} (valid 21 days, also queued for mail); open in a browser:\n  {accept_url}?token={token}\nthe token alone:"
                     );
                     println!("{token}");
                 }

@@ -246,3 +246,35 @@ async fn serve_without_smtp_says_mail_is_only_logged() {
     let _ = child.wait();
     assert!(said, "serve warns at start-up that mail is only logged");
 }
+
+#[tokio::test]
+async fn org_create_prints_the_primary_owners_invitation_link() {
+    let app = spawn_app().await;
+    let db = app.test_db.url().to_string();
+    let (ok, out, err) = cli(
+        &db,
+        &[
+            "org",
+            "create",
+            "umbrella",
+            "--name",
+            "Umbrella",
+            "--domain",
+            "umbrella.example.com",
+            "--owner-email",
+            "alice@umbrella.example.com",
+            "--public-url",
+            "https://seats.example.com/",
+        ],
+    );
+    assert!(ok, "{err}");
+    let token = out.lines().last().unwrap_or_default().trim().to_string();
+    assert!(token.starts_with("scimseats-inv_"), "{out}");
+    // The link the server really answers on: the invitation page, with the same token.
+    assert!(
+        err.contains(&format!(
+            "https://seats.example.com/invitations/accept?token={token}"
+        )),
+        "{err}"
+    );
+}
