@@ -118,6 +118,8 @@ pub struct ScimSettings {
     pub token_touch_interval: Duration,
     /// Lifetime of an OAuth 2.0 access token from `POST /oauth/token`.
     pub oauth_token_ttl: Duration,
+    /// Group members one list page may carry (see `scim::limits::MAX_PAGE_MEMBERS`).
+    pub max_page_members: i64,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/scim-seats.db";
@@ -143,6 +145,7 @@ impl Default for Settings {
                 searches_per_org: 0,
                 token_touch_interval: Duration::from_secs(60),
                 oauth_token_ttl: Duration::from_secs(3600),
+                max_page_members: crate::scim::limits::MAX_PAGE_MEMBERS,
             },
             auth: AuthSettings {
                 jwt: JwtKeys::ephemeral(),

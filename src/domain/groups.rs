@@ -183,6 +183,36 @@ fn one_view(
 }
 
 /// Views for a page of groups; members in one query for the whole page.
+/// The views of one page of a list: when members are shown, the page stops before the group
+/// whose members would take it past `MAX_PAGE_MEMBERS` (the first group always stays), so a
+/// list's memory is bounded whatever the groups hold. The client reads on from
+/// `startIndex + itemsPerPage`, as RFC 7644 §3.4.2.4 has it.
+pub fn load_page_views(
+    conn: &mut DbConn,
+    org_id: &str,
+    mut rows: Vec<GroupRow>,
+    with_members: bool,
+    max_members: i64,
+) -> Result<Vec<GroupView>, Error> {
+    if with_members && rows.len() > 1 {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let counts: HashMap<String, i64> = store::groups::member_counts(conn, org_id, &ids)?
+            .into_iter()
+            .collect();
+        let mut total = 0i64;
+        let keep = rows
+            .iter()
+            .take_while(|r| {
+                total += counts.get(&r.id).copied().unwrap_or(0);
+                total <= max_members
+            })
+            .count()
+            .max(1);
+        rows.truncate(keep);
+    }
+    load_views(conn, org_id, rows, with_members)
+}
+
 pub fn load_views(
     conn: &mut DbConn,
     org_id: &str,
@@ -484,5 +514,8 @@ pub fn search(
             limit: q.count,
         },
     )?;
-    Ok((load_views(conn, org_id, rows, wants_members(q))?, total))
+    Ok((
+        load_page_views(conn, org_id, rows, wants_members(q), q.max_page_members)?,
+        total,
+    ))
 }

@@ -191,19 +191,28 @@ fn sorted_page(
     let with_members =
         wants_attribute(&reg.group, &q.attributes, &q.excluded_attributes, "members");
     let user_rows = store::users::by_ids(conn, org_id, &ids_of("User"))?;
-    let group_rows = store::groups::by_ids(conn, org_id, &ids_of("Group"))?;
+    let group_ids = ids_of("Group");
+    let mut group_rows = store::groups::by_ids(conn, org_id, &group_ids)?;
+    // In page order, so that a member budget cuts the page at its end, never in its middle.
+    group_rows.sort_by_key(|r| group_ids.iter().position(|id| id == &r.id));
     let mut users: HashMap<String, UserView> =
         users::load_views(conn, org_id, user_rows, with_groups)?
             .into_iter()
             .map(|v| (v.row.id.clone(), v))
             .collect();
     let mut groups: HashMap<String, GroupView> =
-        groups::load_views(conn, org_id, group_rows, with_members)?
+        groups::load_page_views(conn, org_id, group_rows, with_members, q.max_page_members)?
             .into_iter()
             .map(|v| (v.row.id.clone(), v))
             .collect();
+    // Groups past the member budget were not loaded: the page ends before the first of them.
+    let cut = page
+        .iter()
+        .position(|(kind, id)| kind != "User" && group_ids.contains(id) && !groups.contains_key(id))
+        .unwrap_or(page.len());
     Ok(page
         .into_iter()
+        .take(cut)
         .filter_map(|(kind, id)| match kind.as_str() {
             "User" => users.remove(&id).map(Found::User),
             _ => groups.remove(&id).map(Found::Group),

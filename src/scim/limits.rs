@@ -35,6 +35,11 @@ pub const MAX_BODY_STRING_BYTES: usize = MAX_BINARY_BYTES;
 /// list answer stays bounded whatever clients stored.
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// Group members one page of a list may carry (about `MAX_PAGE_BYTES` of rendered members):
+/// a page stops before the group that would pass it, so groups of 100,000 members listed 200
+/// at a time never load 20 million rows. A single group is always shown whole.
+pub const MAX_PAGE_MEMBERS: i64 = 50_000;
+
 /// Names whose values live in indexed columns: `userName`, `externalId`, `displayName`
 /// (groups; users sort by it), email and member `value`s, and the short labels.
 const INDEXED: [&str; 6] = [

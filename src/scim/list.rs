@@ -23,6 +23,9 @@ pub struct ListQuery {
     pub sort_order: SortOrder,
     pub attributes: Vec<String>,
     pub excluded_attributes: Vec<String>,
+    /// Group members one page may carry (`limits::MAX_PAGE_MEMBERS` unless the server says
+    /// otherwise); not a client parameter.
+    pub max_page_members: i64,
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -61,6 +64,7 @@ impl ListQuery {
             sort_order: SortOrder::Ascending,
             attributes: Vec::new(),
             excluded_attributes: Vec::new(),
+            max_page_members: super::limits::MAX_PAGE_MEMBERS,
         }
     }
 

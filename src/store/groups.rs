@@ -160,6 +160,23 @@ pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<GroupRow>,
     Ok((rows, total))
 }
 
+/// How many members each of `group_ids` has (groups without members are absent).
+pub fn member_counts(
+    conn: &mut DbConn,
+    org_id: &str,
+    group_ids: &[String],
+) -> Q<Vec<(String, i64)>> {
+    if group_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    scim_group_members::table
+        .filter(scim_group_members::org_id.eq(org_id))
+        .filter(scim_group_members::group_id.eq_any(group_ids))
+        .group_by(scim_group_members::group_id)
+        .select((scim_group_members::group_id, diesel::dsl::count_star()))
+        .load(conn)
+}
+
 /// Members of the groups given: `(group_id, member)`, in insertion order per group.
 pub fn members_of(
     conn: &mut DbConn,

@@ -818,3 +818,73 @@ async fn the_openapi_document_describes_bodies_headers_and_responses_of_every_ro
         );
     }
 }
+
+/// A page of groups stops before the group whose members would pass the server's member
+/// budget (the first group always stays), so listing big groups never loads them all at once;
+/// the client reads on from `startIndex + itemsPerPage` and misses nothing.
+#[tokio::test]
+async fn group_pages_stop_at_the_member_budget_and_page_on_without_gaps() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 10,
+            premium: 0,
+        },
+        |s| s.scim.max_page_members = 3,
+    )
+    .await;
+    let mut ids = Vec::new();
+    for u in ["a", "b", "c"] {
+        let user = app.create_user(&format!("{u}@acme.example.com")).await;
+        ids.push(user["id"].as_str().unwrap().to_string());
+    }
+    create_group_with(&app, "g1", &ids[0..2]).await;
+    create_group_with(&app, "g2", &ids[1..3]).await;
+    create_group_with(&app, "g3", &[]).await;
+
+    let names = |r: &Resp| -> Vec<String> {
+        r.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["displayName"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = app.get("/Groups?sortBy=displayName&count=10").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(names(&first), ["g1"], "g2's members would pass the budget");
+    assert_eq!(first.body["itemsPerPage"], 1);
+    assert_eq!(first.body["totalResults"], 3);
+    let next = app
+        .get("/Groups?sortBy=displayName&count=10&startIndex=2")
+        .await;
+    assert_eq!(names(&next), ["g2", "g3"]);
+    // Without members there is nothing to bound: one page.
+    let bare = app
+        .get("/Groups?sortBy=displayName&count=10&excludedAttributes=members")
+        .await;
+    assert_eq!(names(&bare), ["g1", "g2", "g3"]);
+    // The root search cuts at the same place, after the users.
+    let root = app
+        .post(
+            "/.search",
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "sortBy": "displayName",
+                "count": 10
+            }),
+        )
+        .await;
+    assert_eq!(root.status, StatusCode::OK, "{}", root.body);
+    let kinds: Vec<&str> = root.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["meta"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "Group").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(root.body["totalResults"], 6);
+}

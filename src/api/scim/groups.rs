@@ -110,8 +110,9 @@ pub async fn search(
 async fn search_with(
     client: ScimClient,
     state: web::Data<AppState>,
-    query: ListQuery,
+    mut query: ListQuery,
 ) -> Result<ScimJson, Error> {
+    query.max_page_members = state.settings.scim.max_page_members;
     let filter = domain::parse_filter(&query)?;
     let point = domain::is_point_search(&query, filter.as_ref());
     let _turn = match point {

@@ -19,7 +19,8 @@ pub async fn root(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
+    let mut query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
+    query.max_page_members = state.settings.scim.max_page_members;
     let _turn = state.searches.enter(&client.org_id).await?;
     let org = client.org_id.clone();
     let q = query.clone();
