@@ -89,6 +89,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/console/settings/alerts",
             web::post().to(settings::save_alerts),
         )
+        .route(
+            "/console/settings/group-tiers",
+            web::post().to(settings::map_group),
+        )
+        .route(
+            "/console/settings/group-tiers/{group_id}/remove",
+            web::post().to(settings::unmap_group),
+        )
         .route("/console/audit", web::get().to(audit::show_page));
 }
 

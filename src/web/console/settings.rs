@@ -1,5 +1,6 @@
 //! Settings (Owners): verified domains, SCIM tokens (the secret shown once) with the SCIM
-//! base URL, the SSO settings as they stand, the usage alert, and the group → tier rules.
+//! base URL, the SSO settings as they stand, the usage alert, and the group → tier rules
+//! (set and removed with the same domain calls as `PUT/DELETE /api/v1/group-tiers/{id}`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -10,7 +11,8 @@ use super::flash::{self, Incoming};
 use super::{format, layout, show, tier_label};
 use crate::domain::alerts::{self, AlertConfig};
 use crate::domain::members::Role;
-use crate::domain::{domains, org_settings, tokens};
+use crate::domain::{domains, org_settings, seat_policy, tokens, Tier};
+use crate::error::Error;
 use crate::startup::AppState;
 use crate::web::csrf::{NoFields, Submitted};
 use crate::web::layout::Layout;
@@ -40,7 +42,24 @@ struct SettingsPage {
     webhook_url: String,
     webhook_secret_set: bool,
     signature_header: &'static str,
-    group_tiers: Vec<(String, &'static str)>,
+    rules: Vec<RuleLine>,
+    waits: Vec<WaitLine>,
+    /// `(group id, displayName)` to choose from.
+    groups: Vec<(String, String)>,
+}
+
+pub struct RuleLine {
+    group_id: String,
+    group: String,
+    tier: &'static str,
+    members: i64,
+}
+
+pub struct WaitLine {
+    user: String,
+    holding: &'static str,
+    waiting_for: &'static str,
+    since: String,
 }
 
 /// `GET /console/settings`
@@ -103,11 +122,29 @@ pub async fn show_page(
                 .unwrap_or_default(),
             webhook_secret_set: s.alert.as_ref().is_some_and(|a| a.webhook_secret.is_some()),
             signature_header: crate::webhooks::SIGNATURE_HEADER,
-            group_tiers: s
-                .group_tiers
+            rules: s
+                .policy
+                .rules
                 .into_iter()
-                .map(|(g, t)| (g, tier_label(t.as_str())))
+                .map(|r| RuleLine {
+                    tier: tier_label(&r.tier),
+                    group_id: r.group_id,
+                    group: r.group,
+                    members: r.members,
+                })
                 .collect(),
+            waits: s
+                .policy
+                .waits
+                .into_iter()
+                .map(|w| WaitLine {
+                    holding: w.holding.as_deref().map_or("no seat", tier_label),
+                    waiting_for: tier_label(&w.waiting_for),
+                    since: format::time(w.since),
+                    user: w.user_name,
+                })
+                .collect(),
+            groups: s.groups,
         },
         &flash,
     )
@@ -257,5 +294,64 @@ pub async fn save_alerts(
         "/console/settings",
         true,
         "Usage alert saved.",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GroupTierForm {
+    group_id: String,
+    tier: String,
+}
+
+/// `POST /console/settings/group-tiers`: the same call as `PUT /api/v1/group-tiers/{id}`.
+pub async fn map_group(
+    state: web::Data<AppState>,
+    post: Submitted<GroupTierForm>,
+) -> Result<HttpResponse, PageError> {
+    let Submitted { who, form } = post;
+    who.require(Role::Owner)?;
+    let tier = Tier::parse(&form.tier).ok_or_else(|| {
+        Error::BadRequest(format!(
+            "unknown tier '{}': use premium or standard",
+            form.tier
+        ))
+    })?;
+    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
+    let rule = state
+        .db
+        .write(move |c| seat_policy::put_rule(c, &org, &form.group_id, tier, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        &format!(
+            "{} is mapped to {}: its members move to that tier when a seat is free.",
+            rule.group,
+            tier_label(&rule.tier)
+        ),
+    ))
+}
+
+/// `POST /console/settings/group-tiers/{group_id}/remove`: as `DELETE /api/v1/group-tiers/{id}`.
+pub async fn unmap_group(
+    state: web::Data<AppState>,
+    group_id: web::Path<String>,
+    post: Submitted<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let who = post.who;
+    who.require(Role::Owner)?;
+    let (org, group, actor) = (
+        who.session.org_id.clone(),
+        group_id.into_inner(),
+        who.session.actor(),
+    );
+    state
+        .db
+        .write(move |c| seat_policy::remove_rule(c, &org, &group, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        "The group's tier rule was removed: its members keep their seats.",
     ))
 }

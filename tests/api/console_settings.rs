@@ -1,0 +1,221 @@
+//! The console's Settings page acting on the group → tier mapping: an Owner maps a SCIM
+//! group to a tier and an Okta-shaped group push then moves its member; an Admin is refused;
+//! a form without its CSRF token or with a bad value changes nothing.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::browser::Browser;
+use crate::console_support::*;
+use crate::helpers::*;
+use crate::web_invitations::sign_in_by_invitation;
+
+async fn tier_of(app: &TestApp, id: &str) -> Value {
+    let r = app.get(&format!("/Users/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    seat(&r.body)["tier"].clone()
+}
+
+/// Okta's group push: members are added by a PATCH after the group exists.
+async fn okta_add_member(app: &TestApp, group: &str, user: &str) {
+    let r = app
+        .patch(
+            &format!("/Groups/{group}"),
+            json!({"schemas": [PATCH_OP], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": user}]}]}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.body);
+}
+
+async fn rules(app: &TestApp) -> Value {
+    let owner = owner_token(app, scim_seats::domain::members::Role::Owner);
+    let r = app
+        .api(&owner, Method::GET, "/group-tiers", None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["rules"].clone()
+}
+
+#[tokio::test]
+async fn an_owner_maps_a_group_to_premium_in_settings_and_a_group_push_moves_the_user() {
+    let app = spawn_owner_app(
+        Seats {
+            standard: 2,
+            premium: 1,
+        },
+        None,
+    )
+    .await;
+    // Carl holds the only premium seat, Ada a standard one; Engineering is pushed empty.
+    let carl = scim_user(&app, "carl@acme.example.com", "Carl").await;
+    let ada = scim_user(&app, "ada@acme.example.com", "Ada Lovelace").await;
+    assert_eq!(tier_of(&app, &carl).await, "premium");
+    assert_eq!(tier_of(&app, &ada).await, "standard");
+    let eng = create_group_with(&app, "Engineering", &[]).await;
+    create_group_with(&app, "Sales", &[]).await;
+
+    let Some(mut browser) = Browser::start("console_settings_group_tiers").await else {
+        return;
+    };
+    sign_in_by_invitation(&app, &mut browser, "olga@acme.example.com", "owner").await;
+    browser
+        .goto(&format!("{}/console/settings", app.addr))
+        .await;
+    let text = browser.text().await;
+    assert!(text.contains("No group is mapped to a tier"), "{text}");
+    browser.select("Group", "Engineering").await;
+    browser.select("Tier", "Premium").await;
+    browser.click_button("Map group").await;
+    browser.wait_for_path("/console/settings").await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Engineering is mapped to Premium"),
+        "no flash: {text}"
+    );
+    assert_eq!(rules(&app).await[0]["group_id"], eng.as_str());
+    assert_eq!(rules(&app).await[0]["tier"], "premium");
+
+    // The group push: no premium seat is free, so Ada waits for one, and the page says so.
+    okta_add_member(&app, &eng, &ada).await;
+    assert_eq!(tier_of(&app, &ada).await, "standard");
+    browser
+        .goto(&format!("{}/console/settings", app.addr))
+        .await;
+    let text = browser.text().await;
+    browser.screenshot("settings-rule-and-wait").await;
+    assert!(
+        text.contains("ada@acme.example.com Standard Premium"),
+        "no wait shown: {text}"
+    );
+    assert!(!text.contains("Nobody waits for a tier"), "{text}");
+
+    // Carl leaves: his premium seat goes to Ada (read back over SCIM).
+    let r = app
+        .patch(
+            &format!("/Users/{carl}"),
+            json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(tier_of(&app, &ada).await, "premium");
+
+    // The Owner removes the rule: Ada keeps her seat.
+    browser
+        .goto(&format!("{}/console/settings", app.addr))
+        .await;
+    browser.click_button("Remove rule").await;
+    browser.wait_for_path("/console/settings").await;
+    let text = browser.text().await;
+    browser.screenshot("settings-rule-removed").await;
+    assert!(text.contains("tier rule was removed"), "{text}");
+    assert!(text.contains("No group is mapped to a tier"), "{text}");
+    assert_eq!(rules(&app).await, json!([]));
+    assert_eq!(tier_of(&app, &ada).await, "premium");
+    app.assert_seat_invariants();
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn group_tier_forms_refuse_admins_missing_csrf_and_bad_values_changing_nothing() {
+    let app = spawn_owner_app(
+        Seats {
+            standard: 2,
+            premium: 1,
+        },
+        None,
+    )
+    .await;
+    let eng = create_group_with(&app, "Engineering", &[]).await;
+    let post = |client: &reqwest::Client, path: &str, form: Vec<(&str, String)>| {
+        client
+            .post(format!("{}{path}", app.addr))
+            .form(&form)
+            .send()
+    };
+
+    // An Admin: 403 on both forms, even with a valid CSRF token.
+    let (admin, admin_csrf) = http_sign_in(&app, "adam@acme.example.com", "admin").await;
+    let r = post(
+        &admin,
+        "/console/settings/group-tiers",
+        vec![
+            ("csrf", admin_csrf.clone()),
+            ("group_id", eng.clone()),
+            ("tier", "premium".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("Requires Owner"));
+    assert_eq!(rules(&app).await, json!([]));
+
+    let (owner, csrf) = http_sign_in(&app, "olga@acme.example.com", "owner").await;
+    // No CSRF token: refused, nothing mapped.
+    let r = post(
+        &owner,
+        "/console/settings/group-tiers",
+        vec![("group_id", eng.clone()), ("tier", "premium".into())],
+    )
+    .await
+    .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(rules(&app).await, json!([]));
+    // An unknown tier and an unknown group: readable pages, nothing mapped.
+    for (group, tier, status) in [
+        (eng.clone(), "gold", StatusCode::BAD_REQUEST),
+        (
+            "no-such-group".to_string(),
+            "premium",
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let r = post(
+            &owner,
+            "/console/settings/group-tiers",
+            vec![
+                ("csrf", csrf.clone()),
+                ("group_id", group),
+                ("tier", tier.into()),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), status, "{tier}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("<html"), "not a page: {html}");
+        assert_eq!(rules(&app).await, json!([]));
+    }
+
+    // A real rule, then its removal refused to the Admin and without CSRF.
+    let r = post(
+        &owner,
+        "/console/settings/group-tiers",
+        vec![
+            ("csrf", csrf.clone()),
+            ("group_id", eng.clone()),
+            ("tier", "premium".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(rules(&app).await[0]["tier"], "premium");
+    let remove = format!("/console/settings/group-tiers/{eng}/remove");
+    let r = post(&admin, &remove, vec![("csrf", admin_csrf)])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = post(&owner, &remove, vec![]).await.unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(rules(&app).await.as_array().map(Vec::len), Some(1));
+    let r = post(&owner, &remove, vec![("csrf", csrf.clone())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(rules(&app).await, json!([]));
+    // Removing it again: a readable 404, not a 5xx.
+    let r = post(&owner, &remove, vec![("csrf", csrf)]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
