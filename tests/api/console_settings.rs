@@ -219,3 +219,170 @@ async fn group_tier_forms_refuse_admins_missing_csrf_and_bad_values_changing_not
     let r = post(&owner, &remove, vec![("csrf", csrf)]).await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+/// Follow the console's 303 and return the page it leads to.
+async fn followed(client: &reqwest::Client, app: &TestApp, r: reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("location")
+        .to_string();
+    client
+        .get(format!("{}{to}", app.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn sso_settings(app: &TestApp) -> crate::helpers::Resp {
+    let owner = owner_token(app, scim_seats::domain::members::Role::Owner);
+    app.api(&owner, Method::GET, "/sso", None, &[]).await
+}
+
+#[tokio::test]
+async fn an_owner_saves_sso_in_settings_sees_the_redirect_uri_and_people_sign_in_through_it() {
+    use crate::idp::{browser_client, sign_in_via_idp, TestIdp, CLIENT_ID, CLIENT_SECRET};
+    // The redirect URI is built from the public URL, so the port must be known first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let app = spawn_app_with(
+        Seats {
+            standard: 3,
+            premium: 0,
+        },
+        |s| {
+            s.http.bind = format!("127.0.0.1:{port}");
+            s.mail.public_url = format!("http://127.0.0.1:{port}");
+            s.mail.delivery_interval = None;
+            s.billing.renewal_interval = None;
+            s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").expect("policy");
+        },
+    )
+    .await;
+    let redirect_uri = format!("{}/sso/acme/callback", app.addr);
+    let idp = TestIdp::start(std::slice::from_ref(&redirect_uri));
+    let (owner, csrf) = http_sign_in(&app, "olga@acme.example.com", "owner").await;
+    let page = owner
+        .get(format!("{}/console/settings", app.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("SSO is not set up"), "{page}");
+    assert!(
+        page.contains(&redirect_uri),
+        "redirect URI not offered: {page}"
+    );
+    assert!(page.contains("type=\"password\""), "{page}");
+    let save = |form: Vec<(&'static str, String)>| {
+        owner
+            .post(format!("{}/console/settings/sso", app.addr))
+            .form(&form)
+            .send()
+    };
+
+    // A wrong issuer: a readable 400 page, nothing saved.
+    let r = save(vec![
+        ("csrf", csrf.clone()),
+        ("issuer", "http://idp.example.com".into()),
+        ("client_id", CLIENT_ID.into()),
+        ("client_secret", CLIENT_SECRET.into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("https://"));
+    assert_eq!(sso_settings(&app).await.status, StatusCode::NOT_FOUND);
+    // Without the CSRF token: nothing saved.
+    let r = save(vec![
+        ("issuer", idp.issuer.clone()),
+        ("client_id", CLIENT_ID.into()),
+        ("client_secret", CLIENT_SECRET.into()),
+    ])
+    .await
+    .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(sso_settings(&app).await.status, StatusCode::NOT_FOUND);
+
+    let r = save(vec![
+        ("csrf", csrf.clone()),
+        ("issuer", idp.issuer.clone()),
+        ("client_id", CLIENT_ID.into()),
+        ("client_secret", CLIENT_SECRET.into()),
+        ("extra_scopes", "".into()),
+    ])
+    .await
+    .unwrap();
+    let page = followed(&owner, &app, r).await;
+    assert!(
+        page.contains(&format!(
+            "Register this redirect URI at the identity provider: {redirect_uri}"
+        )),
+        "{page}"
+    );
+    assert!(!page.contains(CLIENT_SECRET), "the secret is shown back");
+    let s = sso_settings(&app).await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.body);
+    assert_eq!(s.body["issuer"], idp.issuer.as_str());
+
+    // The saved settings work: a person of the verified domain signs in through the IdP.
+    let page = sign_in_via_idp(
+        &browser_client(false),
+        &app.addr,
+        "acme",
+        "nia@acme.example.com",
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.url.ends_with("/console"), "{}", page.url);
+
+    // Saved again with the secret left blank: the stored secret is kept, the scope added.
+    let r = save(vec![
+        ("csrf", csrf.clone()),
+        ("issuer", idp.issuer.clone()),
+        ("client_id", CLIENT_ID.into()),
+        ("client_secret", "".into()),
+        ("extra_scopes", "groups".into()),
+    ])
+    .await
+    .unwrap();
+    followed(&owner, &app, r).await;
+    let s = sso_settings(&app).await;
+    assert_eq!(s.body["client_secret_set"], true, "{}", s.body);
+    assert_eq!(
+        s.body["scopes"],
+        json!(["openid", "email", "profile", "groups"])
+    );
+
+    // An Admin may not change or turn it off.
+    let (admin, admin_csrf) = http_sign_in(&app, "adam@acme.example.com", "admin").await;
+    let r = admin
+        .post(format!("{}/console/settings/sso/delete", app.addr))
+        .form(&[("csrf", admin_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(sso_settings(&app).await.status, StatusCode::OK);
+
+    // Turned off by the Owner.
+    let r = owner
+        .post(format!("{}/console/settings/sso/delete", app.addr))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let page = followed(&owner, &app, r).await;
+    assert!(page.contains("SSO is off"), "{page}");
+    assert!(page.contains("SSO is not set up"), "{page}");
+    assert_eq!(sso_settings(&app).await.status, StatusCode::NOT_FOUND);
+}

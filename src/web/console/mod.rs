@@ -89,6 +89,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/console/settings/alerts",
             web::post().to(settings::save_alerts),
         )
+        .route("/console/settings/sso", web::post().to(settings::save_sso))
+        .route(
+            "/console/settings/sso/delete",
+            web::post().to(settings::delete_sso),
+        )
         .route(
             "/console/settings/group-tiers",
             web::post().to(settings::map_group),

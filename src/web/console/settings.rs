@@ -11,6 +11,7 @@ use super::flash::{self, Incoming};
 use super::{format, layout, show, tier_label};
 use crate::domain::alerts::{self, AlertConfig};
 use crate::domain::members::Role;
+use crate::domain::sso::{self, SsoInput};
 use crate::domain::{domains, org_settings, seat_policy, tokens, Tier};
 use crate::error::Error;
 use crate::startup::AppState;
@@ -38,6 +39,11 @@ struct SettingsPage {
     tokens: Vec<TokenLine>,
     sso: Vec<(&'static str, String)>,
     sso_login_url: String,
+    /// The form's current values (the secret is never shown back).
+    sso_issuer: String,
+    sso_client_id: String,
+    sso_extra_scopes: String,
+    sso_redirect_uri: String,
     threshold: String,
     webhook_url: String,
     webhook_secret_set: bool,
@@ -79,18 +85,28 @@ pub async fn show_page(
     let public_url = state.settings.mail.public_url.clone();
     let sso = match &s.sso {
         Some(r) => {
-            let shown = crate::domain::sso::view(r, &public_url, &s.slug);
+            let shown = sso::view(r, &public_url, &s.slug);
             vec![
                 ("Issuer", shown.issuer),
                 ("Client id", shown.client_id),
                 ("Client secret", "set (never shown again)".to_string()),
                 ("Scopes", shown.scopes.join(" ")),
-                ("Redirect URI to register at the IdP", shown.redirect_uri),
                 ("Updated", format::time(r.updated_at)),
             ]
         }
         None => Vec::new(),
     };
+    let sso_redirect_uri = sso::redirect_uri(&public_url, &s.slug);
+    let (sso_issuer, sso_client_id, sso_extra_scopes) = s.sso.as_ref().map_or_else(
+        || (String::new(), String::new(), String::new()),
+        |r| {
+            (
+                r.issuer.clone(),
+                r.client_id.clone(),
+                r.extra_scopes.clone(),
+            )
+        },
+    );
     show(
         &SettingsPage {
             layout: layout("Settings", &who, "/console/settings", &flash),
@@ -111,6 +127,10 @@ pub async fn show_page(
                 .collect(),
             sso,
             sso_login_url: format!("{site}/sso/{}", s.slug),
+            sso_issuer,
+            sso_client_id,
+            sso_extra_scopes,
+            sso_redirect_uri,
             threshold: s
                 .alert
                 .as_ref()
@@ -353,5 +373,70 @@ pub async fn unmap_group(
         "/console/settings",
         true,
         "The group's tier rule was removed: its members keep their seats.",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SsoForm {
+    issuer: String,
+    client_id: String,
+    #[serde(default)]
+    client_secret: String,
+    /// Space-separated.
+    #[serde(default)]
+    extra_scopes: String,
+}
+
+/// `POST /console/settings/sso`: the same call as `PUT /api/v1/sso`; a blank secret keeps the
+/// stored one (the field is never filled back).
+pub async fn save_sso(
+    state: web::Data<AppState>,
+    post: Submitted<SsoForm>,
+) -> Result<HttpResponse, PageError> {
+    let Submitted { who, form } = post;
+    who.require(Role::Owner)?;
+    let secret = form.client_secret.trim();
+    let input = SsoInput {
+        issuer: form.issuer,
+        client_id: form.client_id,
+        client_secret: (!secret.is_empty()).then(|| secret.to_string()),
+        extra_scopes: form
+            .extra_scopes
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    };
+    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
+    let public_url = state.settings.mail.public_url.clone();
+    let view = state
+        .db
+        .write(move |c| sso::put(c, &org, &input, &actor, &public_url))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        &format!(
+            "SSO saved. Register this redirect URI at the identity provider: {}",
+            view.redirect_uri
+        ),
+    ))
+}
+
+/// `POST /console/settings/sso/delete`: as `DELETE /api/v1/sso`.
+pub async fn delete_sso(
+    state: web::Data<AppState>,
+    post: Submitted<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let who = post.who;
+    who.require(Role::Owner)?;
+    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
+    state
+        .db
+        .write(move |c| sso::delete(c, &org, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        "SSO is off: people get in by invitation.",
     ))
 }
