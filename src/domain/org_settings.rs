@@ -2,6 +2,7 @@
 //! the SSO settings, the usage alert and the group → tier rules. Each part is the same read
 //! the owner API's settings routes make.
 
+use super::oauth::{self, ClientView};
 use super::{alerts, domains, seat_policy, tokens};
 use crate::error::Error;
 use crate::store::{self, alerts::AlertRow, sso::SsoRow, tokens::TokenRow, DbConn};
@@ -11,6 +12,8 @@ pub struct OrgSettings {
     pub slug: String,
     pub domains: Vec<String>,
     pub tokens: Vec<TokenRow>,
+    /// OAuth 2.0 clients with their secrets' ids, as `GET /api/v1/oauth-clients` lists them.
+    pub oauth_clients: Vec<ClientView>,
     pub sso: Option<SsoRow>,
     pub alert: Option<AlertRow>,
     /// The group → tier rules and tier waits, as `GET /api/v1/group-tiers` shows them.
@@ -26,6 +29,7 @@ pub fn load(conn: &mut DbConn, org_id: &str) -> Result<OrgSettings, Error> {
         slug: org.slug,
         domains: domains::list(conn, org_id)?,
         tokens: tokens::list(conn, org_id)?,
+        oauth_clients: oauth::list(conn, org_id)?,
         sso,
         alert: alerts::get(conn, org_id)?,
         policy: seat_policy::policy(conn, org_id)?,

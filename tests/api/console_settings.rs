@@ -386,3 +386,170 @@ async fn an_owner_saves_sso_in_settings_sees_the_redirect_uri_and_people_sign_in
     assert!(page.contains("SSO is not set up"), "{page}");
     assert_eq!(sso_settings(&app).await.status, StatusCode::NOT_FOUND);
 }
+
+/// `(client id, secret)` from the flash of a page that shows a new OAuth secret once.
+fn issued_in(page: &str) -> (String, String) {
+    let word_after = |marker: &str| {
+        page.split(marker)
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '<').next())
+            .unwrap_or_else(|| panic!("nothing after {marker:?} in {page}"))
+            .to_string()
+    };
+    (
+        word_after("OAuth client "),
+        word_after("shown only once): "),
+    )
+}
+
+async fn oauth_token(app: &TestApp, id: &str, secret: &str) -> Option<String> {
+    let r = http_client()
+        .post(format!("{}/oauth/token", app.addr))
+        .basic_auth(id, Some(secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    let r = into_resp(r).await;
+    if r.status != StatusCode::OK {
+        assert_eq!(r.body["error"], "invalid_client", "{}", r.body);
+        return None;
+    }
+    Some(
+        r.body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string(),
+    )
+}
+
+async fn scim_with(app: &TestApp, token: &str) -> StatusCode {
+    call(
+        &app.client,
+        &app.addr,
+        Some(token),
+        Method::GET,
+        "/scim/v2/Users?count=1",
+        None,
+    )
+    .await
+    .status
+}
+
+async fn oauth_clients(app: &TestApp) -> Value {
+    let owner = owner_token(app, scim_seats::domain::members::Role::Owner);
+    let r = app
+        .api(&owner, Method::GET, "/oauth-clients", None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["clients"].clone()
+}
+
+#[tokio::test]
+async fn an_owner_creates_an_oauth_client_in_settings_whose_secret_gets_scim_tokens() {
+    let app = spawn_owner_app(
+        Seats {
+            standard: 2,
+            premium: 0,
+        },
+        None,
+    )
+    .await;
+    let (owner, csrf) = http_sign_in(&app, "olga@acme.example.com", "owner").await;
+    let form = |path: &str, fields: Vec<(&'static str, String)>| {
+        owner
+            .post(format!("{}/console/settings/oauth-clients{path}", app.addr))
+            .form(&fields)
+            .send()
+    };
+    // Without the CSRF token nothing is created.
+    let r = form("", vec![("description", "Entra".into())])
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(oauth_clients(&app).await, json!([]));
+    // An Admin is refused.
+    let (admin, admin_csrf) = http_sign_in(&app, "adam@acme.example.com", "admin").await;
+    let r = admin
+        .post(format!("{}/console/settings/oauth-clients", app.addr))
+        .form(&[("csrf", admin_csrf.as_str()), ("description", "Entra")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(oauth_clients(&app).await, json!([]));
+
+    let r = form(
+        "",
+        vec![("csrf", csrf.clone()), ("description", "Entra".into())],
+    )
+    .await
+    .unwrap();
+    let page = followed(&owner, &app, r).await;
+    assert!(
+        page.contains(&format!("{}/oauth/token", app.addr)),
+        "{page}"
+    );
+    let (client, secret) = issued_in(&page);
+    assert_eq!(oauth_clients(&app).await[0]["client_id"], client.as_str());
+    let token = oauth_token(&app, &client, &secret).await.expect("a token");
+    assert_eq!(scim_with(&app, &token).await, StatusCode::OK);
+    // Shown once.
+    let again = owner
+        .get(format!("{}/console/settings", app.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!again.contains(&secret), "the secret is shown again");
+    assert!(again.contains(&client), "{again}");
+
+    // Rotation: a second secret, then the first revoked.
+    let r = form(&format!("/{client}/secrets"), vec![("csrf", csrf.clone())])
+        .await
+        .unwrap();
+    let (same, second) = issued_in(&followed(&owner, &app, r).await);
+    assert_eq!(same, client);
+    assert!(oauth_token(&app, &client, &second).await.is_some());
+    let first_id = oauth_clients(&app).await[0]["secrets"][0]["id"]
+        .as_str()
+        .expect("secret id")
+        .to_string();
+    let r = form(
+        &format!("/{client}/secrets/{first_id}/revoke"),
+        vec![("csrf", csrf.clone())],
+    )
+    .await
+    .unwrap();
+    let page = followed(&owner, &app, r).await;
+    assert!(page.contains("The secret was revoked"), "{page}");
+    assert!(oauth_token(&app, &client, &secret).await.is_none());
+    assert!(oauth_token(&app, &client, &second).await.is_some());
+
+    // An Admin may not revoke the client; the Owner does, and its secrets stop working.
+    let r = admin
+        .post(format!(
+            "{}/console/settings/oauth-clients/{client}/revoke",
+            app.addr
+        ))
+        .form(&[("csrf", admin_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(oauth_token(&app, &client, &second).await.is_some());
+    let r = form(&format!("/{client}/revoke"), vec![("csrf", csrf.clone())])
+        .await
+        .unwrap();
+    let page = followed(&owner, &app, r).await;
+    assert!(page.contains("The OAuth client was revoked"), "{page}");
+    assert!(oauth_token(&app, &client, &second).await.is_none());
+    // Revoking an unknown client: a readable 404 page.
+    let r = form("/no-such-client/revoke", vec![("csrf", csrf)])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

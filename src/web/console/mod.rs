@@ -89,6 +89,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/console/settings/alerts",
             web::post().to(settings::save_alerts),
         )
+        .route(
+            "/console/settings/oauth-clients",
+            web::post().to(settings::create_client),
+        )
+        .route(
+            "/console/settings/oauth-clients/{id}/secrets",
+            web::post().to(settings::add_client_secret),
+        )
+        .route(
+            "/console/settings/oauth-clients/{id}/secrets/{secret}/revoke",
+            web::post().to(settings::revoke_client_secret),
+        )
+        .route(
+            "/console/settings/oauth-clients/{id}/revoke",
+            web::post().to(settings::revoke_client),
+        )
         .route("/console/settings/sso", web::post().to(settings::save_sso))
         .route(
             "/console/settings/sso/delete",

@@ -11,6 +11,7 @@ use super::flash::{self, Incoming};
 use super::{format, layout, show, tier_label};
 use crate::domain::alerts::{self, AlertConfig};
 use crate::domain::members::Role;
+use crate::domain::oauth;
 use crate::domain::sso::{self, SsoInput};
 use crate::domain::{domains, org_settings, seat_policy, tokens, Tier};
 use crate::error::Error;
@@ -37,6 +38,8 @@ struct SettingsPage {
     scim_base_url: String,
     domains: Vec<String>,
     tokens: Vec<TokenLine>,
+    clients: Vec<ClientLine>,
+    token_url: String,
     sso: Vec<(&'static str, String)>,
     sso_login_url: String,
     /// The form's current values (the secret is never shown back).
@@ -52,6 +55,16 @@ struct SettingsPage {
     waits: Vec<WaitLine>,
     /// `(group id, displayName)` to choose from.
     groups: Vec<(String, String)>,
+}
+
+pub struct ClientLine {
+    id: String,
+    description: String,
+    created: String,
+    last_used: String,
+    revoked: bool,
+    /// `(secret id, created, revoked)`
+    secrets: Vec<(String, String, bool)>,
 }
 
 pub struct RuleLine {
@@ -125,6 +138,29 @@ pub async fn show_page(
                     revoked: t.revoked_at.is_some(),
                 })
                 .collect(),
+            clients: s
+                .oauth_clients
+                .iter()
+                .map(|c| ClientLine {
+                    id: c.client_id.clone(),
+                    description: c.description.clone(),
+                    created: format::time(c.created_at),
+                    last_used: c.last_used_at.map_or("never".to_string(), format::time),
+                    revoked: c.revoked_at.is_some(),
+                    secrets: c
+                        .secrets
+                        .iter()
+                        .map(|x| {
+                            (
+                                x.id.clone(),
+                                format::time(x.created_at),
+                                x.revoked_at.is_some(),
+                            )
+                        })
+                        .collect(),
+                })
+                .collect(),
+            token_url: format!("{site}/oauth/token"),
             sso,
             sso_login_url: format!("{site}/sso/{}", s.slug),
             sso_issuer,
@@ -438,5 +474,100 @@ pub async fn delete_sso(
         "/console/settings",
         true,
         "SSO is off: people get in by invitation.",
+    ))
+}
+
+/// `POST /console/settings/oauth-clients`: as `POST /api/v1/oauth-clients`; the client id and
+/// secret travel once, in the flash message, as a new SCIM token does.
+pub async fn create_client(
+    state: web::Data<AppState>,
+    post: Submitted<TokenForm>,
+) -> Result<HttpResponse, PageError> {
+    let Submitted { who, form } = post;
+    who.require(Role::Owner)?;
+    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
+    let issued = state
+        .db
+        .write(move |c| oauth::create_client(c, &org, &form.description, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        &format!(
+            "New OAuth client {} (copy the secret now, it is shown only once): {}",
+            issued.client_id, issued.client_secret
+        ),
+    ))
+}
+
+/// `POST /console/settings/oauth-clients/{id}/secrets`: as `POST …/{id}/secrets` (rotation).
+pub async fn add_client_secret(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    post: Submitted<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let who = post.who;
+    who.require(Role::Owner)?;
+    let (org, id, actor) = (
+        who.session.org_id.clone(),
+        id.into_inner(),
+        who.session.actor(),
+    );
+    let issued = state
+        .db
+        .write(move |c| oauth::add_secret(c, &org, &id, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        &format!(
+            "New secret for OAuth client {} (copy it now, it is shown only once): {}",
+            issued.client_id, issued.client_secret
+        ),
+    ))
+}
+
+/// `POST /console/settings/oauth-clients/{id}/secrets/{secret}/revoke`
+pub async fn revoke_client_secret(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    post: Submitted<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let who = post.who;
+    who.require(Role::Owner)?;
+    let (client, secret) = path.into_inner();
+    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
+    state
+        .db
+        .write(move |c| oauth::revoke_secret(c, &org, &client, &secret, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        "The secret was revoked: it can no longer get access tokens.",
+    ))
+}
+
+/// `POST /console/settings/oauth-clients/{id}/revoke`
+pub async fn revoke_client(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    post: Submitted<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let who = post.who;
+    who.require(Role::Owner)?;
+    let (org, id, actor) = (
+        who.session.org_id.clone(),
+        id.into_inner(),
+        who.session.actor(),
+    );
+    state
+        .db
+        .write(move |c| oauth::revoke_client(c, &org, &id, &actor))
+        .await?;
+    Ok(flash::redirect(
+        "/console/settings",
+        true,
+        "The OAuth client was revoked: it can no longer sync.",
     ))
 }
