@@ -28,6 +28,18 @@ async fn okta_add_member(app: &TestApp, group: &str, user: &str) {
     assert!(r.status.is_success(), "{} {}", r.status, r.body);
 }
 
+/// Scroll the mapping section into view, so that the screenshot shows it.
+async fn show_group_section(browser: &Browser) {
+    browser
+        .client
+        .execute(
+            "document.getElementById('groups-h').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .expect("scroll");
+}
+
 async fn rules(app: &TestApp) -> Value {
     let owner = owner_token(app, scim_seats::domain::members::Role::Owner);
     let r = app
@@ -83,6 +95,7 @@ async fn an_owner_maps_a_group_to_premium_in_settings_and_a_group_push_moves_the
         .goto(&format!("{}/console/settings", app.addr))
         .await;
     let text = browser.text().await;
+    show_group_section(&browser).await;
     browser.screenshot("settings-rule-and-wait").await;
     assert!(
         text.contains("ada@acme.example.com Standard Premium"),
@@ -107,6 +120,7 @@ async fn an_owner_maps_a_group_to_premium_in_settings_and_a_group_push_moves_the
     browser.click_button("Remove rule").await;
     browser.wait_for_path("/console/settings").await;
     let text = browser.text().await;
+    show_group_section(&browser).await;
     browser.screenshot("settings-rule-removed").await;
     assert!(text.contains("tier rule was removed"), "{text}");
     assert!(text.contains("No group is mapped to a tier"), "{text}");
