@@ -2,7 +2,8 @@
 //! the SSO settings, the usage alert and the group → tier rules. Each part is the same read
 //! the owner API's settings routes make.
 
-use super::{alerts, domains, seat_policy, tokens, Tier};
+use super::oauth::{self, ClientView};
+use super::{alerts, domains, seat_policy, tokens};
 use crate::error::Error;
 use crate::store::{self, alerts::AlertRow, sso::SsoRow, tokens::TokenRow, DbConn};
 
@@ -11,27 +12,27 @@ pub struct OrgSettings {
     pub slug: String,
     pub domains: Vec<String>,
     pub tokens: Vec<TokenRow>,
+    /// OAuth 2.0 clients with their secrets' ids, as `GET /api/v1/oauth-clients` lists them.
+    pub oauth_clients: Vec<ClientView>,
     pub sso: Option<SsoRow>,
     pub alert: Option<AlertRow>,
-    /// `(group display name, tier)`
-    pub group_tiers: Vec<(String, Tier)>,
+    /// The group → tier rules and tier waits, as `GET /api/v1/group-tiers` shows them.
+    pub policy: seat_policy::Policy,
+    /// `(group id, displayName)` of every group, to choose one to map.
+    pub groups: Vec<(String, String)>,
 }
 
 pub fn load(conn: &mut DbConn, org_id: &str) -> Result<OrgSettings, Error> {
     let org = store::orgs::find(conn, org_id)?.ok_or_else(|| Error::not_found("organization"))?;
     let sso = store::sso::find(conn, org_id)?;
-    let mut group_tiers = Vec::new();
-    for (group_id, tier) in seat_policy::group_tiers(conn, org_id)? {
-        let name =
-            store::groups::find(conn, org_id, &group_id)?.map_or(group_id, |g| g.display_name);
-        group_tiers.push((name, tier));
-    }
     Ok(OrgSettings {
         slug: org.slug,
         domains: domains::list(conn, org_id)?,
         tokens: tokens::list(conn, org_id)?,
+        oauth_clients: oauth::list(conn, org_id)?,
         sso,
         alert: alerts::get(conn, org_id)?,
-        group_tiers,
+        policy: seat_policy::policy(conn, org_id)?,
+        groups: store::groups::names(conn, org_id)?,
     })
 }

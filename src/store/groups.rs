@@ -328,3 +328,13 @@ pub fn ids_by_display_name(conn: &mut DbConn, org_id: &str, norm: &str) -> Q<Vec
         .limit(10)
         .load(conn)
 }
+
+/// Every group of the organization as `(id, displayName)`, by displayName: the console's
+/// choice of group to map to a tier.
+pub fn names(conn: &mut DbConn, org_id: &str) -> Q<Vec<(String, String)>> {
+    scim_groups::table
+        .filter(scim_groups::org_id.eq(org_id))
+        .order((scim_groups::display_name_norm.asc(), scim_groups::id.asc()))
+        .select((scim_groups::id, scim_groups::display_name))
+        .load(conn)
+}

@@ -10,6 +10,7 @@ mod console_actions;
 mod console_billing;
 mod console_members;
 mod console_security;
+mod console_settings;
 mod console_support;
 mod discovery;
 mod etags;

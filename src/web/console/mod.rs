@@ -89,6 +89,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/console/settings/alerts",
             web::post().to(settings::save_alerts),
         )
+        .route(
+            "/console/settings/oauth-clients",
+            web::post().to(settings::create_client),
+        )
+        .route(
+            "/console/settings/oauth-clients/{id}/secrets",
+            web::post().to(settings::add_client_secret),
+        )
+        .route(
+            "/console/settings/oauth-clients/{id}/secrets/{secret}/revoke",
+            web::post().to(settings::revoke_client_secret),
+        )
+        .route(
+            "/console/settings/oauth-clients/{id}/revoke",
+            web::post().to(settings::revoke_client),
+        )
+        .route("/console/settings/sso", web::post().to(settings::save_sso))
+        .route(
+            "/console/settings/sso/delete",
+            web::post().to(settings::delete_sso),
+        )
+        .route(
+            "/console/settings/group-tiers",
+            web::post().to(settings::map_group),
+        )
+        .route(
+            "/console/settings/group-tiers/{group_id}/remove",
+            web::post().to(settings::unmap_group),
+        )
         .route("/console/audit", web::get().to(audit::show_page));
 }
 
