@@ -13,9 +13,11 @@ use crate::domain::alerts::{self, AlertConfig};
 use crate::domain::members::Role;
 use crate::domain::oauth;
 use crate::domain::sso::{self, SsoInput};
+use crate::domain::Actor;
 use crate::domain::{domains, org_settings, seat_policy, tokens, Tier};
 use crate::error::Error;
 use crate::startup::AppState;
+use crate::store::DbConn;
 use crate::web::csrf::{NoFields, Submitted};
 use crate::web::layout::Layout;
 use crate::web::page::PageError;
@@ -230,19 +232,29 @@ pub async fn add_domain(
     ))
 }
 
+/// An Owner's change on this page, as the owner API makes it: the role check, then one write
+/// with the organization and the acting member.
+async fn owner_write<T: Send + 'static>(
+    state: &AppState,
+    who: &SignedIn,
+    f: impl FnOnce(&mut DbConn, &str, &Actor) -> Result<T, Error> + Send + 'static,
+) -> Result<T, PageError> {
+    who.require(Role::Owner)?;
+    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
+    Ok(state.db.write(move |c| f(c, &org, &actor)).await?)
+}
+
 /// `POST /console/settings/domains/remove`
 pub async fn remove_domain(
     state: web::Data<AppState>,
     post: Submitted<DomainForm>,
 ) -> Result<HttpResponse, PageError> {
     let Submitted { who, form } = post;
-    who.require(Role::Owner)?;
-    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
     let d = form.domain.clone();
-    state
-        .db
-        .write(move |c| domains::remove(c, &org, &form.domain, &actor))
-        .await?;
+    owner_write(&state, &who, move |c, org, actor| {
+        domains::remove(c, org, &form.domain, actor)
+    })
+    .await?;
     Ok(flash::redirect(
         "/console/settings",
         true,
@@ -284,17 +296,11 @@ pub async fn revoke_token(
     id: web::Path<String>,
     post: Submitted<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let who = post.who;
-    who.require(Role::Owner)?;
-    let (org, id, actor) = (
-        who.session.org_id.clone(),
-        id.into_inner(),
-        who.session.actor(),
-    );
-    state
-        .db
-        .write(move |c| tokens::revoke_audited(c, &org, &id, &actor))
-        .await?;
+    let id = id.into_inner();
+    owner_write(&state, &post.who, move |c, org, actor| {
+        tokens::revoke_audited(c, org, &id, actor)
+    })
+    .await?;
     Ok(flash::redirect(
         "/console/settings",
         true,
@@ -394,17 +400,11 @@ pub async fn unmap_group(
     group_id: web::Path<String>,
     post: Submitted<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let who = post.who;
-    who.require(Role::Owner)?;
-    let (org, group, actor) = (
-        who.session.org_id.clone(),
-        group_id.into_inner(),
-        who.session.actor(),
-    );
-    state
-        .db
-        .write(move |c| seat_policy::remove_rule(c, &org, &group, &actor))
-        .await?;
+    let group = group_id.into_inner();
+    owner_write(&state, &post.who, move |c, org, actor| {
+        seat_policy::remove_rule(c, org, &group, actor)
+    })
+    .await?;
     Ok(flash::redirect(
         "/console/settings",
         true,
@@ -463,13 +463,10 @@ pub async fn delete_sso(
     state: web::Data<AppState>,
     post: Submitted<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let who = post.who;
-    who.require(Role::Owner)?;
-    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
-    state
-        .db
-        .write(move |c| sso::delete(c, &org, &actor))
-        .await?;
+    owner_write(&state, &post.who, |c, org, actor| {
+        sso::delete(c, org, actor)
+    })
+    .await?;
     Ok(flash::redirect(
         "/console/settings",
         true,
@@ -533,14 +530,11 @@ pub async fn revoke_client_secret(
     path: web::Path<(String, String)>,
     post: Submitted<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let who = post.who;
-    who.require(Role::Owner)?;
     let (client, secret) = path.into_inner();
-    let (org, actor) = (who.session.org_id.clone(), who.session.actor());
-    state
-        .db
-        .write(move |c| oauth::revoke_secret(c, &org, &client, &secret, &actor))
-        .await?;
+    owner_write(&state, &post.who, move |c, org, actor| {
+        oauth::revoke_secret(c, org, &client, &secret, actor)
+    })
+    .await?;
     Ok(flash::redirect(
         "/console/settings",
         true,
@@ -554,17 +548,11 @@ pub async fn revoke_client(
     id: web::Path<String>,
     post: Submitted<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let who = post.who;
-    who.require(Role::Owner)?;
-    let (org, id, actor) = (
-        who.session.org_id.clone(),
-        id.into_inner(),
-        who.session.actor(),
-    );
-    state
-        .db
-        .write(move |c| oauth::revoke_client(c, &org, &id, &actor))
-        .await?;
+    let id = id.into_inner();
+    owner_write(&state, &post.who, move |c, org, actor| {
+        oauth::revoke_client(c, org, &id, actor)
+    })
+    .await?;
     Ok(flash::redirect(
         "/console/settings",
         true,
