@@ -19,7 +19,12 @@ use crate::store::{self, signin_links::LinkRow, DbConn};
 pub const LINK_PATH: &str = "/signin/link";
 /// How long a link can be used after it was sent.
 pub const VALID_MINUTES: i64 = 15;
+/// Mails one address gets from sign-in requests per `VALID_MINUTES`: enough for a person who
+/// lost one or two, and no way for a stranger to flood somebody's inbox through us. Beyond it
+/// requests are answered the same and send nothing.
+pub const MAX_MAILS_PER_WINDOW: i64 = 3;
 const PREFIX: &str = "scimseats-link";
+const MAIL_KIND: &str = "signin_link";
 
 fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -48,6 +53,14 @@ pub fn request(
         let Some(org) = store::orgs::find(conn, &row.org_id)? else {
             continue;
         };
+        // The outbox stamps rows with the wall clock, so the window is read on it too.
+        let window_start = store::now() - Duration::minutes(VALID_MINUTES);
+        if store::mail::count_since(conn, &org.id, MAIL_KIND, &row.email, window_start)?
+            >= MAX_MAILS_PER_WINDOW
+        {
+            tracing::info!(org_id = %org.id, member_id = %row.id, "sign-in link request over the mail limit; nothing sent");
+            continue;
+        }
         let body = if store::sso::find(conn, &org.id)?.is_some() {
             format!(
                 "{org} signs in through its identity provider. Sign in here:\n{base}/sso/{slug}\n",
@@ -81,7 +94,7 @@ pub fn request(
         mail::enqueue(
             conn,
             &org.id,
-            "signin_link",
+            MAIL_KIND,
             Mail {
                 to: row.email.clone(),
                 subject: format!("Sign in to {} on scim-seats", org.name),

@@ -74,6 +74,24 @@ pub fn mark_failed(conn: &mut DbConn, id: &str, error: &str, retry_at: NaiveDate
         .map(|_| ())
 }
 
+/// How many messages of `kind` went (or wait to go) to one address of an organization since
+/// `since`.
+pub fn count_since(
+    conn: &mut DbConn,
+    org_id: &str,
+    kind: &str,
+    to: &str,
+    since: NaiveDateTime,
+) -> Q<i64> {
+    mail_outbox::table
+        .filter(mail_outbox::org_id.eq(org_id))
+        .filter(mail_outbox::to_addr.eq(to))
+        .filter(mail_outbox::created_at.ge(since))
+        .filter(mail_outbox::kind.eq(kind))
+        .count()
+        .get_result(conn)
+}
+
 /// Messages to one address in an organization, oldest first (tests and support).
 pub fn to_address(conn: &mut DbConn, org_id: &str, to: &str) -> Q<Vec<MailRow>> {
     mail_outbox::table

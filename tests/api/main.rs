@@ -37,6 +37,7 @@ mod reports;
 mod roles;
 mod seats;
 mod security;
+mod signin_links;
 mod smtp;
 mod usage_alerts;
 mod users;
