@@ -75,7 +75,8 @@ pub enum Command {
         /// From address of outgoing mail (required with --smtp-url), e.g. "Acme Seats <seats@acme.com>".
         #[arg(long, env = "SCIM_SEATS_MAIL_FROM")]
         mail_from: Option<String>,
-        /// Milliseconds of database work one list, search or report may take (0: no limit).
+        /// Milliseconds of database work one request may take (0: no limit): a read past it is
+        /// answered 400 tooMany, a write 429 with Retry-After (see README, "Limits").
         #[arg(long, env = "SCIM_SEATS_DB_BUDGET_MS", default_value_t = 5000)]
         db_budget_ms: u64,
         /// List/search requests one organization may run at once (0: a quarter of the pool).
@@ -334,7 +335,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             settings.provisioning_log.retention_days = provisioning_log_days;
             settings.database.url = db.database_url;
             settings.database.pool_size = pool_size;
-            settings.database.read_budget =
+            settings.database.budget =
                 (db_budget_ms > 0).then(|| Duration::from_millis(db_budget_ms));
             settings.scim.searches_per_org = searches_per_org;
             settings.http.bind = bind;

@@ -100,9 +100,10 @@ pub struct DatabaseSettings {
     /// `postgres://…` for PostgreSQL; a path or `sqlite://path` for SQLite.
     pub url: String,
     pub pool_size: u32,
-    /// Time budget of one read's database work (lists, searches, reports): past it the
-    /// read is cancelled and answered `400 tooMany`. `None`: no budget.
-    pub read_budget: Option<Duration>,
+    /// Time budget of one request's database work: past it a read is cancelled and
+    /// answered `400 tooMany`, a write refused with `429` (see `store::budget`). `None`: no
+    /// budget.
+    pub budget: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -136,7 +137,7 @@ impl Default for Settings {
             database: DatabaseSettings {
                 url: DEFAULT_DATABASE_URL.into(),
                 pool_size: 8,
-                read_budget: Some(Duration::from_secs(5)),
+                budget: Some(Duration::from_secs(5)),
             },
             scim: ScimSettings {
                 max_results: 200,

@@ -42,9 +42,18 @@ pub enum Error {
     /// 431: too many or too large request headers.
     #[error("{0}")]
     HeadTooLarge(String),
-    /// 429: this organization already runs as many expensive reads as it may at once.
+    /// 429: this organization already runs as many expensive reads as it may at once, or
+    /// a write found the database too busy to run within its time budget.
     #[error("{0}")]
     TooManyRequests(String),
+    /// Database work stopped by its time budget (`store::budget`): a read answers
+    /// `400 tooMany` (a filter too costly to run; sent again it would cost the same, so not
+    /// a 5xx an IdP retries in a loop); the store turns a write's into `TooManyRequests`.
+    #[error(
+        "the request's database work went over its time budget; narrow the filter or ask \
+         for fewer results"
+    )]
+    OverBudget,
     /// 405, with the methods the resource allows (the `Allow` header, RFC 9110 §15.5.6).
     #[error("{detail}")]
     MethodNotAllowed { detail: String, allow: &'static str },
@@ -65,6 +74,7 @@ impl Error {
     fn scim_type(&self) -> Option<&'static str> {
         match self {
             Error::Scim(e) => Some(e.kind.as_str()),
+            Error::OverBudget => Some(crate::scim::error::ScimErrorKind::TooMany.as_str()),
             _ => None,
         }
     }
@@ -92,15 +102,10 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(_, ref info) if info.message() == "deadlock detected" => {
                 Error::Unavailable
             }
-            // A read stopped by its time budget (`store::budget`): a filter too costly to
-            // run; sending it again would cost the same, so not a 5xx an IdP retries.
             D::DatabaseError(_, ref info)
                 if crate::store::budget::is_over_budget(info.message()) =>
             {
-                Error::Scim(ScimError::too_many(
-                    "the request's database work went over its time budget; narrow the \
-                     filter or ask for fewer results",
-                ))
+                Error::OverBudget
             }
             // The database dropped the connection (a restart): the request may be sent again.
             D::DatabaseError(
@@ -171,6 +176,7 @@ impl ResponseError for Error {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::HeadTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::OverBudget => StatusCode::BAD_REQUEST,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -257,5 +263,19 @@ mod tests {
             from(DatabaseErrorKind::Unknown, "division by zero"),
             Error::Internal(_)
         ));
+    }
+
+    #[test]
+    fn work_stopped_by_the_budget_is_over_budget_on_both_backends() {
+        // SQLite's progress handler; PostgreSQL's statement_timeout (SQLSTATE 57014).
+        for message in [
+            "interrupted",
+            "canceling statement due to statement timeout",
+        ] {
+            let e = from(DatabaseErrorKind::Unknown, message);
+            assert!(matches!(e, Error::OverBudget), "{message}");
+            assert_eq!(e.body()["scimType"], "tooMany");
+            assert_eq!(e.body()["status"], "400");
+        }
     }
 }

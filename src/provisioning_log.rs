@@ -136,16 +136,31 @@ impl Writer {
     }
 
     async fn prune(&self) {
+        /// Rows one delete takes: a few milliseconds of the writer at a time.
+        const CHUNK: usize = 5_000;
         let days = i64::from(self.settings.retention_days);
         let before = store::now() - chrono::Duration::days(days);
-        match self
-            .db
-            .write(move |c| Ok(store::provisioning_log::prune(c, before)?))
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, days, "provisioning log pruned"),
-            Err(e) => tracing::warn!(error = %e, "pruning the provisioning log"),
+        let mut pruned = 0;
+        loop {
+            let res = self
+                .db
+                .write(move |c| Ok(store::provisioning_log::prune(c, before, CHUNK as i64)?))
+                .await;
+            match res {
+                Ok(n) => {
+                    pruned += n;
+                    if n < CHUNK {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning the provisioning log");
+                    break;
+                }
+            }
+        }
+        if pruned > 0 {
+            tracing::info!(rows = pruned, days, "provisioning log pruned");
         }
     }
 }

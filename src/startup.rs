@@ -35,8 +35,11 @@ pub struct Application {
 impl Application {
     /// Connect, migrate, bind. Port 0 picks a free port (see `port()`).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let db = Db::connect(&settings.database.url, settings.database.pool_size)?
-            .with_read_budget(settings.database.read_budget);
+        let db = Db::connect_with_budget(
+            &settings.database.url,
+            settings.database.pool_size,
+            settings.database.budget,
+        )?;
         db.migrate()?;
         let listener = TcpListener::bind(&settings.http.bind)
             .map_err(|e| anyhow::anyhow!("binding {}: {e}", settings.http.bind))?;
@@ -98,7 +101,7 @@ impl Application {
         // A request waits for its turn at most one read budget (or 30 s without one).
         let wait = settings
             .database
-            .read_budget
+            .budget
             .unwrap_or(std::time::Duration::from_secs(30));
         let state = web::Data::new(AppState {
             db,

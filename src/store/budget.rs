@@ -1,14 +1,19 @@
-//! A time budget for the database work of a read (lists, searches, reports): past it the
-//! statement is cancelled and the request answered `400 tooMany` (RFC 7644's "more than
-//! the server is willing to calculate"), which IdPs do not retry in a loop.
+//! A time budget for each request's database work. A read past it is cancelled and
+//! answered `400 tooMany` (RFC 7644's "more than the server is willing to calculate"),
+//! which IdPs do not retry in a loop; a write past it changed nothing and is answered `429`
+//! with `Retry-After` (`Db::write`): it only waited because the database was busy.
 //!
-//! - PostgreSQL: `SET LOCAL statement_timeout` in the read's transaction (sent with its
-//!   BEGIN: no extra round trip).
-//! - SQLite: a progress handler on every connection of the process (installed through
+//! - PostgreSQL: every connection of a server's pool runs with `statement_timeout` set to
+//!   the budget (once, when the pool opens it): lists, point reads and writes alike, a lock
+//!   wait included. Migrations lift it for their own connection.
+//! - SQLite reads: a progress handler on every connection of the process (installed through
 //!   `sqlite3_auto_extension`, since diesel does not expose the raw handle) asks every few
 //!   thousand VM steps whether this thread's read is past its deadline, which `Deadline`
-//!   sets around the read. Without a deadline (the writer, CLI, migrations) it never stops
-//!   anything.
+//!   sets around the read (pooled and point reads). Without a deadline (the writer, CLI,
+//!   migrations) it never stops anything.
+//! - SQLite writes: the budget bounds the wait for the writer thread (`writer::submit`);
+//!   a running write is bounded by the input limits instead, since interrupting it would
+//!   roll back the other use cases of its batch.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};

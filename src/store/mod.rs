@@ -129,7 +129,10 @@ impl ConnManager {
             fold::register(c).map_err(r2d2::Error::QueryError)?;
         }
         if self.pragmas {
-            SqlitePragmas.apply(&mut conn)?;
+            SqlitePragmas {
+                pg_statement_timeout: None,
+            }
+            .apply(&mut conn)?;
         }
         Ok(conn)
     }
@@ -211,9 +214,13 @@ impl ManageConnection for ConnManager {
     }
 }
 
-/// Per-checkout SQLite settings; WAL itself is set once, at migration time.
+/// Settings of each new pooled connection: SQLite's pragmas (WAL itself is set once, at
+/// migration time) and, on PostgreSQL, the handle's time budget as the session's
+/// `statement_timeout` — set once per connection, so no request pays a round trip for it.
 #[derive(Debug, Clone, Copy)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    pg_statement_timeout: Option<Duration>,
+}
 
 /// How long a SQLite connection waits for a lock before it gives up with "busy".
 pub(crate) const SQLITE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 10000;";
@@ -226,6 +233,10 @@ impl CustomizeConnection<Pooled, r2d2::Error> for SqlitePragmas {
 
 impl SqlitePragmas {
     fn apply(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        if let (DbConn::Pg(c), Some(budget)) = (&mut *conn, self.pg_statement_timeout) {
+            c.batch_execute(&statement_timeout_sql(Some(budget)))
+                .map_err(r2d2::Error::QueryError)?;
+        }
         if let DbConn::Sqlite(c) = conn {
             // synchronous=FULL: a committed user or invoice survives a power cut, not only a crash.
             // A small page cache per reader (the OS caches the file for all of them); the
@@ -267,8 +278,9 @@ pub struct Db {
     /// SQLite: every connection use outside the writer thread passes here (`with_conn`), so
     /// the writer can rewind the WAL. PostgreSQL has no WAL of ours to rewind: `None`.
     readers: Option<std::sync::Arc<writer::ReaderGate>>,
-    /// Time budget of each `read` (see `budget`); `None` for the CLI and tests' handles.
-    read_budget: Option<Duration>,
+    /// Time budget of each request's database work (see `budget`); `None` for the CLI's
+    /// and tests' handles.
+    budget: Option<Duration>,
 }
 
 /// Connections for point reads: one per thread that can run one at a time (an async worker
@@ -281,15 +293,31 @@ impl Db {
     /// exits crashed it (SIGSEGV in exit handlers) — most often after a database was dropped
     /// and the pool kept retrying. Connections are still reused; they are opened on demand.
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
-        Db::open(url, pool_size, 0)
+        Db::open(url, pool_size, 0, None)
+    }
+
+    /// A server's handle whose every read and write stops once its database work has run
+    /// for `budget` (see `budget`): no request holds a connection, or the SQLite writer,
+    /// for longer.
+    pub fn connect_with_budget(
+        url: &str,
+        pool_size: u32,
+        budget: Option<Duration>,
+    ) -> anyhow::Result<Db> {
+        Db::open(url, pool_size, 0, budget)
     }
 
     /// A short-lived command's handle: a small pool.
     pub fn connect_for_command(url: &str) -> anyhow::Result<Db> {
-        Db::open(url, 2, 0)
+        Db::open(url, 2, 0, None)
     }
 
-    fn open(url: &str, pool_size: u32, min_idle: u32) -> anyhow::Result<Db> {
+    fn open(
+        url: &str,
+        pool_size: u32,
+        min_idle: u32,
+        budget: Option<Duration>,
+    ) -> anyhow::Result<Db> {
         let backend = Backend::from_url(url);
         if backend == Backend::Sqlite {
             budget::install_sqlite_handler();
@@ -306,7 +334,9 @@ impl Db {
                 // `SELECT 1` before every checkout cost as much as a point read itself.
                 .test_on_check_out(backend == Backend::Pg)
                 .connection_timeout(Duration::from_secs(10))
-                .connection_customizer(Box::new(SqlitePragmas))
+                .connection_customizer(Box::new(SqlitePragmas {
+                    pg_statement_timeout: budget,
+                }))
                 .build(manager.clone())?)
         };
         let read = pool(pool_size.max(2))?;
@@ -320,7 +350,7 @@ impl Db {
                 let mut c = manager.clone();
                 c.pragmas = true;
                 let gate = std::sync::Arc::new(writer::ReaderGate::default());
-                let writer = writer::BatchWriter::start(c, gate.clone())?;
+                let writer = writer::BatchWriter::start(c, gate.clone(), budget)?;
                 (Writer::Batch(writer), Some(gate))
             }
         };
@@ -331,14 +361,8 @@ impl Db {
             backend,
             page_marks: Default::default(),
             readers,
-            read_budget: None,
+            budget,
         })
-    }
-
-    /// Give every `read` of this handle a time budget.
-    pub fn with_read_budget(mut self, budget: Option<Duration>) -> Db {
-        self.read_budget = budget;
-        self
     }
 
     pub fn backend(&self) -> Backend {
@@ -353,7 +377,18 @@ impl Db {
     /// Run pending migrations of the backend in use.
     pub fn migrate(&self) -> anyhow::Result<()> {
         let mut pooled = self.read.get()?;
-        run_migrations(&mut pooled.conn)
+        let conn = &mut pooled.conn;
+        // Migrations may build indexes on large tables: no budget for them, and the
+        // connection's own budget back before it returns to the pool.
+        if let (DbConn::Pg(c), Some(_)) = (&mut *conn, self.budget) {
+            c.batch_execute(&statement_timeout_sql(None))?;
+            let result = run_migrations(conn);
+            if let DbConn::Pg(c) = conn {
+                c.batch_execute(&statement_timeout_sql(self.budget))?;
+            }
+            return result;
+        }
+        run_migrations(conn)
     }
 
     /// Run a read-only closure on a pooled connection, off the async workers, in one
@@ -362,7 +397,7 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let budget = self.read_budget;
+        let budget = self.budget;
         run_blocking(self.read.clone(), self.readers.clone(), move |conn| {
             in_snapshot(conn, budget, f)
         })
@@ -381,7 +416,11 @@ impl Db {
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         match &self.point {
-            Some(pool) => with_conn(pool, self.readers.as_deref(), f),
+            Some(pool) => {
+                let _deadline = self.budget.map(budget::Deadline::start);
+                with_conn(pool, self.readers.as_deref(), f)
+            }
+            // PostgreSQL: the connection's `statement_timeout` is the budget.
             None => run_blocking(self.read.clone(), self.readers.clone(), f).await,
         }
     }
@@ -423,12 +462,11 @@ impl Db {
         f: impl FnOnce(&mut DbConn, Steps) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         match &self.write {
-            Writer::Pool(pool) => {
-                run_blocking(pool.clone(), self.readers.clone(), move |conn| {
-                    f(conn, Steps::Transactions)
-                })
-                .await
-            }
+            Writer::Pool(pool) => run_blocking(pool.clone(), self.readers.clone(), move |conn| {
+                f(conn, Steps::Transactions)
+            })
+            .await
+            .map_err(busy_if_over_budget),
             Writer::Batch(_) => {
                 self.write_in(move |conn| f(conn, Steps::Savepoints), true)
                     .await
@@ -442,12 +480,11 @@ impl Db {
         alone: bool,
     ) -> Result<T, Error> {
         match &self.write {
-            Writer::Pool(pool) => {
-                run_blocking(pool.clone(), self.readers.clone(), move |conn| {
-                    write_tx(conn, f)
-                })
-                .await
-            }
+            Writer::Pool(pool) => run_blocking(pool.clone(), self.readers.clone(), move |conn| {
+                write_tx(conn, f)
+            })
+            .await
+            .map_err(busy_if_over_budget),
             Writer::Batch(w) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 let deliver = move |r| {
@@ -500,8 +537,9 @@ fn with_conn<T>(
 /// READ for that (READ COMMITTED takes a snapshot per statement); a SQLite read
 /// transaction keeps the snapshot its first statement took.
 ///
-/// With a `budget`, each statement (PostgreSQL) or the whole read (SQLite) stops once it
-/// has run that long (see `budget`).
+/// With a `budget`, the whole read stops once it has run that long on SQLite; on
+/// PostgreSQL each statement does, through the connection's `statement_timeout` (see
+/// `budget`).
 fn in_snapshot<T>(
     conn: &mut DbConn,
     budget: Option<Duration>,
@@ -511,25 +549,31 @@ fn in_snapshot<T>(
         sqlite: "BEGIN DEFERRED",
         pg: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
     };
-    let Some(budget) = budget else {
-        return transaction(conn, SNAPSHOT, f);
+    let _deadline = match conn {
+        DbConn::Sqlite(_) => budget.map(budget::Deadline::start),
+        DbConn::Pg(_) => None,
     };
-    match conn {
-        DbConn::Pg(c) => {
-            // Sent with the BEGIN, in one round trip; LOCAL ends with the transaction.
-            let begin = format!(
-                "{}; SET LOCAL statement_timeout = {}",
-                SNAPSHOT.pg,
-                budget.as_millis().max(1)
-            );
-            AnsiTransactionManager::begin_transaction_sql(c, &begin)?;
-            let result = f(conn);
-            end(conn, result)
-        }
-        DbConn::Sqlite(_) => {
-            let _deadline = budget::Deadline::start(budget);
-            transaction(conn, SNAPSHOT, f)
-        }
+    transaction(conn, SNAPSHOT, f)
+}
+
+/// `SET statement_timeout` to `budget` (`None`: none).
+fn statement_timeout_sql(budget: Option<Duration>) -> String {
+    let ms = budget.map_or(0, |b| b.as_millis().max(1));
+    format!("SET statement_timeout = {ms}")
+}
+
+/// A write stopped by the time budget changed nothing and costs what it cost only because
+/// the database is busy (it waited for locks or for the writer): `429` with `Retry-After`,
+/// so that an IdP sends it again later instead of recording a failure. A read over budget
+/// stays `400 tooMany`: sent again, it would cost the same.
+fn busy_if_over_budget(e: Error) -> Error {
+    match e {
+        Error::OverBudget => Error::TooManyRequests(
+            "the database is busy: this write went over its time budget and changed \
+             nothing; send it again later"
+                .into(),
+        ),
+        e => e,
     }
 }
 
@@ -639,7 +683,9 @@ impl Steps {
     ) -> Result<T, Error> {
         match self {
             Steps::Savepoints => savepoint(conn, f),
-            Steps::Transactions => write_tx(conn, |conn| catch_panic(|| f(conn))),
+            Steps::Transactions => {
+                write_tx(conn, |conn| catch_panic(|| f(conn))).map_err(busy_if_over_budget)
+            }
         }
     }
 }

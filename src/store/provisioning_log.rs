@@ -107,8 +107,20 @@ pub fn health(conn: &mut DbConn, org_id: &str, since: NaiveDateTime) -> Q<(i64, 
 }
 
 /// Delete rows older than `before`; returns how many.
-pub fn prune(conn: &mut DbConn, before: NaiveDateTime) -> Q<usize> {
-    diesel::delete(pl::table.filter(pl::at.lt(before))).execute(conn)
+/// Delete up to `limit` rows older than `before` (the oldest first); the caller repeats
+/// while a full chunk went: one statement never holds the writer, or runs into the time
+/// budget, however many rows a long outage left behind.
+pub fn prune(conn: &mut DbConn, before: NaiveDateTime, limit: i64) -> Q<usize> {
+    let oldest: Vec<String> = pl::table
+        .filter(pl::at.lt(before))
+        .order(pl::at.asc())
+        .select(pl::id)
+        .limit(limit)
+        .load(conn)?;
+    if oldest.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(pl::table.filter(pl::id.eq_any(oldest))).execute(conn)
 }
 
 /// When `event` was last queued for the organization's webhook.

@@ -43,14 +43,19 @@ const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(1);
 #[derive(Clone)]
 pub struct BatchWriter {
     jobs: mpsc::UnboundedSender<Job>,
+    /// A job that waited this long for the writer is refused unrun (see `submit`).
+    budget: Option<std::time::Duration>,
 }
 
 impl BatchWriter {
     pub fn start(
         manager: ConnManager,
         gate: std::sync::Arc<ReaderGate>,
+        budget: Option<std::time::Duration>,
     ) -> anyhow::Result<BatchWriter> {
-        BatchWriter::start_with(manager, gate, REWIND_AT_FRAMES)
+        let mut writer = BatchWriter::start_with(manager, gate, REWIND_AT_FRAMES)?;
+        writer.budget = budget;
+        Ok(writer)
     }
 
     /// `start`, rewinding the WAL once it holds `rewind_at_frames` frames.
@@ -67,12 +72,22 @@ impl BatchWriter {
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run(manager, conn, rx, checkpoints, syncer, gate))?;
-        Ok(BatchWriter { jobs: tx })
+        Ok(BatchWriter {
+            jobs: tx,
+            budget: None,
+        })
     }
 
     /// Queue `f`; `deliver` gets its result once the transaction it ran in has committed.
     /// `alone`: `f` takes savepoints of its own and runs in a transaction of its own;
     /// otherwise it runs in a savepoint of a shared batch.
+    ///
+    /// The time budget bounds the wait for the writer, not the use case itself: a job still
+    /// queued after its budget is refused before it runs (nothing changed; `429`, to be sent
+    /// again later). A running use case is never interrupted: interrupting a statement that
+    /// writes inside a SQLite transaction rolls back the whole transaction, and with it the
+    /// other callers' use cases of the batch. What one use case can do is bounded instead by
+    /// the input limits (`scim::limits`, Bulk's operation count).
     pub fn submit<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
@@ -80,7 +95,17 @@ impl BatchWriter {
         alone: bool,
     ) {
         let span = tracing::Span::current();
+        let queued = std::time::Instant::now();
+        let budget = self.budget;
         let run = move |conn: &mut DbConn| {
+            if budget.is_some_and(|b| queued.elapsed() > b) {
+                let refused = Err(Error::TooManyRequests(
+                    "the database is busy: this write waited for the writer over its time \
+                     budget and was not run; send it again later"
+                        .into(),
+                ));
+                return (finisher(refused, deliver), true);
+            }
             let result = span.in_scope(|| {
                 if alone {
                     super::catch_panic(|| f(conn))

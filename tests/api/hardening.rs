@@ -640,7 +640,7 @@ async fn a_read_over_its_time_budget_is_400_too_many_and_point_lookups_go_on() {
             premium: 0,
         },
         |s| {
-            s.database.read_budget = Some(Duration::from_millis(50));
+            s.database.budget = Some(Duration::from_millis(50));
             s.scim.searches_per_org = 1;
         },
     )
@@ -685,7 +685,7 @@ async fn one_organizations_costly_searches_wait_for_its_own_turns() {
             premium: 0,
         },
         |s| {
-            s.database.read_budget = Some(Duration::from_millis(300));
+            s.database.budget = Some(Duration::from_millis(300));
             s.scim.searches_per_org = 1;
         },
     )
@@ -887,4 +887,47 @@ async fn group_pages_stop_at_the_member_budget_and_page_on_without_gaps() {
         "{kinds:?}"
     );
     assert_eq!(root.body["totalResults"], 6);
+}
+
+/// Holds the organization's write lock (its row on PostgreSQL, the database's write lock on
+/// SQLite) for `hold`, from another connection, as a long transaction of another process
+/// would; returns once the lock is held.
+fn hold_the_write_lock(app: &TestApp, hold: Duration) -> std::thread::JoinHandle<()> {
+    let (db, org) = (app.db.clone(), app.org_id.clone());
+    let (held, is_held) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        db.write_sync(|c| {
+            scim_seats::domain::seats::lock_org(c, &org)?;
+            let _ = held.send(());
+            std::thread::sleep(hold);
+            Ok(())
+        })
+        .expect("holding the lock");
+    });
+    is_held.recv().expect("the lock is held");
+    holder
+}
+
+#[tokio::test]
+async fn a_write_over_its_time_budget_is_429_to_send_again_and_changes_nothing() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 10,
+            premium: 0,
+        },
+        |s| s.database.budget = Some(Duration::from_millis(300)),
+    )
+    .await;
+    let holder = hold_the_write_lock(&app, Duration::from_millis(1500));
+    let r = app.post("/Users", user("ada@acme.example.com")).await;
+    assert_scim_error(&r, 429, None);
+    assert_eq!(r.header("retry-after").as_deref(), Some("1"));
+    holder.join().expect("the holder");
+    // Nothing was written, and the same request, sent again, goes through.
+    let r = app
+        .get("/Users?filter=userName%20eq%20%22ada%40acme.example.com%22")
+        .await;
+    assert_eq!(r.body["totalResults"], 0, "{}", r.body);
+    let r = app.post("/Users", user("ada@acme.example.com")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
