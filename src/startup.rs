@@ -2,9 +2,9 @@
 
 use std::net::TcpListener;
 
-use actix_web::dev::Server;
-use actix_web::dev::Service;
-use actix_web::{web, App, HttpServer};
+use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::dev::{AppConfig, Server, Service};
+use actix_web::{web, App};
 use tracing_actix_web::TracingLogger;
 
 use crate::clock::Clock;
@@ -109,8 +109,8 @@ impl Application {
             clock,
             searches: crate::api::fair::OrgGate::new(per_org, wait),
         });
-        let mut server =
-            HttpServer::new(move || {
+        let app =
+            move || {
                 let m = metrics.clone();
                 App::new()
                     // Innermost: refusals of the head still pass the logger and the metrics.
@@ -155,8 +155,37 @@ impl Application {
                     .configure(crate::api::owner::configure)
                     .configure(crate::web::configure)
                     .default_service(web::to(not_found))
+            };
+        let mut server = actix_server::Server::build();
+        let shutdown = server.graceful_shutdown_signal();
+        let addr = listener.local_addr()?;
+        // What `HttpServer::listen` builds, HTTP/1.1 over TCP with its timeouts, except that
+        // each connection passes through `ScimRefusals` (see `api::codec_refusals`).
+        server = server.listen("scim-seats", listener, move || {
+            let shutdown = shutdown.clone();
+            let app = app()
+                .into_factory()
+                .map_err(|e: actix_web::Error| e.as_response_error().error_response());
+            let http = actix_http::HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let signal = shutdown.clone();
+                    async move { signal.notified().await }
+                })
+                .keep_alive(actix_http::KeepAlive::default())
+                .client_request_timeout(std::time::Duration::from_secs(5))
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .h1_allow_half_closed(true)
+                .local_addr(addr)
+                .h1(map_config(app, |_| AppConfig::default()));
+            fn_service(|io: actix_web::rt::net::TcpStream| {
+                let peer = io.peer_addr().ok();
+                std::future::ready(Ok::<_, actix_http::error::DispatchError>((
+                    crate::api::codec_refusals::ScimRefusals::new(io),
+                    peer,
+                )))
             })
-            .listen(listener)?;
+            .and_then(http)
+        })?;
         if workers > 0 {
             server = server.workers(workers);
         }

@@ -5,9 +5,9 @@
 //! were ignored, so a conditional write went through unconditionally), and a request head
 //! over our limit. Each refusal is the server's error body (a SCIM error on SCIM routes).
 //!
-//! Heads beyond the HTTP codec's own limits (128 KiB, 96 headers) or with control bytes
-//! in a header are refused by actix-http itself, before any of our code runs, with a bare
-//! 400/431: ours are lower so that real clients meet ours first.
+//! Heads beyond the HTTP codec's own limits (96 headers, 128 KiB) or with control bytes in
+//! a header are refused by actix-http itself, before any of our code runs; `codec_refusals`
+//! gives those answers a SCIM error body. Ours are lower so that real clients meet ours first.
 
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header;

@@ -1,6 +1,7 @@
 //! HTTP handlers: extract, convert, run one domain function, render.
 
 pub mod body;
+pub mod codec_refusals;
 pub mod csv;
 pub mod fair;
 pub mod guard;

@@ -308,6 +308,71 @@ async fn refusals_of_the_request_head_are_scim_errors() {
     assert_scim_error(&r, 431, None);
 }
 
+/// Sends `head` as it is on a new connection and reads the answer until the server closes
+/// it: (status line, headers, body).
+async fn raw_exchange(app: &TestApp, head: &[u8]) -> (String, String, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.addr.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(host).await.expect("connect");
+    conn.write_all(head).await.expect("send");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut answer))
+        .await
+        .expect("the server closes the connection")
+        .expect("read");
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    (status.to_string(), headers.to_ascii_lowercase(), body)
+}
+
+#[tokio::test]
+async fn requests_the_http_codec_refuses_get_a_scim_error_too() {
+    let app = spawn_app().await;
+    let u = app.create_user("codec@acme.example.com").await;
+    let id = u["id"].as_str().unwrap().to_string();
+    // A control character in If-Match: actix-http's parser refuses the head itself.
+    let put = format!(
+        "PUT /scim/v2/Users/{id} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\n\
+         if-match: W/\"1\x01\"\r\ncontent-type: application/scim+json\r\n\
+         content-length: 2\r\n\r\n{{}}",
+        app.addr.trim_start_matches("http://"),
+        app.token
+    );
+    let (status, headers, body) = raw_exchange(&app, put.as_bytes()).await;
+    assert_eq!(status, "HTTP/1.1 400 Bad Request");
+    assert!(
+        headers.contains("content-type: application/scim+json"),
+        "{headers}"
+    );
+    assert_eq!(body["status"], "400", "{body}");
+    assert_eq!(
+        body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    // More headers than the codec parses at all (96).
+    let mut get = format!(
+        "GET /scim/v2/Users HTTP/1.1\r\nhost: {}\r\n",
+        app.addr.trim_start_matches("http://")
+    );
+    for i in 0..120 {
+        get.push_str(&format!("x-filler-{i}: v\r\n"));
+    }
+    get.push_str("\r\n");
+    let (status, headers, body) = raw_exchange(&app, get.as_bytes()).await;
+    assert_eq!(status, "HTTP/1.1 431 Request Header Fields Too Large");
+    assert!(
+        headers.contains("content-type: application/scim+json"),
+        "{headers}"
+    );
+    assert_eq!(body["status"], "431", "{body}");
+    // Nothing changed, and the server goes on answering.
+    let r = app.get(&format!("/Users/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["userName"], "codec@acme.example.com");
+}
+
 #[tokio::test]
 async fn pending_report_csv_cells_cannot_run_as_formulas() {
     let app = spawn_app_with_seats(0, 0).await;
