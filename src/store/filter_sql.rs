@@ -18,7 +18,8 @@ use diesel::QueryResult;
 
 use super::groups::GroupPredicate;
 use super::users::UserPredicate;
-use super::{fold, Backend, MultiBackend};
+use super::sqlite::fold;
+use super::{Backend, MultiBackend};
 use crate::error::Error;
 use crate::scim::error::ScimError;
 use crate::scim::filter::{

@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::cached;
+use super::cached::{cached, native};
 use super::schema::{scim_group_members, scim_groups};
-use super::{native, DbConn, MultiBackend, Q};
+use super::{DbConn, MultiBackend, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 // None is NULL on insert and update alike: both statements have fixed SQL and are prepared once.
@@ -22,9 +22,9 @@ pub struct GroupRow {
     pub external_id: Option<String>,
     pub resource: String,
     pub version: i64,
-    #[diesel(deserialize_as = super::timestamp::Ts)]
+    #[diesel(deserialize_as = super::sqlite::Ts)]
     pub created_at: NaiveDateTime,
-    #[diesel(deserialize_as = super::timestamp::Ts)]
+    #[diesel(deserialize_as = super::sqlite::Ts)]
     pub updated_at: NaiveDateTime,
 }
 

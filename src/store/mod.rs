@@ -7,7 +7,6 @@ pub mod budget;
 pub mod cached;
 pub mod contracts;
 pub mod filter_sql;
-pub mod fold;
 pub mod groups;
 pub mod invitations;
 pub mod invoices;
@@ -24,25 +23,24 @@ pub mod seat_events;
 pub mod seat_policy;
 pub mod seats;
 pub mod signin_links;
+pub mod sqlite;
 pub mod sso;
 pub mod tier_waits;
-pub mod timestamp;
 pub mod tokens;
 pub mod users;
 pub mod versions;
-pub mod wal_vfs;
 pub mod web_sessions;
-pub mod writer;
 
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
+use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, QueryResult};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use self::sqlite::{fold, writer};
 use crate::error::Error;
 
 #[derive(diesel::MultiConnection)]
@@ -79,13 +77,6 @@ impl Backend {
     }
 }
 
-/// SQLite accepts a bare path or `sqlite://path`; diesel wants the bare path.
-fn sqlite_path(url: &str) -> &str {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url)
-}
-
 #[derive(Debug, Clone)]
 pub struct ConnManager {
     url: String,
@@ -100,7 +91,7 @@ impl ConnManager {
     pub fn new(url: &str) -> Self {
         let backend = Backend::from_url(url);
         let url = match backend {
-            Backend::Sqlite => sqlite_path(url).to_string(),
+            Backend::Sqlite => sqlite::path_of(url).to_string(),
             Backend::Pg => url.to_string(),
         };
         Self {
@@ -129,7 +120,7 @@ impl ConnManager {
             fold::register(c).map_err(r2d2::Error::QueryError)?;
         }
         if self.pragmas {
-            SqlitePragmas.apply(&mut conn)?;
+            sqlite::Pragmas.apply(&mut conn)?;
         }
         Ok(conn)
     }
@@ -166,9 +157,9 @@ impl Pooled {
     }
 }
 
-/// How long a connection whose last use succeeded is handed out without a `SELECT 1` first.
-/// On PostgreSQL that check was a round trip per checkout: two of a lookup's five (the token
-/// check and the lookup each take a connection). A connection the database dropped within
+/// How long a connection whose last use succeeded is handed out without a `SELECT 1` first:
+/// on PostgreSQL that check is a round trip per checkout, and a lookup takes two connections
+/// (the token check and the lookup). A connection the database dropped within
 /// that time fails its next use instead, answered 503 with `Retry-After` (IdPs send it
 /// again), and the pool checks all its connections before their next use.
 const TRUSTED_FOR: Duration = Duration::from_secs(1);
@@ -208,36 +199,6 @@ impl ManageConnection for ConnManager {
             DbConn::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
             DbConn::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
         }
-    }
-}
-
-/// Per-checkout SQLite settings; WAL itself is set once, at migration time.
-#[derive(Debug, Clone, Copy)]
-struct SqlitePragmas;
-
-/// How long a SQLite connection waits for a lock before it gives up with "busy".
-pub(crate) const SQLITE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 10000;";
-
-impl CustomizeConnection<Pooled, r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
-        self.apply(&mut pooled.conn)
-    }
-}
-
-impl SqlitePragmas {
-    fn apply(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        if let DbConn::Sqlite(c) = conn {
-            // synchronous=FULL: a committed user or invoice survives a power cut, not only a crash.
-            // A small page cache per reader (the OS caches the file for all of them); the
-            // writer sets a larger one for itself.
-            c.batch_execute(SQLITE_BUSY_TIMEOUT)
-                .map_err(r2d2::Error::QueryError)?;
-            c.batch_execute(
-                "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA cache_size = -512;",
-            )
-            .map_err(r2d2::Error::QueryError)?;
-        }
-        Ok(())
     }
 }
 
@@ -296,17 +257,17 @@ impl Db {
         }
         let manager = ConnManager::new(url);
         if backend == Backend::Sqlite {
-            prepare_sqlite_file(&manager)?;
+            sqlite::prepare_file(&manager)?;
         }
         let pool = |size: u32| -> anyhow::Result<Pool> {
             Ok(r2d2::Pool::builder()
                 .max_size(size)
                 .min_idle(Some(min_idle))
-                // A SQLite file connection does not break the way a socket does: the
-                // `SELECT 1` before every checkout cost as much as a point read itself.
+                // A SQLite file connection does not break the way a socket does, and a
+                // `SELECT 1` before every checkout cost as much as a point read.
                 .test_on_check_out(backend == Backend::Pg)
                 .connection_timeout(Duration::from_secs(10))
-                .connection_customizer(Box::new(SqlitePragmas))
+                .connection_customizer(Box::new(sqlite::Pragmas))
                 .build(manager.clone())?)
         };
         let read = pool(pool_size.max(2))?;
@@ -416,7 +377,7 @@ impl Db {
     /// of its own on one pooled connection: under one transaction every step's foreign-key
     /// check share-locks the organization row that earlier steps (other subtransactions)
     /// updated, so PostgreSQL keeps a multixact of all of them and each step costs more than
-    /// the one before (1,000 users took 6 s, most of it in `GetMultiXactIdMembers`); and the
+    /// the one before (`docs/benchmarks.md`); and the
     /// organization's lock is then held for one step, not for the whole request.
     pub async fn write_steps<T: Send + 'static>(
         &self,
@@ -544,19 +505,6 @@ async fn run_blocking<T: Send + 'static>(
         .map_err(|e| Error::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
-fn prepare_sqlite_file(manager: &ConnManager) -> anyhow::Result<()> {
-    let path = std::path::Path::new(&manager.url);
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)?;
-        }
-    }
-    let mut conn = manager.open()?;
-    // WAL lets readers run beside the single writer; it is persistent in the file.
-    conn.batch_execute("PRAGMA journal_mode = WAL;")?;
-    Ok(())
-}
-
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<()> {
     match conn {
         DbConn::Pg(c) => {
@@ -675,21 +623,6 @@ pub fn now() -> chrono::NaiveDateTime {
         .unwrap_or(t)
 }
 
-/// Runs `$body` with `$c` bound to the backend's own connection (`SqliteConnection` or
-/// `PgConnection`), so the statement in it is built for that backend directly. Through the
-/// `MultiConnection` enum, diesel renders a statement's whole SQL text in each of its passes
-/// over it (the prepared-cache check, the bind pass), and a statement reached by reference
-/// loses `Cached`'s "same SQL every time" answer: on the create path that was a fifth of the
-/// SQLite writer's time. For the statements of the hot write and lookup paths.
-macro_rules! native {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::store::DbConn::Sqlite($c) => $body,
-            $crate::store::DbConn::Pg($c) => $body,
-        }
-    };
-}
-pub(crate) use native;
 
 /// Shorthand used by every store function.
 pub type Q<T> = QueryResult<T>;
@@ -717,6 +650,6 @@ mod tests {
         assert_eq!(Backend::from_url("postgresql://x/y"), Backend::Pg);
         assert_eq!(Backend::from_url("sqlite://data/x.db"), Backend::Sqlite);
         assert_eq!(Backend::from_url("data/x.db"), Backend::Sqlite);
-        assert_eq!(sqlite_path("sqlite://data/x.db"), "data/x.db");
+        assert_eq!(sqlite::path_of("sqlite://data/x.db"), "data/x.db");
     }
 }
