@@ -14,8 +14,10 @@ pub mod mail;
 pub mod members;
 pub mod oauth;
 pub mod orgs;
-pub mod page_marks;
+mod page_marks;
+pub mod plan;
 pub mod provisioning_log;
+pub mod query;
 pub mod reports;
 pub mod schema;
 pub mod seat_changes;
@@ -223,7 +225,8 @@ pub struct Db {
     point: Option<Pool>,
     write: Writer,
     backend: Backend,
-    /// Where deep user list pages seek from; shared by the handles of one server.
+    /// Where deep user list pages seek from; shared by the handles of one server, and lent
+    /// to the store's list queries inside `read` (see `page_marks`).
     page_marks: std::sync::Arc<page_marks::PageMarks>,
     /// SQLite: every connection use outside the writer thread passes here (`with_conn`), so
     /// the writer can rewind the WAL. PostgreSQL has no WAL of ours to rewind: `None`.
@@ -306,11 +309,6 @@ impl Db {
         self.backend
     }
 
-    /// Where deep user list pages seek from (see `page_marks`).
-    pub fn page_marks(&self) -> std::sync::Arc<page_marks::PageMarks> {
-        self.page_marks.clone()
-    }
-
     /// Run pending migrations of the backend in use.
     pub fn migrate(&self) -> anyhow::Result<()> {
         let mut pooled = self.read.get()?;
@@ -323,11 +321,22 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let budget = self.read_budget;
+        let (budget, marks) = (self.read_budget, self.page_marks.clone());
         run_blocking(self.read.clone(), self.readers.clone(), move |conn| {
+            // A snapshot: the one kind of read whose user lists may seek from page marks.
+            let _marks = page_marks::Using::start(marks);
             in_snapshot(conn, budget, f)
         })
         .await
+    }
+
+    /// Run a read where its plan says it belongs: a point read (`read_point`) when it finds
+    /// its rows through an index, else a pooled snapshot read (`read`).
+    pub async fn query<R: Read>(&self, read: R) -> Result<R::Output, Error> {
+        match read.access() {
+            plan::Access::Point => self.read_point(move |c| read.run(c)).await,
+            plan::Access::Scan => self.read(move |c| read.run(c)).await,
+        }
     }
 
     /// Run a read that touches a handful of rows through an index (token checks, a resource
@@ -344,20 +353,6 @@ impl Db {
         match &self.point {
             Some(pool) => with_conn(pool, self.readers.as_deref(), f),
             None => run_blocking(self.read.clone(), self.readers.clone(), f).await,
-        }
-    }
-
-    /// `read_point` when `point`, else `read`: for callers that learn from the request which
-    /// kind of read it is.
-    pub async fn read_point_if<T: Send + 'static>(
-        &self,
-        point: bool,
-        f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
-    ) -> Result<T, Error> {
-        if point {
-            self.read_point(f).await
-        } else {
-            self.read(f).await
         }
     }
 
@@ -438,6 +433,18 @@ impl Db {
     ) -> Result<T, Error> {
         with_conn(&self.read, self.readers.as_deref(), f)
     }
+}
+
+/// A read that knows how it reaches its rows (`plan`), so that `Db::query` can choose
+/// where to run it: a domain query (a list, a resource by id) built from a request.
+pub trait Read: Send + 'static {
+    type Output: Send + 'static;
+
+    /// How the read reaches its rows.
+    fn access(&self) -> plan::Access;
+
+    /// The read itself, on the connection `Db::query` chose.
+    fn run(self, conn: &mut DbConn) -> Result<Self::Output, Error>;
 }
 
 /// Runs `f` on a connection of `pool`, inside the `readers` gate when there is one (SQLite;
@@ -622,7 +629,6 @@ pub fn now() -> chrono::NaiveDateTime {
         .map(|d| d.naive_utc())
         .unwrap_or(t)
 }
-
 
 /// Shorthand used by every store function.
 pub type Q<T> = QueryResult<T>;
