@@ -110,7 +110,7 @@ impl ConnManager {
     }
 
     /// `open`, to `target`: the manager's URL, or for SQLite a `file:` URI naming the
-    /// same file (the writer's, through `wal_vfs`).
+    /// same file (the writer's, through `sqlite::wal_vfs`).
     fn connect_to(&self, target: &str) -> Result<DbConn, r2d2::Error> {
         let mut conn = match self.backend {
             Backend::Pg => PgConnection::establish(target).map(DbConn::Pg),

@@ -232,7 +232,7 @@ impl Translator {
             (Kind::Text { lowered }, CompValue::Str(s)) => {
                 // caseExact=false: a column stored folded compares with the value folded the
                 // same way (in Rust), so its index applies; anything else is folded on both
-                // sides by the database's `scim_fold` (see `store::fold`).
+                // sides by the database's `scim_fold` (see `store::sqlite::fold`).
                 let (lhs, rhs) = match (attr.case_exact, lowered) {
                     (true, _) => (field.sql.clone(), Operand::AsIs(s.clone())),
                     (false, true) => (field.sql.clone(), Operand::AsIs(fold::fold(s))),
