@@ -8,9 +8,12 @@ use serde_json::{json, Value};
 use super::{audit, seat_policy, seats, Actor, Preconditions, Version};
 use crate::error::Error;
 use crate::scim::error::ScimError;
-use crate::scim::filter::TypedFilter;
+use crate::scim::filter::{parse_for, TypedFilter};
 use crate::scim::list::ListQuery;
 use crate::scim::resource::str_attr;
+use crate::scim::schema::Registry;
+use crate::store::plan::Access;
+use crate::store::query::ListSpec;
 use crate::store::{self, groups::GroupRow, groups::MemberRow, DbConn};
 
 /// A member as a client names it.
@@ -445,26 +448,13 @@ fn apply_rules(
     Ok(())
 }
 
-fn group_sort(
-    sort_by: Option<&str>,
-    backend: store::Backend,
-) -> Result<store::groups::GroupSort, Error> {
-    use store::groups::GroupSort as S;
-    Ok(
-        match super::sort_attribute(sort_by, &crate::scim::schema::Registry::get().group)? {
-            None => S::Created,
-            Some(attr) => S::Key(crate::store::filter_sql::group_sort_key(&attr, backend)?),
-        },
-    )
-}
-
 /// The filter of a list query, parsed and checked against the Group schema: once per
 /// request, before any database work.
 pub fn parse_filter(q: &ListQuery) -> Result<Option<TypedFilter>, Error> {
-    q.filter
+    Ok(q.filter
         .as_deref()
-        .map(crate::store::filter_sql::parse_group_filter)
-        .transpose()
+        .map(|f| parse_for(f, &Registry::get().group))
+        .transpose()?)
 }
 
 fn wants_members(q: &ListQuery) -> bool {
@@ -476,39 +466,77 @@ fn wants_members(q: &ListQuery) -> bool {
     )
 }
 
-/// Whether a list query is an index lookup that leaves members out (Entra's
-/// `displayName eq "…"&excludedAttributes=members`): cheap enough to run without leaving the
-/// async worker. A group's members can number 100,000, so a query returning them never is.
-pub fn is_point_search(q: &ListQuery, filter: Option<&TypedFilter>) -> bool {
-    !wants_members(q) && filter.is_some_and(crate::store::filter_sql::is_group_index_lookup)
+/// A list of groups (`GET /Groups`, `POST /Groups/.search`) with its filter checked, to run
+/// with `Db::query`: Entra's `displayName eq "…"&excludedAttributes=members` is a point read.
+pub struct Search {
+    org_id: String,
+    query: ListQuery,
+    filter: Option<TypedFilter>,
+}
+
+impl Search {
+    pub fn new(org_id: &str, query: ListQuery) -> Result<Search, Error> {
+        let filter = parse_filter(&query)?;
+        Ok(Search {
+            org_id: org_id.to_string(),
+            query,
+            filter,
+        })
+    }
+
+    /// Whether it finds its rows through an index (see `store::plan`).
+    pub fn is_point(&self) -> bool {
+        store::Read::access(self) == Access::Point
+    }
+}
+
+impl store::Read for Search {
+    type Output = (Vec<GroupView>, i64);
+
+    fn access(&self) -> Access {
+        store::plan::group_list(self.filter.as_ref(), wants_members(&self.query))
+    }
+
+    fn run(self, conn: &mut DbConn) -> Result<Self::Output, Error> {
+        search(conn, &self.org_id, &self.query, self.filter.as_ref())
+    }
+}
+
+/// One group by id (`GET /Groups/{id}`), to run with `Db::query`: a point read unless its
+/// members, which can number 100,000, come with it.
+pub struct Get {
+    pub org_id: String,
+    pub id: String,
+    pub with_members: bool,
+}
+
+impl store::Read for Get {
+    type Output = GroupView;
+
+    fn access(&self) -> Access {
+        store::plan::group_get(self.with_members)
+    }
+
+    fn run(self, conn: &mut DbConn) -> Result<GroupView, Error> {
+        get(conn, &self.org_id, &self.id, self.with_members)
+    }
 }
 
 /// List groups matching a query and its `parse_filter`ed filter; members are loaded only when
-/// they will be returned.
+/// they will be returned; unknown sortBy attributes are refused rather than ignored.
 pub fn search(
     conn: &mut DbConn,
     org_id: &str,
     q: &ListQuery,
     filter: Option<&TypedFilter>,
 ) -> Result<(Vec<GroupView>, i64), Error> {
-    let sort = group_sort(q.sort_by.as_deref(), store::Backend::of(conn))?;
-    let (predicate, count_predicate) = match filter {
-        Some(typed) => {
-            let backend = store::Backend::of(conn);
-            (
-                Some(crate::store::filter_sql::group_predicate(typed, backend)?),
-                Some(crate::store::filter_sql::group_predicate(typed, backend)?),
-            )
-        }
-        None => (None, None),
-    };
+    let sort_by = super::sort_attribute(q.sort_by.as_deref(), &Registry::get().group)?;
     let (rows, total) = store::groups::list(
         conn,
         org_id,
-        store::groups::ListParams {
-            predicate,
-            count_predicate,
-            sort,
+        &ListSpec {
+            filter,
+            sort_by: sort_by.as_ref(),
             descending: q.sort_order == crate::scim::list::SortOrder::Descending,
             offset: q.offset(),
             limit: q.count,

@@ -65,7 +65,7 @@ pub fn search_all(conn: &mut DbConn, org_id: &str, q: &ListQuery) -> Result<Mixe
         ..unsorted.clone()
     };
     let user_total = match &user_part {
-        Some(f) => users::search(conn, org_id, &counting, f.as_ref(), None)?.1,
+        Some(f) => users::search(conn, org_id, &counting, f.as_ref())?.1,
         None => 0,
     };
     let group_total = match &group_part {
@@ -138,7 +138,7 @@ fn concatenated_page(
             count: remaining,
             ..q.clone()
         };
-        let found = users::search(conn, org_id, &page, f.as_ref(), None)?.0;
+        let found = users::search(conn, org_id, &page, f.as_ref())?.0;
         remaining -= found.len() as i64;
         out.extend(found.into_iter().map(Found::User));
     }

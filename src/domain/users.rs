@@ -9,10 +9,12 @@ use super::seats::{self, STATUS_ACTIVE, STATUS_INACTIVE};
 use super::{audit, Actor, Preconditions, Tier, Version};
 use crate::error::Error;
 use crate::scim::error::ScimError;
-use crate::scim::filter::TypedFilter;
+use crate::scim::filter::{parse_for, TypedFilter};
 use crate::scim::list::ListQuery;
 use crate::scim::resource::str_attr;
-use crate::store::filter_sql::{user_key, UserKey};
+use crate::scim::schema::Registry;
+use crate::store::plan::Access;
+use crate::store::query::ListSpec;
 use crate::store::{self, users::EmailRow, users::UserRow, DbConn};
 
 /// A user with what its SCIM representation needs besides the row.
@@ -369,83 +371,77 @@ pub fn is_seated(row: &UserRow) -> bool {
     row.seat_status == STATUS_ACTIVE
 }
 
-/// Sort key of a `sortBy` attribute; unknown attributes are refused rather than ignored.
-fn user_sort(
-    sort_by: Option<&str>,
-    backend: store::Backend,
-) -> Result<store::users::UserSort, Error> {
-    use store::users::UserSort as S;
-    Ok(
-        match super::sort_attribute(sort_by, &crate::scim::schema::Registry::get().user)? {
-            None => S::Created,
-            Some(attr) => S::Key(crate::store::filter_sql::user_sort_key(&attr, backend)?),
-        },
-    )
-}
-
 /// The filter of a list query, parsed and checked against the User schema: once per request,
 /// before any database work.
 pub fn parse_filter(q: &ListQuery) -> Result<Option<TypedFilter>, Error> {
-    q.filter
+    Ok(q.filter
         .as_deref()
-        .map(crate::store::filter_sql::parse_user_filter)
-        .transpose()
+        .map(|f| parse_for(f, &Registry::get().user))
+        .transpose()?)
 }
 
-/// Whether a list query is an index lookup (an IdP's `userName eq "…"`): cheap enough to run
-/// without leaving the async worker.
-pub fn is_point_search(filter: Option<&TypedFilter>) -> bool {
-    filter.is_some_and(crate::store::filter_sql::is_user_index_lookup)
+/// A list of users (`GET /Users`, `POST /Users/.search`) with its filter checked, to run
+/// with `Db::query`: an IdP's `userName eq "…"` lookup is a point read.
+pub struct Search {
+    org_id: String,
+    query: ListQuery,
+    filter: Option<TypedFilter>,
+}
+
+impl Search {
+    pub fn new(org_id: &str, query: ListQuery) -> Result<Search, Error> {
+        let filter = parse_filter(&query)?;
+        Ok(Search {
+            org_id: org_id.to_string(),
+            query,
+            filter,
+        })
+    }
+
+    /// Whether it finds its rows through an index (see `store::plan`).
+    pub fn is_point(&self) -> bool {
+        store::Read::access(self) == Access::Point
+    }
+}
+
+impl store::Read for Search {
+    type Output = (Vec<UserView>, i64);
+
+    fn access(&self) -> Access {
+        store::plan::user_list(self.filter.as_ref())
+    }
+
+    fn run(self, conn: &mut DbConn) -> Result<Self::Output, Error> {
+        search(conn, &self.org_id, &self.query, self.filter.as_ref())
+    }
 }
 
 /// List users matching a query and its `parse_filter`ed filter, filtered, sorted and paged in
-/// the database.
+/// the database; unknown sortBy attributes are refused rather than ignored.
 pub fn search(
     conn: &mut DbConn,
     org_id: &str,
     q: &ListQuery,
     filter: Option<&TypedFilter>,
-    marks: Option<&store::page_marks::PageMarks>,
 ) -> Result<(Vec<UserView>, i64), Error> {
-    let sort = user_sort(q.sort_by.as_deref(), store::Backend::of(conn))?;
+    let reg = Registry::get();
+    let sort_by = super::sort_attribute(q.sort_by.as_deref(), &reg.user)?;
     let with_groups = crate::scim::projection::wants_attribute(
-        &crate::scim::schema::Registry::get().user,
+        &reg.user,
         &q.attributes,
         &q.excluded_attributes,
         "groups",
     );
-    // One user at most: no page to sort or count.
-    if let (Some(key), 0, 1..) = (filter.and_then(user_key), q.offset(), q.count) {
-        let row = match key {
-            UserKey::Id(id) => store::users::find(conn, org_id, id)?,
-            UserKey::UserName(name) => store::users::find_by_user_name(conn, org_id, name)?,
-        };
-        let rows: Vec<UserRow> = row.into_iter().collect();
-        let total = rows.len() as i64;
-        return Ok((load_views(conn, org_id, rows, with_groups)?, total));
-    }
-    let (predicate, count_predicate) = match filter {
-        Some(typed) => {
-            let backend = store::Backend::of(conn);
-            (
-                Some(crate::store::filter_sql::user_predicate(typed, backend)?),
-                Some(crate::store::filter_sql::user_predicate(typed, backend)?),
-            )
-        }
-        None => (None, None),
-    };
     let (rows, total) = store::users::list(
         conn,
         org_id,
-        store::users::ListParams {
-            predicate,
-            count_predicate,
-            sort,
+        &ListSpec {
+            filter,
+            sort_by: sort_by.as_ref(),
             descending: q.sort_order == crate::scim::list::SortOrder::Descending,
             offset: q.offset(),
             limit: q.count,
         },
-        marks,
     )?;
     Ok((load_views(conn, org_id, rows, with_groups)?, total))
 }

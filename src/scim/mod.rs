@@ -1,6 +1,7 @@
 //! The SCIM protocol, pure: serde + std, no actix, no diesel. Knows nothing about seats.
 
 pub mod bulk;
+pub mod datetime;
 pub mod error;
 pub mod filter;
 pub mod limits;

@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::cached;
+use super::cached::{cached, native};
 use super::schema::{alert_settings, webhook_outbox};
-use super::{native, DbConn, Q};
+use super::{DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = alert_settings, treat_none_as_null = true)]

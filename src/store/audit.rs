@@ -3,8 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::cached::native;
 use super::schema::audit_log;
-use super::{native, DbConn, Q};
+use super::{DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 // None is NULL, never "leave it out": the INSERT has the same SQL every time and is prepared
@@ -13,7 +14,7 @@ use super::{native, DbConn, Q};
 pub struct AuditRow {
     pub id: String,
     pub org_id: String,
-    #[diesel(deserialize_as = super::timestamp::Ts, serialize_as = super::timestamp::Ts)]
+    #[diesel(deserialize_as = super::sqlite::Ts, serialize_as = super::sqlite::Ts)]
     pub at: NaiveDateTime,
     pub actor: String,
     pub source: String,

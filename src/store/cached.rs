@@ -1,16 +1,16 @@
-//! `Cached` and `cached!`: statements diesel would prepare afresh, or key by their whole SQL
-//! text, on every run, prepared once per connection instead.
+//! The statement cache's helpers, in one place: `native!`, `Cached` and `cached!`, for
+//! statements diesel would otherwise build or prepare afresh on every run.
 //!
 //! diesel never caches an UPDATE's prepared statement, because a changeset with `Option`
 //! fields can leave columns out and so change the SQL from one run to the next. The hot
 //! updates of the seat engine (the organization's queue counter, a seat pool's count, a
-//! user's row with `treat_none_as_null`) always have the same SQL: re-parsing it on every
-//! create was most of what SQLite's parser did under load.
+//! user's row with `treat_none_as_null`) always have the same SQL, and re-parsing it on every
+//! create kept SQLite's parser busy under load.
 //!
 //! - `cached!(query)`: for a statement whose SQL is fixed at its call site (no boxed or
 //!   optional parts). The cache is keyed by the call site, a type the macro declares, so the
-//!   SQL text is never built again after the first run: building it cost about as much as
-//!   running a small UPDATE. A plain SELECT gains too: diesel would otherwise walk the whole
+//!   SQL text is never built again after the first run (building it cost about as much as
+//!   running a small UPDATE). A plain SELECT gains too: diesel would otherwise walk the whole
 //!   query once more per run to ask whether it may be cached.
 //! - `Cached::by_text(query)`: for a boxed query whose SQL depends on its inputs but never on
 //!   the values bound into it; the cache is keyed by the SQL text.
@@ -18,8 +18,9 @@
 //! Run either on the backend's own connection (`native!`) with `load`/`get_result`, or, for
 //! an UPDATE without a result of its own, with `rows`. Never with `execute`: that hands
 //! diesel's cache a reference, and diesel's `QueryFragment` for `&T` does not pass
-//! `is_safe_to_cache_prepared` on, so the statement was prepared afresh on every run (seen
-//! with diesel's instrumentation: only a `RETURNING` statement ever reached the cache).
+//! `is_safe_to_cache_prepared` on, so the statement was prepared afresh on every run.
+//!
+//! What each of these saved: `docs/benchmarks.md`, "Measurements behind the code".
 
 use std::marker::PhantomData;
 
@@ -50,6 +51,21 @@ impl<Q> Cached<Q> {
         Cached(query, PhantomData)
     }
 }
+
+/// Runs `$body` with `$c` bound to the backend's own connection (`SqliteConnection` or
+/// `PgConnection`), so the statement in it is built for that backend directly. Through the
+/// `MultiConnection` enum diesel renders a statement's whole SQL text in each of its passes
+/// over it, and a statement reached by reference loses `Cached`'s "same SQL every time"
+/// answer. For the statements of the hot write and lookup paths.
+macro_rules! native {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConn::Sqlite($c) => $body,
+            $crate::store::DbConn::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use native;
 
 /// Wrap a statement whose SQL never varies so that it is prepared once per connection and
 /// found again by its call site (see the module docs).

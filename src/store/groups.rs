@@ -3,9 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::cached;
+use super::cached::{cached, native};
+use super::filter_sql;
+use super::query::{ListSpec, Predicate, Resource};
 use super::schema::{scim_group_members, scim_groups};
-use super::{native, DbConn, MultiBackend, Q};
+use super::{Backend, DbConn, Q};
+use crate::error::Error;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 // None is NULL on insert and update alike: both statements have fixed SQL and are prepared once.
@@ -22,9 +25,9 @@ pub struct GroupRow {
     pub external_id: Option<String>,
     pub resource: String,
     pub version: i64,
-    #[diesel(deserialize_as = super::timestamp::Ts)]
+    #[diesel(deserialize_as = super::sqlite::Ts)]
     pub created_at: NaiveDateTime,
-    #[diesel(deserialize_as = super::timestamp::Ts)]
+    #[diesel(deserialize_as = super::sqlite::Ts)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -33,9 +36,6 @@ pub struct MemberRow {
     pub member_id: String,
     pub member_type: String,
 }
-
-pub type GroupPredicate =
-    Box<dyn BoxableExpression<scim_groups::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
 
 pub fn insert(conn: &mut DbConn, row: &GroupRow) -> Q<()> {
     diesel::insert_into(scim_groups::table)
@@ -106,54 +106,51 @@ pub fn delete(conn: &mut DbConn, org_id: &str, id: &str) -> Q<bool> {
     Ok(n == 1)
 }
 
-/// How the list endpoint orders groups, in SQL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GroupSort {
-    /// `(created_at, id)`, the default.
-    Created,
-    /// A `sortBy` attribute (`filter_sql::group_sort_key`).
-    Key(super::filter_sql::SortKey),
-}
-
-pub struct ListParams {
-    pub predicate: Option<GroupPredicate>,
-    pub count_predicate: Option<GroupPredicate>,
-    pub sort: GroupSort,
-    pub descending: bool,
-    pub offset: i64,
-    pub limit: i64,
-}
-
-pub fn list(conn: &mut DbConn, org_id: &str, p: ListParams) -> Q<(Vec<GroupRow>, i64)> {
+/// One page of the groups `spec` asks for, and the total that match.
+pub fn list(
+    conn: &mut DbConn,
+    org_id: &str,
+    spec: &ListSpec<'_>,
+) -> Result<(Vec<GroupRow>, i64), Error> {
+    let backend = Backend::of(conn);
+    let sort = spec
+        .sort_by
+        .map(|attr| filter_sql::sort_key(Resource::Group, attr, backend))
+        .transpose()?;
+    let predicate = || -> Result<Option<Predicate<scim_groups::table>>, Error> {
+        spec.filter
+            .map(|f| filter_sql::predicate(Resource::Group, f, backend))
+            .transpose()
+    };
     let mut q = scim_groups::table
         .filter(scim_groups::org_id.eq(org_id))
         .select(GroupRow::as_select())
         .into_boxed();
-    if let Some(pred) = p.predicate {
+    if let Some(pred) = predicate()? {
         q = q.filter(pred);
     }
     use scim_groups::dsl as g;
-    q = match (&p.sort, p.descending) {
-        (GroupSort::Created, false) => q.order((g::created_at.asc(), g::id.asc())),
-        (GroupSort::Created, true) => q.order((g::created_at.desc(), g::id.desc())),
-        (GroupSort::Key(key), descending) => q.order(diesel::dsl::sql::<diesel::sql_types::Text>(
+    q = match (&sort, spec.descending) {
+        (None, false) => q.order((g::created_at.asc(), g::id.asc())),
+        (None, true) => q.order((g::created_at.desc(), g::id.desc())),
+        (Some(key), descending) => q.order(diesel::dsl::sql::<diesel::sql_types::Text>(
             &key.order_by(descending),
         )),
     };
-    let rows: Vec<GroupRow> = if p.limit == 0 {
+    let rows: Vec<GroupRow> = if spec.limit == 0 {
         Vec::new()
     } else {
-        q.offset(p.offset).limit(p.limit).load(conn)?
+        q.offset(spec.offset).limit(spec.limit).load(conn)?
     };
     // A first page that is not full holds every match: no COUNT needed (the usual IdP lookup).
-    if p.limit > 0 && p.offset == 0 && (rows.len() as i64) < p.limit {
+    if spec.limit > 0 && spec.offset == 0 && (rows.len() as i64) < spec.limit {
         let total = rows.len() as i64;
         return Ok((rows, total));
     }
     let mut count_q = scim_groups::table
         .filter(scim_groups::org_id.eq(org_id))
         .into_boxed();
-    if let Some(pred) = p.count_predicate {
+    if let Some(pred) = predicate()? {
         count_q = count_q.filter(pred);
     }
     let total: i64 = count_q.count().get_result(conn)?;

@@ -7,7 +7,6 @@ pub mod budget;
 pub mod cached;
 pub mod contracts;
 pub mod filter_sql;
-pub mod fold;
 pub mod groups;
 pub mod invitations;
 pub mod invoices;
@@ -15,8 +14,10 @@ pub mod mail;
 pub mod members;
 pub mod oauth;
 pub mod orgs;
-pub mod page_marks;
+mod page_marks;
+pub mod plan;
 pub mod provisioning_log;
+pub mod query;
 pub mod reports;
 pub mod schema;
 pub mod seat_changes;
@@ -24,15 +25,13 @@ pub mod seat_events;
 pub mod seat_policy;
 pub mod seats;
 pub mod signin_links;
+pub mod sqlite;
 pub mod sso;
 pub mod tier_waits;
-pub mod timestamp;
 pub mod tokens;
 pub mod users;
 pub mod versions;
-pub mod wal_vfs;
 pub mod web_sessions;
-pub mod writer;
 
 use std::time::Duration;
 
@@ -43,6 +42,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, QueryResult};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use self::sqlite::{fold, writer};
 use crate::error::Error;
 
 #[derive(diesel::MultiConnection)]
@@ -79,13 +79,6 @@ impl Backend {
     }
 }
 
-/// SQLite accepts a bare path or `sqlite://path`; diesel wants the bare path.
-fn sqlite_path(url: &str) -> &str {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url)
-}
-
 #[derive(Debug, Clone)]
 pub struct ConnManager {
     url: String,
@@ -100,7 +93,7 @@ impl ConnManager {
     pub fn new(url: &str) -> Self {
         let backend = Backend::from_url(url);
         let url = match backend {
-            Backend::Sqlite => sqlite_path(url).to_string(),
+            Backend::Sqlite => sqlite::path_of(url).to_string(),
             Backend::Pg => url.to_string(),
         };
         Self {
@@ -117,7 +110,7 @@ impl ConnManager {
     }
 
     /// `open`, to `target`: the manager's URL, or for SQLite a `file:` URI naming the
-    /// same file (the writer's, through `wal_vfs`).
+    /// same file (the writer's, through `sqlite::wal_vfs`).
     fn connect_to(&self, target: &str) -> Result<DbConn, r2d2::Error> {
         let mut conn = match self.backend {
             Backend::Pg => PgConnection::establish(target).map(DbConn::Pg),
@@ -129,10 +122,7 @@ impl ConnManager {
             fold::register(c).map_err(r2d2::Error::QueryError)?;
         }
         if self.pragmas {
-            SqlitePragmas {
-                pg_statement_timeout: None,
-            }
-            .apply(&mut conn)?;
+            sqlite::Pragmas.apply(&mut conn)?;
         }
         Ok(conn)
     }
@@ -169,9 +159,9 @@ impl Pooled {
     }
 }
 
-/// How long a connection whose last use succeeded is handed out without a `SELECT 1` first.
-/// On PostgreSQL that check was a round trip per checkout: two of a lookup's five (the token
-/// check and the lookup each take a connection). A connection the database dropped within
+/// How long a connection whose last use succeeded is handed out without a `SELECT 1` first:
+/// on PostgreSQL that check is a round trip per checkout, and a lookup takes two connections
+/// (the token check and the lookup). A connection the database dropped within
 /// that time fails its next use instead, answered 503 with `Retry-After` (IdPs send it
 /// again), and the pool checks all its connections before their next use.
 const TRUSTED_FOR: Duration = Duration::from_secs(1);
@@ -214,41 +204,21 @@ impl ManageConnection for ConnManager {
     }
 }
 
-/// Settings of each new pooled connection: SQLite's pragmas (WAL itself is set once, at
-/// migration time) and, on PostgreSQL, the handle's time budget as the session's
-/// `statement_timeout` — set once per connection, so no request pays a round trip for it.
+/// Settings of each new pooled connection: SQLite's pragmas and, on PostgreSQL, the
+/// handle's time budget as the session's `statement_timeout` — set once per connection, so
+/// no request pays a round trip for it.
 #[derive(Debug, Clone, Copy)]
-struct SqlitePragmas {
+struct SessionSettings {
     pg_statement_timeout: Option<Duration>,
 }
 
-/// How long a SQLite connection waits for a lock before it gives up with "busy".
-pub(crate) const SQLITE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 10000;";
-
-impl CustomizeConnection<Pooled, r2d2::Error> for SqlitePragmas {
+impl CustomizeConnection<Pooled, r2d2::Error> for SessionSettings {
     fn on_acquire(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
-        self.apply(&mut pooled.conn)
-    }
-}
-
-impl SqlitePragmas {
-    fn apply(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        if let (DbConn::Pg(c), Some(budget)) = (&mut *conn, self.pg_statement_timeout) {
+        if let (DbConn::Pg(c), Some(budget)) = (&mut pooled.conn, self.pg_statement_timeout) {
             c.batch_execute(&statement_timeout_sql(Some(budget)))
                 .map_err(r2d2::Error::QueryError)?;
         }
-        if let DbConn::Sqlite(c) = conn {
-            // synchronous=FULL: a committed user or invoice survives a power cut, not only a crash.
-            // A small page cache per reader (the OS caches the file for all of them); the
-            // writer sets a larger one for itself.
-            c.batch_execute(SQLITE_BUSY_TIMEOUT)
-                .map_err(r2d2::Error::QueryError)?;
-            c.batch_execute(
-                "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA cache_size = -512;",
-            )
-            .map_err(r2d2::Error::QueryError)?;
-        }
-        Ok(())
+        sqlite::Pragmas.apply(&mut pooled.conn)
     }
 }
 
@@ -273,7 +243,8 @@ pub struct Db {
     point: Option<Pool>,
     write: Writer,
     backend: Backend,
-    /// Where deep user list pages seek from; shared by the handles of one server.
+    /// Where deep user list pages seek from; shared by the handles of one server, and lent
+    /// to the store's list queries inside `read` (see `page_marks`).
     page_marks: std::sync::Arc<page_marks::PageMarks>,
     /// SQLite: every connection use outside the writer thread passes here (`with_conn`), so
     /// the writer can rewind the WAL. PostgreSQL has no WAL of ours to rewind: `None`.
@@ -324,17 +295,17 @@ impl Db {
         }
         let manager = ConnManager::new(url);
         if backend == Backend::Sqlite {
-            prepare_sqlite_file(&manager)?;
+            sqlite::prepare_file(&manager)?;
         }
         let pool = |size: u32| -> anyhow::Result<Pool> {
             Ok(r2d2::Pool::builder()
                 .max_size(size)
                 .min_idle(Some(min_idle))
-                // A SQLite file connection does not break the way a socket does: the
-                // `SELECT 1` before every checkout cost as much as a point read itself.
+                // A SQLite file connection does not break the way a socket does, and a
+                // `SELECT 1` before every checkout cost as much as a point read.
                 .test_on_check_out(backend == Backend::Pg)
                 .connection_timeout(Duration::from_secs(10))
-                .connection_customizer(Box::new(SqlitePragmas {
+                .connection_customizer(Box::new(SessionSettings {
                     pg_statement_timeout: budget,
                 }))
                 .build(manager.clone())?)
@@ -369,11 +340,6 @@ impl Db {
         self.backend
     }
 
-    /// Where deep user list pages seek from (see `page_marks`).
-    pub fn page_marks(&self) -> std::sync::Arc<page_marks::PageMarks> {
-        self.page_marks.clone()
-    }
-
     /// Run pending migrations of the backend in use.
     pub fn migrate(&self) -> anyhow::Result<()> {
         let mut pooled = self.read.get()?;
@@ -397,11 +363,22 @@ impl Db {
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let budget = self.budget;
+        let (budget, marks) = (self.budget, self.page_marks.clone());
         run_blocking(self.read.clone(), self.readers.clone(), move |conn| {
+            // A snapshot: the one kind of read whose user lists may seek from page marks.
+            let _marks = page_marks::Using::start(marks);
             in_snapshot(conn, budget, f)
         })
         .await
+    }
+
+    /// Run a read where its plan says it belongs: a point read (`read_point`) when it finds
+    /// its rows through an index, else a pooled snapshot read (`read`).
+    pub async fn query<R: Read>(&self, read: R) -> Result<R::Output, Error> {
+        match read.access() {
+            plan::Access::Point => self.read_point(move |c| read.run(c)).await,
+            plan::Access::Scan => self.read(move |c| read.run(c)).await,
+        }
     }
 
     /// Run a read that touches a handful of rows through an index (token checks, a resource
@@ -425,20 +402,6 @@ impl Db {
         }
     }
 
-    /// `read_point` when `point`, else `read`: for callers that learn from the request which
-    /// kind of read it is.
-    pub async fn read_point_if<T: Send + 'static>(
-        &self,
-        point: bool,
-        f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
-    ) -> Result<T, Error> {
-        if point {
-            self.read_point(f).await
-        } else {
-            self.read(f).await
-        }
-    }
-
     /// Run a use case in one write transaction (the write lock is taken up front). Returns
     /// only once the change is committed.
     pub async fn write<T: Send + 'static>(
@@ -455,7 +418,7 @@ impl Db {
     /// of its own on one pooled connection: under one transaction every step's foreign-key
     /// check share-locks the organization row that earlier steps (other subtransactions)
     /// updated, so PostgreSQL keeps a multixact of all of them and each step costs more than
-    /// the one before (1,000 users took 6 s, most of it in `GetMultiXactIdMembers`); and the
+    /// the one before (`docs/benchmarks.md`); and the
     /// organization's lock is then held for one step, not for the whole request.
     pub async fn write_steps<T: Send + 'static>(
         &self,
@@ -514,6 +477,18 @@ impl Db {
     ) -> Result<T, Error> {
         with_conn(&self.read, self.readers.as_deref(), f)
     }
+}
+
+/// A read that knows how it reaches its rows (`plan`), so that `Db::query` can choose
+/// where to run it: a domain query (a list, a resource by id) built from a request.
+pub trait Read: Send + 'static {
+    type Output: Send + 'static;
+
+    /// How the read reaches its rows.
+    fn access(&self) -> plan::Access;
+
+    /// The read itself, on the connection `Db::query` chose.
+    fn run(self, conn: &mut DbConn) -> Result<Self::Output, Error>;
 }
 
 /// Runs `f` on a connection of `pool`, inside the `readers` gate when there is one (SQLite;
@@ -586,19 +561,6 @@ async fn run_blocking<T: Send + 'static>(
     actix_web::web::block(move || span.in_scope(|| with_conn(&pool, readers.as_deref(), f)))
         .await
         .map_err(|e| Error::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
-}
-
-fn prepare_sqlite_file(manager: &ConnManager) -> anyhow::Result<()> {
-    let path = std::path::Path::new(&manager.url);
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)?;
-        }
-    }
-    let mut conn = manager.open()?;
-    // WAL lets readers run beside the single writer; it is persistent in the file.
-    conn.batch_execute("PRAGMA journal_mode = WAL;")?;
-    Ok(())
 }
 
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<()> {
@@ -721,22 +683,6 @@ pub fn now() -> chrono::NaiveDateTime {
         .unwrap_or(t)
 }
 
-/// Runs `$body` with `$c` bound to the backend's own connection (`SqliteConnection` or
-/// `PgConnection`), so the statement in it is built for that backend directly. Through the
-/// `MultiConnection` enum, diesel renders a statement's whole SQL text in each of its passes
-/// over it (the prepared-cache check, the bind pass), and a statement reached by reference
-/// loses `Cached`'s "same SQL every time" answer: on the create path that was a fifth of the
-/// SQLite writer's time. For the statements of the hot write and lookup paths.
-macro_rules! native {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::store::DbConn::Sqlite($c) => $body,
-            $crate::store::DbConn::Pg($c) => $body,
-        }
-    };
-}
-pub(crate) use native;
-
 /// Shorthand used by every store function.
 pub type Q<T> = QueryResult<T>;
 
@@ -763,6 +709,6 @@ mod tests {
         assert_eq!(Backend::from_url("postgresql://x/y"), Backend::Pg);
         assert_eq!(Backend::from_url("sqlite://data/x.db"), Backend::Sqlite);
         assert_eq!(Backend::from_url("data/x.db"), Backend::Sqlite);
-        assert_eq!(sqlite_path("sqlite://data/x.db"), "data/x.db");
+        assert_eq!(sqlite::path_of("sqlite://data/x.db"), "data/x.db");
     }
 }

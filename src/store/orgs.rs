@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::cached;
+use super::cached::{cached, native};
 use super::schema::{org_domains, organizations};
-use super::{native, DbConn, Q};
+use super::{DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations)]

@@ -10,11 +10,13 @@
 //! The positions hold for one `users_version` of the organization, which moves whenever a
 //! user joins or leaves: a deleted user shifts everyone behind it, and a created one is not
 //! sure to sort last (a clock can step back; PostgreSQL transactions commit out of order).
-//! The caller reads the version and the page in one snapshot (`Db::read`), so the page is
-//! read at the version its positions were taken for.
+//! The version and the page are read in one snapshot, so the page is read at the version
+//! its positions were taken for: the positions are the store's own business, handed to
+//! `users::list` only inside `Db::read` (`Using`, `in_use`), whose reads are snapshots.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -31,6 +33,35 @@ const MAX_ORGS: usize = 16;
 
 /// A user's place in the default order.
 pub type Key = (NaiveDateTime, String);
+
+thread_local! {
+    /// The positions of the `Db` whose snapshot read runs on this thread, if any.
+    static IN_USE: RefCell<Option<Arc<PageMarks>>> = const { RefCell::new(None) };
+}
+
+/// While alive, `in_use` on this thread answers `marks` (set by `Db::read` around a read).
+pub(super) struct Using {
+    previous: Option<Arc<PageMarks>>,
+}
+
+impl Using {
+    pub(super) fn start(marks: Arc<PageMarks>) -> Using {
+        let previous = IN_USE.with(|m| m.replace(Some(marks)));
+        Using { previous }
+    }
+}
+
+impl Drop for Using {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let _ = IN_USE.try_with(|m| m.replace(previous));
+    }
+}
+
+/// The positions a list may seek from: `Some` only inside a snapshot read of `Db::read`.
+pub(super) fn in_use() -> Option<Arc<PageMarks>> {
+    IN_USE.try_with(|m| m.borrow().clone()).ok().flatten()
+}
 
 #[derive(Default)]
 pub struct PageMarks {

@@ -4,9 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::cached;
+use super::cached::{cached, native};
 use super::schema::seat_pools;
-use super::{native, DbConn, Q};
+use super::{DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = seat_pools)]
@@ -66,7 +66,7 @@ pub fn claim_first_free(
 ) -> Q<Option<String>> {
     use diesel::sql_types::{Text, Timestamp};
     let claimed = native!(conn, |c| cached!(diesel::sql_query(CLAIM_FIRST_FREE)
-        .bind::<Timestamp, _>(super::timestamp::Ts(now))
+        .bind::<Timestamp, _>(super::sqlite::Ts(now))
         .bind::<Text, _>(org_id)
         .bind::<Text, _>(order[0])
         .bind::<Text, _>(order[1]))

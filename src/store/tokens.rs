@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::cached;
+use super::cached::{cached, native};
 use super::schema::scim_tokens;
-use super::{native, DbConn, Q};
+use super::{DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = scim_tokens)]
@@ -14,11 +14,11 @@ pub struct TokenRow {
     pub org_id: String,
     pub token_hash: String,
     pub description: String,
-    #[diesel(deserialize_as = super::timestamp::Ts)]
+    #[diesel(deserialize_as = super::sqlite::Ts)]
     pub created_at: NaiveDateTime,
-    #[diesel(deserialize_as = super::timestamp::MaybeTs)]
+    #[diesel(deserialize_as = super::sqlite::MaybeTs)]
     pub last_used_at: Option<NaiveDateTime>,
-    #[diesel(deserialize_as = super::timestamp::MaybeTs)]
+    #[diesel(deserialize_as = super::sqlite::MaybeTs)]
     pub revoked_at: Option<NaiveDateTime>,
 }
 

@@ -4,11 +4,15 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cached::{cached, Cached};
+use super::cached::{cached, native, Cached};
+use super::filter_sql;
 use super::page_marks::{self, PageMarks, STRIDE};
+use super::plan::{self, UserKey};
+use super::query::{ListSpec, Predicate, Resource};
 use super::schema::{scim_group_members, scim_groups, scim_user_emails, scim_users};
-use super::timestamp::Ts;
-use super::{native, DbConn, MultiBackend, Q};
+use super::sqlite::Ts;
+use super::{Backend, DbConn, Q};
+use crate::error::Error;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = scim_users)]
@@ -22,17 +26,17 @@ pub struct UserRow {
     pub active: bool,
     pub seat_status: String,
     pub seat_tier: Option<String>,
-    #[diesel(deserialize_as = super::timestamp::MaybeTs)]
+    #[diesel(deserialize_as = super::sqlite::MaybeTs)]
     pub seated_at: Option<NaiveDateTime>,
-    #[diesel(deserialize_as = super::timestamp::MaybeTs)]
+    #[diesel(deserialize_as = super::sqlite::MaybeTs)]
     pub pending_since: Option<NaiveDateTime>,
     pub queue_seq: Option<i64>,
     pub source: String,
     pub resource: String,
     pub version: i64,
-    #[diesel(deserialize_as = super::timestamp::Ts)]
+    #[diesel(deserialize_as = super::sqlite::Ts)]
     pub created_at: NaiveDateTime,
-    #[diesel(deserialize_as = super::timestamp::Ts)]
+    #[diesel(deserialize_as = super::sqlite::Ts)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -44,11 +48,8 @@ pub struct EmailRow {
     pub primary: bool,
 }
 
-pub type UserPredicate =
-    Box<dyn BoxableExpression<scim_users::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
-
 /// A user row as written: the row's own strings, and its timestamps through
-/// `timestamp::Ts` (diesel's chrono path costs ~3,500 instructions a timestamp, three a row).
+/// `sqlite::Ts` (cheaper than diesel's chrono path; see `sqlite::timestamp`).
 /// None is NULL on insert and update alike: both statements have fixed SQL and are prepared
 /// once.
 #[derive(Insertable, AsChangeset)]
@@ -198,41 +199,50 @@ pub fn insert_emails(conn: &mut DbConn, org_id: &str, user_id: &str, emails: &[E
     Ok(())
 }
 
-/// How the list endpoint orders users, in SQL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserSort {
-    /// `(created_at, id)`: the default order, the one deep pages seek in (`page_marks`).
-    Created,
-    /// A `sortBy` attribute (`filter_sql::user_sort_key`).
-    Key(super::filter_sql::SortKey),
-}
-
-pub struct ListParams {
-    pub predicate: Option<UserPredicate>,
-    pub count_predicate: Option<UserPredicate>,
-    pub sort: UserSort,
-    pub descending: bool,
-    pub offset: i64,
-    pub limit: i64,
-}
-
-/// One page of users matching the predicate, and the total that match. `marks`: where an
-/// unfiltered page in the default order may seek from (see `page_marks`); a caller passing
-/// them reads in one snapshot (`Db::read`), so the organization's counters, the remembered
-/// positions' version and the rows all agree.
+/// One page of the users `spec` asks for, and the total that match. A filter naming one
+/// user (`plan::user_key`) is answered by `find` or `find_by_user_name`; an unfiltered page
+/// deep in the default order seeks from a remembered position when the read has them
+/// (`page_marks::in_use`: inside `Db::read`, one snapshot, so the organization's counters,
+/// the positions' version and the rows all agree).
 pub fn list(
     conn: &mut DbConn,
     org_id: &str,
-    p: ListParams,
-    marks: Option<&PageMarks>,
-) -> Q<(Vec<UserRow>, i64)> {
-    let default_order = p.sort == UserSort::Created && !p.descending;
+    spec: &ListSpec<'_>,
+) -> Result<(Vec<UserRow>, i64), Error> {
+    let backend = Backend::of(conn);
+    let sort = spec
+        .sort_by
+        .map(|attr| filter_sql::sort_key(Resource::User, attr, backend))
+        .transpose()?;
+    // One user at most: no page to sort or count.
+    if let (Some(key), 0, 1..) = (
+        spec.filter.and_then(plan::user_key),
+        spec.offset,
+        spec.limit,
+    ) {
+        let row = match key {
+            UserKey::Id(id) => find(conn, org_id, id)?,
+            UserKey::UserName(name) => find_by_user_name(conn, org_id, name)?,
+        };
+        let rows: Vec<UserRow> = row.into_iter().collect();
+        let total = rows.len() as i64;
+        return Ok((rows, total));
+    }
+    let predicate = || -> Result<Option<Predicate<scim_users::table>>, Error> {
+        spec.filter
+            .map(|f| filter_sql::predicate(Resource::User, f, backend))
+            .transpose()
+    };
     // The unfiltered total, when the deep-page path below has read it already.
     let mut counted = None;
-    if let Some(marks) = marks {
-        if p.predicate.is_none() && default_order && p.offset >= STRIDE && p.limit > 0 {
+    if let Some(marks) = page_marks::in_use() {
+        if spec.filter.is_none()
+            && spec.in_default_order()
+            && spec.offset >= STRIDE
+            && spec.limit > 0
+        {
             let (total, version) = super::orgs::user_count_and_version(conn, org_id)?;
-            if let Some(rows) = list_from_mark(conn, org_id, &p, marks, version)? {
+            if let Some(rows) = list_from_mark(conn, org_id, spec, &marks, version)? {
                 return Ok((rows, total));
             }
             counted = Some(total);
@@ -242,28 +252,28 @@ pub fn list(
         .filter(scim_users::org_id.eq(org_id))
         .select(UserRow::as_select())
         .into_boxed();
-    if let Some(pred) = p.predicate {
+    if let Some(pred) = predicate()? {
         q = q.filter(pred);
     }
     use scim_users::dsl as u;
-    q = match (&p.sort, p.descending) {
-        (UserSort::Created, false) => q.order((u::created_at.asc(), u::id.asc())),
-        (UserSort::Created, true) => q.order((u::created_at.desc(), u::id.desc())),
-        (UserSort::Key(key), descending) => q.order(diesel::dsl::sql::<diesel::sql_types::Text>(
+    q = match (&sort, spec.descending) {
+        (None, false) => q.order((u::created_at.asc(), u::id.asc())),
+        (None, true) => q.order((u::created_at.desc(), u::id.desc())),
+        (Some(key), descending) => q.order(diesel::dsl::sql::<diesel::sql_types::Text>(
             &key.order_by(descending),
         )),
     };
-    let rows: Vec<UserRow> = if p.limit == 0 {
+    let rows: Vec<UserRow> = if spec.limit == 0 {
         Vec::new()
     } else {
-        q.offset(p.offset).limit(p.limit).load(conn)?
+        q.offset(spec.offset).limit(spec.limit).load(conn)?
     };
     // A first page that is not full holds every match: no COUNT needed (the usual IdP lookup).
-    if p.limit > 0 && p.offset == 0 && (rows.len() as i64) < p.limit {
+    if spec.limit > 0 && spec.offset == 0 && (rows.len() as i64) < spec.limit {
         let total = rows.len() as i64;
         return Ok((rows, total));
     }
-    let total: i64 = match p.count_predicate {
+    let total: i64 = match predicate()? {
         // Unfiltered: the organization's counter, not a count of up to millions of rows.
         None => match counted {
             Some(total) => total,
@@ -284,11 +294,11 @@ pub fn list(
 fn list_from_mark(
     conn: &mut DbConn,
     org_id: &str,
-    p: &ListParams,
+    spec: &ListSpec<'_>,
     marks: &PageMarks,
     version: i64,
 ) -> Q<Option<Vec<UserRow>>> {
-    let Some((at, (created, id))) = marks.seek(conn, org_id, version, p.offset)? else {
+    let Some((at, (created, id))) = marks.seek(conn, org_id, version, spec.offset)? else {
         return Ok(None);
     };
     use scim_users::dsl as u;
@@ -297,8 +307,8 @@ fn list_from_mark(
         .filter(page_marks::from_key(created, &id))
         .order((u::created_at.asc(), u::id.asc()))
         .select(UserRow::as_select())
-        .offset(p.offset - at)
-        .limit(p.limit)
+        .offset(spec.offset - at)
+        .limit(spec.limit)
         .into_boxed()
         .load(conn)?;
     Ok(Some(rows))

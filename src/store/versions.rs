@@ -11,9 +11,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::cached::cached;
+use super::cached::{cached, native};
 use super::schema::{scim_group_members, scim_groups, scim_users};
-use super::{native, DbConn, Q};
+use super::{DbConn, Q};
 
 /// A new version and lastModified for the users given (their `groups` changed). One
 /// statement: `=` for one user (a member add, prepared once), otherwise the whole list as one

@@ -677,15 +677,13 @@ pub fn accounts_with_source(app: &TestApp, source: &str) -> Vec<scim_seats::stor
             let (rows, _) = scim_seats::store::users::list(
                 c,
                 &org,
-                scim_seats::store::users::ListParams {
-                    predicate: None,
-                    count_predicate: None,
-                    sort: scim_seats::store::users::UserSort::Created,
+                &scim_seats::store::query::ListSpec {
+                    filter: None,
+                    sort_by: None,
                     descending: false,
                     offset: 0,
                     limit: 10_000,
                 },
-                None,
             )?;
             Ok(rows.into_iter().filter(|r| r.source == source).collect())
         })

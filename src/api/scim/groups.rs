@@ -75,14 +75,12 @@ pub async fn get(
 ) -> Result<ScimJson, Error> {
     let (pre, projection) = (preconditions(&req), Projection::from_request(&req));
     let with_members = projection.wants(&Registry::get().group, "members");
-    let org = client.org_id.clone();
-    // Members can number 100,000: only a read without them is a point read.
-    let view = state
-        .db
-        .read_point_if(!with_members, move |c| {
-            domain::get(c, &org, &id, with_members)
-        })
-        .await?;
+    let get = domain::Get {
+        org_id: client.org_id.clone(),
+        id: id.into_inner(),
+        with_members,
+    };
+    let view = state.db.query(get).await?;
     pre.check_read(view.version())?;
     Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
@@ -113,17 +111,12 @@ async fn search_with(
     mut query: ListQuery,
 ) -> Result<ScimJson, Error> {
     query.max_page_members = state.settings.scim.max_page_members;
-    let filter = domain::parse_filter(&query)?;
-    let point = domain::is_point_search(&query, filter.as_ref());
-    let _turn = match point {
+    let search = domain::Search::new(&client.org_id, query.clone())?;
+    let _turn = match search.is_point() {
         true => None,
         false => Some(state.searches.enter(&client.org_id).await?),
     };
-    let (org, q) = (client.org_id.clone(), query.clone());
-    let (views, total) = state
-        .db
-        .read_point_if(point, move |c| domain::search(c, &org, &q, filter.as_ref()))
-        .await?;
+    let (views, total) = state.db.query(search).await?;
     let projection = Projection::from_query(&query);
     let resources = views
         .iter()

@@ -10,8 +10,8 @@ use serde_json::{json, Map, Value};
 use crate::domain::groups::GroupView;
 use crate::domain::users::UserView;
 use crate::domain::Version;
+use crate::scim::datetime::put_digits;
 use crate::scim::schema::{CORE_GROUP, CORE_USER, SEAT_USER};
-use crate::store::timestamp::put_digits;
 
 /// An RFC 3339 UTC timestamp with microseconds, as SCIM `meta` dates are written.
 pub fn timestamp(t: NaiveDateTime) -> String {

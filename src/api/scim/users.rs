@@ -93,20 +93,13 @@ async fn search_with(
     state: web::Data<AppState>,
     query: ListQuery,
 ) -> Result<ScimJson, Error> {
-    let filter = domain::parse_filter(&query)?;
-    let point = domain::is_point_search(filter.as_ref());
+    let search = domain::Search::new(&client.org_id, query.clone())?;
     // Point lookups stay cheap; anything else takes one of the organization's turns.
-    let _turn = match point {
+    let _turn = match search.is_point() {
         true => None,
         false => Some(state.searches.enter(&client.org_id).await?),
     };
-    let (org, q, marks) = (client.org_id.clone(), query.clone(), state.db.page_marks());
-    let (views, total) = state
-        .db
-        .read_point_if(point, move |c| {
-            domain::search(c, &org, &q, filter.as_ref(), Some(&marks))
-        })
-        .await?;
+    let (views, total) = state.db.query(search).await?;
     let projection = Projection::from_query(&query);
     if projection.is_empty() {
         // Each user's text is a little longer than its stored resource.

@@ -14,6 +14,16 @@ pub use eval::{matches, matches_element};
 pub use parser::{parse_filter, parse_filter_located, MAX_DEPTH, MAX_NODES};
 pub use validate::{resolve_sort, validate, validate_located, TypedAttr, TypedFilter};
 
+use crate::scim::error::ScimResult;
+use crate::scim::schema::ResourceSchema;
+
+/// A filter for one resource type: parsed, then checked against its schema. Errors name a
+/// position in the text, whichever step found them.
+pub fn parse_for(input: &str, rs: &ResourceSchema) -> ScimResult<TypedFilter> {
+    let (parsed, paths) = parse_filter_located(input)?;
+    validate_located(&parsed, rs, &paths)
+}
+
 #[cfg(test)]
 mod fuzz {
     //! A small deterministic fuzz loop (no proptest, to keep builds lean): random token soup

@@ -1,8 +1,8 @@
 //! A SQLite VFS for the writer connection that hands a commit's WAL frames to the kernel in
 //! one `pwrite`. SQLite writes each frame as two writes (a 24-byte header, then the page),
-//! and the page straddles two kernel pages: ~80 frames a batch cost ~160 system calls and
-//! ~240 page-cache updates, a quarter of the writer thread's time under creates. Here a
-//! WAL file collects contiguous writes in memory and writes them out, in one call, before
+//! and the page straddles two kernel pages: two system calls and three page-cache updates
+//! per frame (`docs/benchmarks.md`, "Measurements behind the code"). Here a WAL file
+//! collects contiguous writes in memory and writes them out, in one call, before
 //! anything that could observe them: a read, a size or truncate, a sync, a file control,
 //! a write elsewhere, or close.
 //!
@@ -26,8 +26,8 @@ use libsqlite3_sys as ffi;
 /// The VFS name the writer's connection URI asks for.
 const NAME: &CStr = c"scim-seats-wal";
 
-/// Pending bytes are written out when they reach this much (~500 KB): a batch of creates
-/// writes ~330 KB of frames; a large `/Bulk` request writes several buffers' worth.
+/// Pending bytes are written out when they reach this much (~500 KB): more than a batch of
+/// creates writes; a large `/Bulk` request writes several buffers' worth.
 const FLUSH_AT: usize = 4 * MAX_WRITE;
 
 /// `file:` URI for `path` that opens it through this VFS, or `None` when the VFS is not
@@ -81,29 +81,46 @@ fn inner_vfs() -> *mut ffi::sqlite3_vfs {
         .map_or(std::ptr::null_mut(), |&p| p as *mut _)
 }
 
+/// Registers a copy of the default VFS, with this module's `open`, under `NAME`.
+///
+/// # Safety
+/// Call once per process (`registered` does), before any connection asks for `NAME`.
 unsafe fn register() -> Result<(), &'static str> {
-    let inner = ffi::sqlite3_vfs_find(std::ptr::null());
+    // SAFETY: a null name asks SQLite for the default VFS; SQLite initializes itself first.
+    let inner = unsafe { ffi::sqlite3_vfs_find(std::ptr::null()) };
     if inner.is_null() {
         return Err("no default SQLite VFS");
     }
-    if CStr::from_ptr((*inner).zName) != c"unix" {
+    // SAFETY: `inner` is a registered VFS, which SQLite never frees: its `zName` is a
+    // NUL-terminated string that lives as long as the process.
+    if unsafe { CStr::from_ptr((*inner).zName) } != c"unix" {
         return Err("the default SQLite VFS is not unix");
     }
     let _ = INNER_VFS.set(inner as usize);
     // The unix VFS reads `pAppData` in xOpen only, and open passes it the inner VFS; its
     // other methods ignore the VFS pointer, so they are shared as they are.
-    let mut vfs: ffi::sqlite3_vfs = std::ptr::read(inner);
-    vfs.szOsFile = (INNER_OFFSET as c_int) + (*inner).szOsFile;
+    // SAFETY: `inner` points to a valid `sqlite3_vfs` (above); the copy is plain data
+    // (numbers and pointers to the unix VFS's static functions and strings).
+    let mut vfs: ffi::sqlite3_vfs = unsafe { std::ptr::read(inner) };
+    vfs.szOsFile += INNER_OFFSET as c_int;
     vfs.zName = NAME.as_ptr();
     vfs.pNext = std::ptr::null_mut();
     vfs.xOpen = Some(open);
     let vfs: &'static mut ffi::sqlite3_vfs = Box::leak(Box::new(vfs));
-    match ffi::sqlite3_vfs_register(vfs, 0) {
+    // SAFETY: SQLite keeps the pointer for the life of the process: the VFS is leaked, and
+    // its name is a static string.
+    match unsafe { ffi::sqlite3_vfs_register(vfs, 0) } {
         ffi::SQLITE_OK => Ok(()),
         _ => Err("registering the WAL VFS failed"),
     }
 }
 
+/// The VFS's xOpen. SQLite allocates `file` with `szOsFile` bytes (8-byte aligned, as
+/// every SQLite allocation is): room for a `WalFile` and, at `INNER_OFFSET`, the inner
+/// VFS's file object.
+///
+/// # Safety
+/// Called by SQLite only, with the arguments of an xOpen of this VFS.
 unsafe extern "C" fn open(
     _vfs: *mut ffi::sqlite3_vfs,
     name: *const c_char,
@@ -112,39 +129,51 @@ unsafe extern "C" fn open(
     out_flags: *mut c_int,
 ) -> c_int {
     let inner = inner_vfs();
-    let Some(inner_open) = inner.as_ref().and_then(|v| v.xOpen) else {
+    // SAFETY: `inner` is null or the default VFS, which SQLite never frees (`register`).
+    let Some(inner_open) = (unsafe { inner.as_ref() }).and_then(|v| v.xOpen) else {
         return ffi::SQLITE_ERROR;
     };
     if flags & ffi::SQLITE_OPEN_WAL == 0 {
-        // The allocation is at least the inner VFS's size: the file is its own.
-        return inner_open(inner, name, file, flags, out_flags);
+        // SAFETY: the allocation is at least the inner VFS's size, so the file is its own;
+        // the other arguments are SQLite's, passed on as they came.
+        return unsafe { inner_open(inner, name, file, flags, out_flags) };
     }
-    let inner_file = file
-        .cast::<u8>()
-        .add(INNER_OFFSET)
-        .cast::<ffi::sqlite3_file>();
-    let rc = inner_open(inner, name, inner_file, flags, out_flags);
+    // SAFETY: `INNER_OFFSET` plus the inner VFS's `szOsFile` is the allocation's size
+    // (`register`), so the offset stays inside it.
+    let inner_file = unsafe { file.cast::<u8>().add(INNER_OFFSET) }.cast::<ffi::sqlite3_file>();
+    // SAFETY: `inner_file` is the inner VFS's share of the allocation, suitably aligned
+    // (`INNER_OFFSET` is a multiple of 8); the other arguments are SQLite's.
+    let rc = unsafe { inner_open(inner, name, inner_file, flags, out_flags) };
     if rc != ffi::SQLITE_OK {
         // SQLite calls xClose only on a file whose pMethods is set: ours stays null, and
         // the inner file's is the inner VFS's to clean up, as after any failed open.
-        if !(*inner_file).pMethods.is_null() {
-            if let Some(close) = (*(*inner_file).pMethods).xClose {
-                close(inner_file);
+        // SAFETY: `inner_file` was written by the inner VFS's xOpen, which leaves
+        // `pMethods` null or pointing at its static methods.
+        unsafe {
+            if !(*inner_file).pMethods.is_null() {
+                if let Some(close) = (*(*inner_file).pMethods).xClose {
+                    close(inner_file);
+                }
             }
         }
         return rc;
     }
-    std::ptr::write(
-        file.cast::<WalFile>(),
-        WalFile {
-            base: ffi::sqlite3_file {
-                pMethods: &WAL_METHODS,
+    // SAFETY: the allocation starts with room for a `WalFile` (`INNER_OFFSET` bytes) and is
+    // 8-byte aligned; SQLite has not initialized it, so nothing is overwritten that needs
+    // dropping.
+    unsafe {
+        std::ptr::write(
+            file.cast::<WalFile>(),
+            WalFile {
+                base: ffi::sqlite3_file {
+                    pMethods: &WAL_METHODS,
+                },
+                inner: inner_file,
+                pending: Vec::new(),
+                at: 0,
             },
-            inner: inner_file,
-            pending: Vec::new(),
-            at: 0,
-        },
-    );
+        );
+    }
     ffi::SQLITE_OK
 }
 
@@ -170,16 +199,32 @@ static WAL_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     xUnfetch: Some(unfetch),
 };
 
+// Every method below is called by SQLite only, with a `file` whose `pMethods` is
+// `WAL_METHODS`: one `open` initialized as a `WalFile`, whose `inner` is an open file of the
+// inner VFS, used by one thread at a time (SQLite holds the connection's mutex, or the
+// connection is used by one thread only), and not yet closed (xClose is the last call).
+
+/// The `WalFile` SQLite hands a method.
+///
+/// # Safety
+/// `file` is a file this VFS's `open` initialized and that is not closed yet, and no other
+/// reference to it is alive (see above).
 unsafe fn wal<'a>(file: *mut ffi::sqlite3_file) -> &'a mut WalFile {
-    &mut *file.cast::<WalFile>()
+    // SAFETY: the caller's promise: an initialized `WalFile`, borrowed by nobody else.
+    unsafe { &mut *file.cast::<WalFile>() }
 }
 
+/// The inner file's methods.
+///
+/// # Safety
+/// `f.inner` is an open file of the inner VFS (as every `WalFile`'s is until it closes).
 unsafe fn methods(f: &WalFile) -> &ffi::sqlite3_io_methods {
-    &*(*f.inner).pMethods
+    // SAFETY: an open file's `pMethods` points at its VFS's static methods table.
+    unsafe { &*(*f.inner).pMethods }
 }
 
 /// Calls the inner file's method `$m` with the remaining arguments; `SQLITE_IOERR` if the
-/// inner VFS has no such method.
+/// inner VFS has no such method. Use inside an unsafe block of a method (above).
 macro_rules! inner {
     ($f:expr, $m:ident $(, $arg:expr)*) => {
         match methods($f).$m {
@@ -195,13 +240,17 @@ const MAX_WRITE: usize = 0x1ffff & !0xfff;
 /// Hands the pending bytes to the inner file, in writes of at most `MAX_WRITE`. They are
 /// dropped whatever the outcome: a failed write fails the transaction that made them, and
 /// SQLite rolls it back.
+///
+/// # Safety
+/// `f.inner` is an open file of the inner VFS.
 unsafe fn flush(f: &mut WalFile) -> c_int {
     let mut rc = ffi::SQLITE_OK;
     let mut at = f.at;
     for chunk in f.pending.chunks(MAX_WRITE) {
         // MAX_WRITE fits a c_int.
         let len = chunk.len() as c_int;
-        rc = inner!(f, xWrite, chunk.as_ptr().cast::<c_void>(), len, at);
+        // SAFETY: the caller's promise about `f.inner`; the buffer is `len` readable bytes.
+        rc = unsafe { inner!(f, xWrite, chunk.as_ptr().cast::<c_void>(), len, at) };
         if rc != ffi::SQLITE_OK {
             break;
         }
@@ -211,7 +260,8 @@ unsafe fn flush(f: &mut WalFile) -> c_int {
     rc
 }
 
-/// Runs `then` after a successful flush; a failed flush is the answer instead.
+/// Runs `then` after a successful flush; a failed flush is the answer instead. Use inside
+/// an unsafe block of a method.
 macro_rules! flushed {
     ($f:expr, $then:expr) => {{
         let rc = flush($f);
@@ -228,44 +278,55 @@ unsafe extern "C" fn write(
     amount: c_int,
     offset: i64,
 ) -> c_int {
-    let f = wal(file);
     let Ok(len) = usize::try_from(amount) else {
         return ffi::SQLITE_IOERR_WRITE;
     };
-    let contiguous = f.at + f.pending.len() as i64 == offset;
-    if !contiguous {
-        flushed!(f, ());
-        f.at = offset;
-    }
-    f.pending
-        .extend_from_slice(std::slice::from_raw_parts(buf.cast::<u8>(), len));
-    if f.pending.len() >= FLUSH_AT {
-        return flush(f);
+    // SAFETY: a method's `file` (above); SQLite's `buf` holds `amount` readable bytes for
+    // the length of the call, and they are copied before it returns.
+    unsafe {
+        let f = wal(file);
+        let contiguous = f.at + f.pending.len() as i64 == offset;
+        if !contiguous {
+            flushed!(f, ());
+            f.at = offset;
+        }
+        f.pending
+            .extend_from_slice(std::slice::from_raw_parts(buf.cast::<u8>(), len));
+        if f.pending.len() >= FLUSH_AT {
+            return flush(f);
+        }
     }
     ffi::SQLITE_OK
 }
 
 unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
-    let f = wal(file);
-    flushed!(f, {
-        if flags & 0x0f == ffi::SQLITE_SYNC_FULL {
-            inner!(f, xSync, flags)
-        } else {
-            // A commit's sync: durable through the writer's Syncer (module docs).
-            ffi::SQLITE_OK
-        }
-    })
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        flushed!(f, {
+            if flags & 0x0f == ffi::SQLITE_SYNC_FULL {
+                inner!(f, xSync, flags)
+            } else {
+                // A commit's sync: durable through the writer's Syncer (module docs).
+                ffi::SQLITE_OK
+            }
+        })
+    }
 }
 
 unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
-    let f = wal(file);
-    let flushed = flush(f);
-    let closed = inner!(f, xClose);
-    std::ptr::drop_in_place(&mut f.pending);
-    if flushed != ffi::SQLITE_OK {
-        flushed
-    } else {
-        closed
+    // SAFETY: a method's `file` (above); xClose is its last call, so the pending buffer is
+    // dropped here once and never used again (SQLite frees the allocation itself).
+    unsafe {
+        let f = wal(file);
+        let flushed = flush(f);
+        let closed = inner!(f, xClose);
+        std::ptr::drop_in_place(&mut f.pending);
+        if flushed != ffi::SQLITE_OK {
+            flushed
+        } else {
+            closed
+        }
     }
 }
 
@@ -275,18 +336,27 @@ unsafe extern "C" fn read(
     amount: c_int,
     offset: i64,
 ) -> c_int {
-    let f = wal(file);
-    flushed!(f, inner!(f, xRead, buf, amount, offset))
+    // SAFETY: a method's `file` (above); SQLite's arguments are passed on as they came.
+    unsafe {
+        let f = wal(file);
+        flushed!(f, inner!(f, xRead, buf, amount, offset))
+    }
 }
 
 unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {
-    let f = wal(file);
-    flushed!(f, inner!(f, xTruncate, size))
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        flushed!(f, inner!(f, xTruncate, size))
+    }
 }
 
 unsafe extern "C" fn file_size(file: *mut ffi::sqlite3_file, size: *mut i64) -> c_int {
-    let f = wal(file);
-    flushed!(f, inner!(f, xFileSize, size))
+    // SAFETY: a method's `file` (above); SQLite's `size` is passed on as it came.
+    unsafe {
+        let f = wal(file);
+        flushed!(f, inner!(f, xFileSize, size))
+    }
 }
 
 unsafe extern "C" fn file_control(
@@ -294,8 +364,11 @@ unsafe extern "C" fn file_control(
     op: c_int,
     arg: *mut c_void,
 ) -> c_int {
-    let f = wal(file);
-    flushed!(f, inner!(f, xFileControl, op, arg))
+    // SAFETY: a method's `file` (above); SQLite's arguments are passed on as they came.
+    unsafe {
+        let f = wal(file);
+        flushed!(f, inner!(f, xFileControl, op, arg))
+    }
 }
 
 unsafe extern "C" fn fetch(
@@ -304,37 +377,56 @@ unsafe extern "C" fn fetch(
     amount: c_int,
     out: *mut *mut c_void,
 ) -> c_int {
-    let f = wal(file);
-    flushed!(f, inner!(f, xFetch, offset, amount, out))
+    // SAFETY: a method's `file` (above); SQLite's arguments are passed on as they came.
+    unsafe {
+        let f = wal(file);
+        flushed!(f, inner!(f, xFetch, offset, amount, out))
+    }
 }
 
-// The rest neither read nor write file contents: straight to the inner file.
+// The rest neither read nor write file contents: straight to the inner file. Each passes
+// SQLite's arguments on as they came.
 
 unsafe extern "C" fn lock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
-    let f = wal(file);
-    inner!(f, xLock, level)
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        inner!(f, xLock, level)
+    }
 }
 
 unsafe extern "C" fn unlock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
-    let f = wal(file);
-    inner!(f, xUnlock, level)
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        inner!(f, xUnlock, level)
+    }
 }
 
 unsafe extern "C" fn check_reserved_lock(file: *mut ffi::sqlite3_file, out: *mut c_int) -> c_int {
-    let f = wal(file);
-    inner!(f, xCheckReservedLock, out)
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        inner!(f, xCheckReservedLock, out)
+    }
 }
 
 unsafe extern "C" fn sector_size(file: *mut ffi::sqlite3_file) -> c_int {
-    let f = wal(file);
-    inner!(f, xSectorSize)
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        inner!(f, xSectorSize)
+    }
 }
 
 unsafe extern "C" fn device_characteristics(file: *mut ffi::sqlite3_file) -> c_int {
-    let f = wal(file);
-    match methods(f).xDeviceCharacteristics {
-        Some(m) => m(f.inner),
-        None => 0,
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        match methods(f).xDeviceCharacteristics {
+            Some(m) => m(f.inner),
+            None => 0,
+        }
     }
 }
 
@@ -345,8 +437,11 @@ unsafe extern "C" fn shm_map(
     extend: c_int,
     out: *mut *mut c_void,
 ) -> c_int {
-    let f = wal(file);
-    inner!(f, xShmMap, page, size, extend, out)
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        inner!(f, xShmMap, page, size, extend, out)
+    }
 }
 
 unsafe extern "C" fn shm_lock(
@@ -355,20 +450,29 @@ unsafe extern "C" fn shm_lock(
     n: c_int,
     flags: c_int,
 ) -> c_int {
-    let f = wal(file);
-    inner!(f, xShmLock, offset, n, flags)
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        inner!(f, xShmLock, offset, n, flags)
+    }
 }
 
 unsafe extern "C" fn shm_barrier(file: *mut ffi::sqlite3_file) {
-    let f = wal(file);
-    if let Some(m) = methods(f).xShmBarrier {
-        m(f.inner);
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        if let Some(m) = methods(f).xShmBarrier {
+            m(f.inner);
+        }
     }
 }
 
 unsafe extern "C" fn shm_unmap(file: *mut ffi::sqlite3_file, delete: c_int) -> c_int {
-    let f = wal(file);
-    inner!(f, xShmUnmap, delete)
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        inner!(f, xShmUnmap, delete)
+    }
 }
 
 unsafe extern "C" fn unfetch(
@@ -376,8 +480,11 @@ unsafe extern "C" fn unfetch(
     offset: i64,
     page: *mut c_void,
 ) -> c_int {
-    let f = wal(file);
-    inner!(f, xUnfetch, offset, page)
+    // SAFETY: a method's `file` (above).
+    unsafe {
+        let f = wal(file);
+        inner!(f, xUnfetch, offset, page)
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Timestamps of the hot rows as SQLite stores them, without chrono's general-purpose
-//! machinery. Diesel reads a SQLite timestamp by trying up to 18 formats in turn (~4,000
-//! instructions each) and writes one through chrono's format-string interpreter (~3,500): a
-//! page of 100 users read 300 of them. The user, group, token and audit rows read theirs
+//! machinery: diesel reads a SQLite timestamp by trying up to 18 formats in turn and writes
+//! one through chrono's format-string interpreter, thousands of instructions each, three
+//! per user row (`docs/benchmarks.md`, "Measurements behind the code"). The user, group, token and audit rows read theirs
 //! here; user rows (`users::UserWrite`), audit rows and the seat claim write theirs here.
 //! The text is byte-for-byte what diesel writes (`%F %T%.f`), so rows written either way
 //! sort and compare alike in SQL; anything else falls back to diesel. On PostgreSQL both
@@ -19,7 +19,8 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::{Nullable, Timestamp};
 use diesel::sqlite::Sqlite;
 
-use super::MultiBackend;
+use crate::scim::datetime::put_digits;
+use crate::store::MultiBackend;
 
 /// A `NOT NULL` timestamp column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow, AsExpression)]
@@ -74,15 +75,6 @@ pub fn parse(text: &str) -> Option<NaiveDateTime> {
     let date = NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
     let time = NaiveTime::from_hms_nano_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, nanos)?;
     Some(date.and_time(time))
-}
-
-/// `n` as `width` decimal digits at `buf[at..]`, zero-padded (the caller sizes it): the
-/// timestamp writers here and in SCIM's `meta` fill fixed layouts this way.
-pub fn put_digits(buf: &mut [u8], at: usize, width: usize, mut n: u32) {
-    for b in buf[at..at + width].iter_mut().rev() {
-        *b = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
 }
 
 /// chrono's `%F %T%.f` for years 0..=9999 and no leap second: the fraction has 0, 3, 6 or 9

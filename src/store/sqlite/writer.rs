@@ -3,22 +3,24 @@
 //! single `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint: a use case that fails
 //! rolls back alone, and no caller hears "done" before the whole batch is durable. A use case
 //! that takes savepoints of its own (Bulk) runs alone in a transaction instead: under an
-//! enclosing savepoint SQLite keeps an undo copy of every page the whole request touches
-//! (~48 MB for 1,000 users), where its own savepoints free theirs one by one.
+//! enclosing savepoint SQLite keeps an undo copy of every page the whole request touches,
+//! where its own savepoints free theirs one by one.
 //!
 //! A commit does not wait for the disk on the writer thread: the connection's commits do not
 //! sync (see `writer_connection`), and the `Syncer` thread then flushes the WAL
 //! file with one `fdatasync` for every batch committed meanwhile and only after that tells
 //! their callers. No caller hears "done" before its change is on disk, and the writer runs
-//! the next batch while the last one reaches the disk (waiting for the sync on the writer
-//! thread cost a quarter of the create throughput).
+//! the next batch while the last one reaches the disk instead of waiting for it.
+//!
+//! The measurements behind these choices and the constants below are in
+//! `docs/benchmarks.md`, "Measurements behind the code".
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::Connection;
 use tokio::sync::mpsc;
 
-use super::{ConnManager, DbConn};
 use crate::error::Error;
+use crate::store::{ConnManager, DbConn};
 
 /// What a job hands back after running: told whether the batch committed.
 type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -36,8 +38,7 @@ struct Job {
 /// A batch takes no more jobs once it has run this long, which also bounds how long it holds
 /// the write lock. Its callers' answers are then on their way (through the sync thread) while
 /// the writer runs the jobs that queued meanwhile, instead of every client waiting for one
-/// long batch and the writer then idling for their next requests. 1 ms measured best against
-/// 0.5 and 2 ms and against caps of 2 to 16 jobs.
+/// long batch and the writer then idling for their next requests. 1 ms measured best.
 const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(1);
 
 #[derive(Clone)]
@@ -65,7 +66,7 @@ impl BatchWriter {
         rewind_at_frames: i64,
     ) -> anyhow::Result<BatchWriter> {
         let conn = writer_connection(&manager)?;
-        // The database file is the manager's URL, as `prepare_sqlite_file` already uses it.
+        // The database file is the manager's URL, as `sqlite::prepare_file` already uses it.
         let syncer = Syncer::start(format!("{}-wal", manager.url).into())?;
         let checkpoints = Checkpointer::start(&manager, rewind_at_frames)?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -108,9 +109,9 @@ impl BatchWriter {
             }
             let result = span.in_scope(|| {
                 if alone {
-                    super::catch_panic(|| f(conn))
+                    crate::store::catch_panic(|| f(conn))
                 } else {
-                    super::savepoint(conn, f)
+                    crate::store::savepoint(conn, f)
                 }
             });
             let commit = !alone || result.is_ok();
@@ -157,7 +158,7 @@ fn finisher<T: Send + 'static>(
 /// `synchronous = NORMAL` (no sync at COMMIT; a checkpoint still syncs).
 /// The WAL file keeps the size a burst gave it (about half a second of writes) and is
 /// reused from its start: cutting it back (`journal_size_limit`) made the commit after each
-/// rewind wait 35–55 ms for the truncation to reach the disk.
+/// rewind wait for the truncation to reach the disk.
 fn writer_connection(manager: &ConnManager) -> anyhow::Result<DbConn> {
     use diesel::connection::SimpleConnection;
     let (mut conn, sync) = match super::wal_vfs::uri(&manager.url) {
@@ -177,7 +178,7 @@ fn writer_connection(manager: &ConnManager) -> anyhow::Result<DbConn> {
 /// Lets the WAL start over from its beginning. Under constant writes the background
 /// checkpoint never catches up with the last commit, and SQLite only rewinds a WAL whose
 /// every frame is in the database file and that no reader still reads, so the WAL would
-/// grow without end (2.3 GB after 80,000 creates). Two steps on the writer thread, while no
+/// grow without end. Two steps on the writer thread, while no
 /// write can happen:
 ///
 /// 1. `copy_tail`, after a background round that left `REWIND_AT_FRAMES` frames or more: a
@@ -203,7 +204,7 @@ fn try_rewind(conn: &mut DbConn, gate: &ReaderGate) {
     if let Err(e) = outcome {
         tracing::warn!(error = %e, "WAL restart failed; retrying later");
     }
-    if let Err(e) = conn.batch_execute(super::SQLITE_BUSY_TIMEOUT) {
+    if let Err(e) = conn.batch_execute(super::BUSY_TIMEOUT) {
         tracing::warn!(error = %e, "could not restore the writer's busy timeout");
     }
 }
@@ -295,10 +296,8 @@ impl Drop for Closed<'_> {
 /// reader; what it cannot copy yet (pages a reader still sees) waits for the next round.
 /// After a round that leaves the WAL holding `REWIND_AT_FRAMES` frames or more, the writer
 /// finishes the job (`copy_tail`, `try_rewind`), which stalls writes while it copies the
-/// frames committed during the round and syncs the database file: 1-20 ms under full load
-/// on the bench VMs, mostly that sync, whose pages are scattered over the file. (Extra
-/// passes to shrink what the writer copies, and growing the file in chunks, were tried:
-/// the sync stayed as long.)
+/// frames committed during the round and syncs the database file (mostly that sync, whose
+/// pages are scattered over the file).
 struct Checkpointer {
     wake: std::sync::mpsc::SyncSender<()>,
     restart_due: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -307,10 +306,8 @@ struct Checkpointer {
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The writer rewinds the WAL once a background round leaves it holding this many frames
-/// (about 128 MiB of 4 KiB pages). Rewinding after every round (twice a second) stalled
-/// writes for 5-20 ms each time, and after a burst such as a bulk load the first adds of the
-/// next requests met that stall: member-add p99 6.6-16 ms right after seeding 5,000 users
-/// through /Bulk, 2.9-5.0 ms (max 5-8 ms) with this threshold. The cost is disk: the WAL
+/// (about 128 MiB of 4 KiB pages): rewinding after every round stalled writes twice a
+/// second, and the requests right after a burst met those stalls. The cost is disk: the WAL
 /// file keeps the size it reached (a little over this), and a crash recovery reads it whole.
 /// Under light load SQLite rewinds the WAL by itself whenever no reader holds it.
 const REWIND_AT_FRAMES: i64 = 32_768;
@@ -549,7 +546,7 @@ mod tests {
         let path = dir.path().join("db.sqlite");
         let url = path.to_str().expect("utf-8 path").to_string();
         let mut manager = ConnManager::new(&url);
-        super::super::prepare_sqlite_file(&manager).expect("prepare");
+        super::super::prepare_file(&manager).expect("prepare");
         manager
             .open()
             .expect("connect")
