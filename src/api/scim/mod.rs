@@ -167,12 +167,3 @@ impl Projection {
         crate::scim::projection::wants_attribute(rs, &self.attributes, &self.excluded, name)
     }
 }
-
-/// PATCH sees the resource as the client does: with its `id`, so that an unchanged readOnly
-/// `id` in a path-less value (Okta's group rename) is recognised as unchanged. Normalizing
-/// afterwards drops it again.
-pub fn with_id(resource: &mut serde_json::Value, id: serde_json::Value) {
-    if let Some(m) = resource.as_object_mut() {
-        m.insert("id".into(), id);
-    }
-}

@@ -6,7 +6,8 @@ use super::{render, Projection};
 use crate::api::body::read_json;
 use crate::api::respond::ScimJson;
 use crate::auth::ScimClient;
-use crate::domain::search::{search_all, Found};
+use crate::domain::provisioning;
+use crate::domain::search::Found;
 use crate::error::Error;
 use crate::scim::list::{list_response, ListQuery};
 use crate::scim::schema::Registry;
@@ -22,9 +23,7 @@ pub async fn root(
     let mut query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
     query.max_page_members = state.settings.scim.max_page_members;
     let _turn = state.searches.enter(&client.org_id).await?;
-    let org = client.org_id.clone();
-    let q = query.clone();
-    let found = state.db.read(move |c| search_all(c, &org, &q)).await?;
+    let found = provisioning::search_all(&state.db, &client.org_id, query.clone()).await?;
     let p = Projection::from_query(&query);
     let reg = Registry::get();
     let resources: Vec<_> = found

@@ -1,22 +1,19 @@
-//! `/Users` handlers: thin — extract, normalize, one domain call, render.
+//! `/Users` handlers: thin — extract, one domain call, render.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::Value;
 
-use super::{preconditions, query_pairs, render, with_id, Projection};
+use super::{preconditions, query_pairs, render, Projection};
 use crate::api::body::read_json;
-use crate::api::respond::ScimJson;
+use crate::api::respond::{no_content, ScimJson};
 use crate::auth::ScimClient;
-use crate::domain::users::{self as domain, CreateOptions, NewUser, UserView};
-use crate::domain::Preconditions;
+use crate::domain::provisioning::users as provisioning;
+use crate::domain::users::{self as domain, UserView};
 use crate::error::Error;
 use crate::scim::list::{list_response, list_response_text_with, ListQuery};
-use crate::scim::patch::{apply, parse_patch_request};
-use crate::scim::resource::normalize;
+use crate::scim::patch::parse_patch_request;
 use crate::scim::schema::Registry;
 use crate::startup::AppState;
-use crate::store::DbConn;
 
 fn respond(status: StatusCode, view: &UserView, client: &ScimClient, p: &Projection) -> ScimJson {
     let etag = view.version().etag();
@@ -40,15 +37,15 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let new = new_user(&body)?;
-    let c = client.clone();
-    let view = state.db.write(move |conn| create_in(conn, &c, new)).await?;
+    let new = provisioning::new_user(&body)?;
+    let out = provisioning::create(&state.db, &client.caller(), new).await?;
     Ok(respond(
         StatusCode::CREATED,
-        &view,
+        &out.value,
         &client,
         &Projection::from_request(&req),
-    ))
+    )
+    .decisions(out.decisions))
 }
 
 pub async fn get(
@@ -59,11 +56,7 @@ pub async fn get(
 ) -> Result<ScimJson, Error> {
     let (pre, projection) = (preconditions(&req), Projection::from_request(&req));
     let with_groups = projection.wants(&Registry::get().user, "groups");
-    let org = client.org_id.clone();
-    let view = state
-        .db
-        .read_point(move |c| domain::get(c, &org, &id, with_groups))
-        .await?;
+    let view = provisioning::get(&state.db, &client.org_id, id.into_inner(), with_groups).await?;
     pre.check_read(view.version())?;
     Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
@@ -100,13 +93,8 @@ async fn search_with(
         true => None,
         false => Some(state.searches.enter(&client.org_id).await?),
     };
-    let (org, q, marks) = (client.org_id.clone(), query.clone(), state.db.page_marks());
-    let (views, total) = state
-        .db
-        .read_point_if(point, move |c| {
-            domain::search(c, &org, &q, filter.as_ref(), Some(&marks))
-        })
-        .await?;
+    let (views, total) =
+        provisioning::search(&state.db, &client.org_id, query.clone(), filter).await?;
     let projection = Projection::from_query(&query);
     if projection.is_empty() {
         // Each user's text is a little longer than its stored resource.
@@ -138,17 +126,16 @@ pub async fn replace(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
-    let view = state
-        .db
-        .write(move |conn| replace_in(conn, &c, &id, body, &pre))
-        .await?;
+    let resource = provisioning::user_resource(&body)?;
+    let (id, pre) = (id.into_inner(), preconditions(&req));
+    let out = provisioning::replace(&state.db, &client.caller(), id, resource, pre).await?;
     Ok(respond(
         StatusCode::OK,
-        &view,
+        &out.value,
         &client,
         &Projection::from_request(&req),
-    ))
+    )
+    .decisions(out.decisions))
 }
 
 pub async fn patch(
@@ -159,17 +146,16 @@ pub async fn patch(
     payload: web::Payload,
 ) -> Result<ScimJson, Error> {
     let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
-    let view = state
-        .db
-        .write(move |conn| patch_in(conn, &c, &id, body, &pre))
-        .await?;
+    let ops = parse_patch_request(&body)?;
+    let (id, pre) = (id.into_inner(), preconditions(&req));
+    let out = provisioning::patch(&state.db, &client.caller(), id, ops, pre).await?;
     Ok(respond(
         StatusCode::OK,
-        &view,
+        &out.value,
         &client,
         &Projection::from_request(&req),
-    ))
+    )
+    .decisions(out.decisions))
 }
 
 pub async fn delete(
@@ -178,75 +164,7 @@ pub async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
-    state
-        .db
-        .write(move |conn| delete_in(conn, &c, &id, &pre))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// A POST /Users body checked and shaped for `create_in`; needs no database, so the handler
-/// runs it before the write.
-pub fn new_user(body: &Value) -> Result<NewUser, Error> {
-    NewUser::new(&normalize(body, &Registry::get().user)?)
-}
-
-/// POST /Users as a step of a transaction; the handler and `/Bulk` share it.
-pub fn create_in(conn: &mut DbConn, client: &ScimClient, new: NewUser) -> Result<UserView, Error> {
-    domain::create(
-        conn,
-        &client.org_id,
-        new,
-        CreateOptions::default(),
-        &client.actor(),
-    )
-}
-
-/// PUT /Users/{id} as a step of a transaction.
-pub fn replace_in(
-    conn: &mut DbConn,
-    client: &ScimClient,
-    id: &str,
-    body: Value,
-    pre: &Preconditions,
-) -> Result<UserView, Error> {
-    let resource = normalize(&body, &Registry::get().user)?;
-    domain::replace(conn, &client.org_id, id, resource, pre, &client.actor())
-}
-
-/// PATCH /Users/{id} as a step of a transaction.
-pub fn patch_in(
-    conn: &mut DbConn,
-    client: &ScimClient,
-    id: &str,
-    body: Value,
-    pre: &Preconditions,
-) -> Result<UserView, Error> {
-    let ops = parse_patch_request(&body)?;
-    let id_value = Value::String(id.to_string());
-    domain::modify(
-        conn,
-        &client.org_id,
-        id,
-        pre,
-        &client.actor(),
-        move |mut current: Value| {
-            let rs = &Registry::get().user;
-            with_id(&mut current, id_value);
-            apply(&mut current, &ops, rs)?;
-            // Re-normalize: types, required attributes and write-only values checked once.
-            Ok(normalize(&current, rs)?)
-        },
-    )
-}
-
-/// DELETE /Users/{id} as a step of a transaction.
-pub fn delete_in(
-    conn: &mut DbConn,
-    client: &ScimClient,
-    id: &str,
-    pre: &Preconditions,
-) -> Result<(), Error> {
-    domain::delete(conn, &client.org_id, id, pre, &client.actor())
+    let (id, pre) = (id.into_inner(), preconditions(&req));
+    let out = provisioning::delete(&state.db, &client.caller(), id, pre).await?;
+    Ok(no_content(out.decisions))
 }
