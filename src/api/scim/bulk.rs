@@ -2,11 +2,11 @@
 //! `domain::provisioning::bulk`, and each one's entry in the BulkResponse rendered here.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest};
+use actix_web::web;
 use serde_json::{json, Map, Value};
 
+use super::extract::ScimBody;
 use super::render;
-use crate::api::body::read_json;
 use crate::api::respond::ScimJson;
 use crate::auth::ScimClient;
 use crate::domain::provisioning::bulk::{self as provisioning, Applied, Done};
@@ -19,11 +19,10 @@ use crate::startup::AppState;
 pub async fn bulk(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: ScimBody,
 ) -> Result<ScimJson, Error> {
     let limits = &state.settings.scim;
-    let body = read_json(&req, payload, limits.bulk_max_payload_bytes).await?;
+    let body = body.json_within(limits.bulk_max_payload_bytes).await?;
     let request =
         parse_bulk_request(&body, limits.bulk_max_operations).map_err(|e| match e.kind {
             ScimErrorKind::TooMany => Error::PayloadTooLarge(e.detail),

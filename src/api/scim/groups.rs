@@ -1,16 +1,17 @@
-//! `/Groups` handlers.
+//! `/Groups` handlers: thin — extract, one domain call, render.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{preconditions, query_pairs, render, Projection};
-use crate::api::body::read_json;
+use super::extract::{ListRequest, ScimBody};
+use super::{render, search_turn, Projection};
 use crate::api::respond::{no_content, with_decisions, ScimJson};
 use crate::auth::ScimClient;
 use crate::domain::groups::{self as domain, GroupView};
 use crate::domain::provisioning::groups::{self as provisioning, GroupInput};
+use crate::domain::Preconditions;
 use crate::error::Error;
-use crate::scim::list::{list_response, ListQuery};
+use crate::scim::list::list_response;
 use crate::scim::patch::parse_patch_request;
 use crate::scim::schema::Registry;
 use crate::startup::AppState;
@@ -28,66 +29,37 @@ fn respond(status: StatusCode, view: &GroupView, client: &ScimClient, p: &Projec
 pub async fn create(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
+    projection: Projection,
+    body: ScimBody,
 ) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let input = GroupInput::from_body(&body)?;
+    let input = GroupInput::from_body(&body.json().await?)?;
     let out = provisioning::create(&state.db, &client.caller(), input).await?;
-    Ok(respond(
-        StatusCode::CREATED,
-        &out.value,
-        &client,
-        &Projection::from_request(&req),
-    )
-    .decisions(out.decisions))
+    Ok(respond(StatusCode::CREATED, &out.value, &client, &projection).decisions(out.decisions))
 }
 
 pub async fn get(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
 ) -> Result<ScimJson, Error> {
-    let (pre, projection) = (preconditions(&req), Projection::from_request(&req));
     let with_members = projection.wants(&Registry::get().group, "members");
     let view = provisioning::get(&state.db, &client.org_id, id.into_inner(), with_members).await?;
     pre.check_read(view.version())?;
     Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
 
+/// `GET /Groups` and `POST /Groups/.search`.
 pub async fn list(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    list: ListRequest,
 ) -> Result<ScimJson, Error> {
-    let query = ListQuery::from_pairs(&query_pairs(&req), state.settings.scim.max_results)?;
-    search_with(client, state, query).await
-}
-
-pub async fn search(
-    client: ScimClient,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
-    search_with(client, state, query).await
-}
-
-async fn search_with(
-    client: ScimClient,
-    state: web::Data<AppState>,
-    mut query: ListQuery,
-) -> Result<ScimJson, Error> {
-    query.max_page_members = state.settings.scim.max_page_members;
+    let query = list.query().await?;
     let filter = domain::parse_filter(&query)?;
     let point = domain::is_point_search(&query, filter.as_ref());
-    let _turn = match point {
-        true => None,
-        false => Some(state.searches.enter(&client.org_id).await?),
-    };
+    let _turn = search_turn(&state, &client, point).await?;
     let (views, total) =
         provisioning::search(&state.db, &client.org_id, query.clone(), filter).await?;
     let projection = Projection::from_query(&query);
@@ -105,17 +77,23 @@ async fn search_with(
 pub async fn replace(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
-    payload: web::Payload,
+    body: ScimBody,
 ) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let input = GroupInput::from_body(&body)?;
-    let projection = Projection::from_request(&req);
+    let input = GroupInput::from_body(&body.json().await?)?;
     let with_members = projection.wants(&Registry::get().group, "members");
-    let (id, pre) = (id.into_inner(), preconditions(&req));
-    let out =
-        provisioning::replace(&state.db, &client.caller(), id, input, pre, with_members).await?;
+    let caller = client.caller();
+    let out = provisioning::replace(
+        &state.db,
+        &caller,
+        id.into_inner(),
+        input,
+        pre,
+        with_members,
+    )
+    .await?;
     Ok(respond(StatusCode::OK, &out.value, &client, &projection).decisions(out.decisions))
 }
 
@@ -125,16 +103,17 @@ pub async fn patch(
     client: ScimClient,
     state: web::Data<AppState>,
     req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
-    payload: web::Payload,
+    body: ScimBody,
 ) -> Result<HttpResponse, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let ops = parse_patch_request(&body)?;
-    let projection = Projection::from_request(&req);
+    let ops = parse_patch_request(&body.json().await?)?;
     let wants_body = !projection.is_empty();
     let with_members = wants_body && projection.wants(&Registry::get().group, "members");
-    let (id, pre) = (id.into_inner(), preconditions(&req));
-    let out = provisioning::patch(&state.db, &client.caller(), id, ops, pre, with_members).await?;
+    let caller = client.caller();
+    let out =
+        provisioning::patch(&state.db, &caller, id.into_inner(), ops, pre, with_members).await?;
     if wants_body {
         return Ok(respond(StatusCode::OK, &out.value, &client, &projection)
             .decisions(out.decisions)
@@ -150,10 +129,9 @@ pub async fn patch(
 pub async fn delete(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    let (id, pre) = (id.into_inner(), preconditions(&req));
-    let out = provisioning::delete(&state.db, &client.caller(), id, pre).await?;
+    let out = provisioning::delete(&state.db, &client.caller(), id.into_inner(), pre).await?;
     Ok(no_content(out.decisions))
 }

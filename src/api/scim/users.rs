@@ -1,16 +1,17 @@
 //! `/Users` handlers: thin — extract, one domain call, render.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
-use super::{preconditions, query_pairs, render, Projection};
-use crate::api::body::read_json;
+use super::extract::{ListRequest, ScimBody};
+use super::{render, search_turn, Projection};
 use crate::api::respond::{no_content, ScimJson};
 use crate::auth::ScimClient;
 use crate::domain::provisioning::users as provisioning;
 use crate::domain::users::{self as domain, UserView};
+use crate::domain::Preconditions;
 use crate::error::Error;
-use crate::scim::list::{list_response, list_response_text_with, ListQuery};
+use crate::scim::list::{list_response, list_response_text_with};
 use crate::scim::patch::parse_patch_request;
 use crate::scim::schema::Registry;
 use crate::startup::AppState;
@@ -33,66 +34,36 @@ fn respond(status: StatusCode, view: &UserView, client: &ScimClient, p: &Project
 pub async fn create(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
+    projection: Projection,
+    body: ScimBody,
 ) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let new = provisioning::new_user(&body)?;
+    let new = provisioning::new_user(&body.json().await?)?;
     let out = provisioning::create(&state.db, &client.caller(), new).await?;
-    Ok(respond(
-        StatusCode::CREATED,
-        &out.value,
-        &client,
-        &Projection::from_request(&req),
-    )
-    .decisions(out.decisions))
+    Ok(respond(StatusCode::CREATED, &out.value, &client, &projection).decisions(out.decisions))
 }
 
 pub async fn get(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
 ) -> Result<ScimJson, Error> {
-    let (pre, projection) = (preconditions(&req), Projection::from_request(&req));
     let with_groups = projection.wants(&Registry::get().user, "groups");
     let view = provisioning::get(&state.db, &client.org_id, id.into_inner(), with_groups).await?;
     pre.check_read(view.version())?;
     Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
 
+/// `GET /Users` and `POST /Users/.search`.
 pub async fn list(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    list: ListRequest,
 ) -> Result<ScimJson, Error> {
-    let query = ListQuery::from_pairs(&query_pairs(&req), state.settings.scim.max_results)?;
-    search_with(client, state, query).await
-}
-
-pub async fn search(
-    client: ScimClient,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
-    search_with(client, state, query).await
-}
-
-async fn search_with(
-    client: ScimClient,
-    state: web::Data<AppState>,
-    query: ListQuery,
-) -> Result<ScimJson, Error> {
+    let query = list.query().await?;
     let filter = domain::parse_filter(&query)?;
-    let point = domain::is_point_search(filter.as_ref());
-    // Point lookups stay cheap; anything else takes one of the organization's turns.
-    let _turn = match point {
-        true => None,
-        false => Some(state.searches.enter(&client.org_id).await?),
-    };
+    let _turn = search_turn(&state, &client, domain::is_point_search(filter.as_ref())).await?;
     let (views, total) =
         provisioning::search(&state.db, &client.org_id, query.clone(), filter).await?;
     let projection = Projection::from_query(&query);
@@ -121,50 +92,36 @@ async fn search_with(
 pub async fn replace(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
-    payload: web::Payload,
+    body: ScimBody,
 ) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let resource = provisioning::user_resource(&body)?;
-    let (id, pre) = (id.into_inner(), preconditions(&req));
-    let out = provisioning::replace(&state.db, &client.caller(), id, resource, pre).await?;
-    Ok(respond(
-        StatusCode::OK,
-        &out.value,
-        &client,
-        &Projection::from_request(&req),
-    )
-    .decisions(out.decisions))
+    let resource = provisioning::user_resource(&body.json().await?)?;
+    let out =
+        provisioning::replace(&state.db, &client.caller(), id.into_inner(), resource, pre).await?;
+    Ok(respond(StatusCode::OK, &out.value, &client, &projection).decisions(out.decisions))
 }
 
 pub async fn patch(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
-    payload: web::Payload,
+    body: ScimBody,
 ) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let ops = parse_patch_request(&body)?;
-    let (id, pre) = (id.into_inner(), preconditions(&req));
-    let out = provisioning::patch(&state.db, &client.caller(), id, ops, pre).await?;
-    Ok(respond(
-        StatusCode::OK,
-        &out.value,
-        &client,
-        &Projection::from_request(&req),
-    )
-    .decisions(out.decisions))
+    let ops = parse_patch_request(&body.json().await?)?;
+    let out = provisioning::patch(&state.db, &client.caller(), id.into_inner(), ops, pre).await?;
+    Ok(respond(StatusCode::OK, &out.value, &client, &projection).decisions(out.decisions))
 }
 
 pub async fn delete(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    let (id, pre) = (id.into_inner(), preconditions(&req));
-    let out = provisioning::delete(&state.db, &client.caller(), id, pre).await?;
+    let out = provisioning::delete(&state.db, &client.caller(), id.into_inner(), pre).await?;
     Ok(no_content(out.decisions))
 }
