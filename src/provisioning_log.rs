@@ -305,14 +305,16 @@ fn decision(method: &str, kind: Option<&str>, status: u16, body: Option<&Value>)
 /// Seat decisions in words: `who: what` in the order taken, a release and the activations
 /// it led to on one line ("bob@…: released standard → activated jane@…"), at most
 /// `MAX_DECISIONS` lines and then how many more. With a `subject` (the user a `/Users`
-/// request wrote, whose own state its answer already tells), only lines that involve someone
-/// else are kept, without naming the subject.
+/// request wrote, whose claim, queue place or release its answer already tells), the lines
+/// kept are those that involve someone else or that the answer does not tell (a tier change
+/// or wait), without naming the subject.
 fn describe(decisions: &SeatDecisions, subject: Option<&str>) -> Option<String> {
     let name = |d: &SeatDecision| d.user_name.chars().take(MAX_NAME).collect::<String>();
     let mut lines: Vec<String> = Vec::new();
     let mut list = decisions.0.iter().peekable();
     while let Some(d) = list.next() {
-        let mut others = Some(d.user_id.as_str()) != subject;
+        let mut keep = Some(d.user_id.as_str()) != subject
+            || matches!(d.what, Decided::TierChanged { .. } | Decided::WaitsFor(_));
         let mut what = d.what.to_string();
         if let Decided::Released(_) = d.what {
             let mut activated = Vec::new();
@@ -320,11 +322,11 @@ fn describe(decisions: &SeatDecisions, subject: Option<&str>) -> Option<String> 
                 activated.push(name(next));
             }
             if !activated.is_empty() {
-                others = true;
+                keep = true;
                 what = format!("{what} → activated {}", activated.join(", "));
             }
         }
-        if !others {
+        if !keep {
             continue;
         }
         lines.push(match Some(d.user_id.as_str()) == subject {
@@ -419,6 +421,14 @@ mod tests {
         // A user's own claim is told by its answer; a release that activated someone is not.
         let own = SeatDecisions(vec![d("ada", Decided::Claimed(Standard))]);
         assert_eq!(describe(&own, Some("ada")), None);
+        let waits = SeatDecisions(vec![
+            d("ada", Decided::Claimed(Standard)),
+            d("ada", Decided::WaitsFor(Premium)),
+        ]);
+        assert_eq!(
+            describe(&waits, Some("ada")).as_deref(),
+            Some("tier change waits for a premium seat")
+        );
         let freed = SeatDecisions(vec![
             d("ada", Decided::Released(Standard)),
             d("bob", Decided::Activated(Standard)),

@@ -426,6 +426,43 @@ async fn group_pushes_and_their_consequences_show_their_seat_decisions() {
 }
 
 #[tokio::test]
+async fn a_group_push_that_moves_a_member_to_premium_says_so() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 1,
+            premium: 1,
+        },
+        |s| s.provisioning_log.flush_interval = Duration::from_millis(20),
+    )
+    .await;
+    let admin = owner_token(&app, Role::Admin);
+    let ada = okta_create(&app, "ada@acme.example.com").await;
+    let bob = okta_create(&app, "bob@acme.example.com").await;
+    assert_eq!(seat(&bob.body)["tier"], "standard");
+    // Ada leaves: a premium seat is free and no one waits.
+    let ada_id = ada.body["id"].as_str().expect("id");
+    assert_eq!(
+        app.delete(&format!("/Users/{ada_id}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let eng = create_group_with(&app, "Engineering", &[]).await;
+    set_group_tier(&app, &eng, scim_seats::domain::Tier::Premium);
+    let r = app
+        .patch(
+            &format!("/Groups/{eng}"),
+            json!({"schemas": [PATCH_OP], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": bob.body["id"]}]}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let e = entry(&app, &admin, 5, "PATCH", &format!("/scim/v2/Groups/{eng}")).await;
+    assert_eq!(
+        e["decision"],
+        "bob@acme.example.com: tier changed standard → premium"
+    );
+}
+
+#[tokio::test]
 async fn a_bulk_of_creates_shows_its_seat_decisions() {
     let app = spawn_app_with(
         Seats {
