@@ -1,7 +1,7 @@
-//! The SCIM use cases. Writes: what a write to `/Users`, `/Groups` or `/Bulk` does, from typed input
-//! (a normalized resource, PATCH operations, preconditions) to the resource written and the
-//! seat decisions it caused. A handler extracts its input, makes one call here and renders
-//! the answer; each call here is one write transaction (Bulk: one per operation), in which
+//! The SCIM use cases. A write to `/Users`, `/Groups` or `/Bulk` goes from typed input (a
+//! normalized resource, PATCH operations, preconditions) to the resource written and the seat
+//! decisions it caused. A handler extracts its input, makes one call here and renders the
+//! answer; each call here is one write transaction (Bulk: one per operation), in which
 //! `domain::users` / `domain::groups` and the seat engine call the store. The reads are here
 //! too, so that no SCIM handler runs anything on a connection.
 
