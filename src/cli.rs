@@ -515,10 +515,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// The operator, as the audit log names it.
 fn operator() -> Actor {
-    Actor {
-        id: "cli".into(),
-        source: Source::System,
-    }
+    Actor::new("cli", Source::System)
 }
 
 fn group_tier(command: GroupTierCommand) -> anyhow::Result<()> {

@@ -19,6 +19,7 @@ use actix_web::{web, HttpMessage};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::domain::seat_decisions::{Decided, SeatDecision, SeatDecisions};
 use crate::scim::schema::SEAT_USER;
 use crate::store::{self, provisioning_log::LogRow, Db};
 
@@ -26,6 +27,12 @@ use crate::store::{self, provisioning_log::LogRow, Db};
 const CHANNEL: usize = 10_000;
 /// Rows written per transaction at most.
 const BATCH: usize = 500;
+/// Seat decisions spelled out in one row at most; the rest are counted ("and 7 more").
+const MAX_DECISIONS: usize = 5;
+/// Longest userName a decision names, in characters.
+const MAX_NAME: usize = 64;
+/// Longest decision text, in characters.
+const MAX_DECISION: usize = 1000;
 /// Largest response body read for the resource and decision: above any one user or error
 /// (request bodies are capped at 1 MiB by default), since a larger body would be lost.
 const MAX_READ: usize = 8 * 1024 * 1024;
@@ -179,7 +186,13 @@ pub async fn middleware(
         .get(actix_web::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(200).collect::<String>());
-    let res = next.call(req).await?;
+    let mut res = next.call(req).await?;
+    // The seat decisions the use case returned (`api::respond::with_decisions`).
+    let decisions = res
+        .response_mut()
+        .extensions_mut()
+        .remove::<SeatDecisions>()
+        .unwrap_or_default();
     let caller = res.request().extensions().get::<Caller>().cloned();
     let recorder = res.request().app_data::<web::Data<Recorder>>().cloned();
     let (Some(caller), Some(recorder)) = (caller, recorder) else {
@@ -219,6 +232,20 @@ pub async fn middleware(
         (res.map_into_boxed_body(), None)
     };
     let body = body.as_ref();
+    let decision = match resource_type {
+        // A user's own seat is told from its answer, as it always was; what its write did to
+        // others (someone activated from the queue) follows.
+        Some("User") => {
+            let subject = resource_id.as_deref().or(location_id.as_deref());
+            let own = decision(&method, resource_type, status.as_u16(), body);
+            let others = describe(&decisions, subject);
+            match (own, others) {
+                (Some(a), Some(b)) => Some(bounded(format!("{a}; {b}"))),
+                (a, b) => a.or(b),
+            }
+        }
+        _ => describe(&decisions, None),
+    };
     let row = LogRow {
         id: uuid::Uuid::now_v7().to_string(),
         org_id: caller.org_id,
@@ -236,7 +263,7 @@ pub async fn middleware(
             .and_then(|b| b.get("userName").or_else(|| b.get("displayName")))
             .and_then(Value::as_str)
             .map(|s| s.chars().take(256).collect()),
-        decision: decision(&method, resource_type, status.as_u16(), body),
+        decision,
         resource_type: resource_type.map(str::to_string),
         method,
         path: path.chars().take(512).collect(),
@@ -290,6 +317,58 @@ fn decision(method: &str, kind: Option<&str>, status: u16, body: Option<&Value>)
     })
 }
 
+/// Seat decisions in words: `who: what` in the order taken, a release and the activations
+/// it led to on one line ("bob@…: released standard → activated jane@…"), at most
+/// `MAX_DECISIONS` lines and then how many more. With a `subject` (the user a `/Users`
+/// request wrote, whose claim, queue place or release its answer already tells), the lines
+/// kept are those that involve someone else or that the answer does not tell (a tier change
+/// or wait), without naming the subject.
+fn describe(decisions: &SeatDecisions, subject: Option<&str>) -> Option<String> {
+    let name = |d: &SeatDecision| d.user_name.chars().take(MAX_NAME).collect::<String>();
+    let mut lines: Vec<String> = Vec::new();
+    let mut list = decisions.0.iter().peekable();
+    while let Some(d) = list.next() {
+        let mut keep = Some(d.user_id.as_str()) != subject
+            || matches!(d.what, Decided::TierChanged { .. } | Decided::WaitsFor(_));
+        let mut what = d.what.to_string();
+        if let Decided::Released(_) = d.what {
+            let mut activated = Vec::new();
+            while let Some(next) = list.next_if(|n| matches!(n.what, Decided::Activated(_))) {
+                activated.push(name(next));
+            }
+            if !activated.is_empty() {
+                keep = true;
+                what = format!("{what} → activated {}", activated.join(", "));
+            }
+        }
+        if !keep {
+            continue;
+        }
+        lines.push(match Some(d.user_id.as_str()) == subject {
+            true => what,
+            false => format!("{}: {what}", name(d)),
+        });
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let more = lines.len().saturating_sub(MAX_DECISIONS);
+    lines.truncate(MAX_DECISIONS);
+    let mut text = lines.join("; ");
+    if more > 0 {
+        text.push_str(&format!("; and {more} more"));
+    }
+    Some(bounded(text))
+}
+
+/// `text` cut to `MAX_DECISION` characters.
+fn bounded(text: String) -> String {
+    match text.char_indices().nth(MAX_DECISION - 1) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 /// Log rows' retention and flushing.
 pub fn default_settings() -> crate::config::ProvisioningLogSettings {
     crate::config::ProvisioningLogSettings {
@@ -324,5 +403,80 @@ mod tests {
         );
         assert_eq!(resource_of("/scim/v2/Users/.search"), (Some("User"), None));
         assert_eq!(resource_of("/scim/v2/Schemas"), (None, None));
+    }
+
+    fn d(id: &str, what: Decided) -> SeatDecision {
+        SeatDecision {
+            user_id: id.into(),
+            user_name: format!("{id}@acme.example.com"),
+            what,
+        }
+    }
+
+    #[test]
+    fn decisions_name_who_and_what() {
+        use crate::domain::Tier::{Premium, Standard};
+        let group_push = SeatDecisions(vec![
+            d(
+                "ada",
+                Decided::TierChanged {
+                    from: Standard,
+                    to: Premium,
+                },
+            ),
+            d("bob", Decided::WaitsFor(Premium)),
+        ]);
+        assert_eq!(
+            describe(&group_push, None).as_deref(),
+            Some(
+                "ada@acme.example.com: tier changed standard → premium; \
+                 bob@acme.example.com: tier change waits for a premium seat"
+            )
+        );
+        // A user's own claim is told by its answer; a release that activated someone is not.
+        let own = SeatDecisions(vec![d("ada", Decided::Claimed(Standard))]);
+        assert_eq!(describe(&own, Some("ada")), None);
+        let waits = SeatDecisions(vec![
+            d("ada", Decided::Claimed(Standard)),
+            d("ada", Decided::WaitsFor(Premium)),
+        ]);
+        assert_eq!(
+            describe(&waits, Some("ada")).as_deref(),
+            Some("tier change waits for a premium seat")
+        );
+        let freed = SeatDecisions(vec![
+            d("ada", Decided::Released(Standard)),
+            d("bob", Decided::Activated(Standard)),
+        ]);
+        assert_eq!(
+            describe(&freed, Some("ada")).as_deref(),
+            Some("released standard → activated bob@acme.example.com")
+        );
+        assert_eq!(
+            describe(&freed, None).as_deref(),
+            Some("ada@acme.example.com: released standard → activated bob@acme.example.com")
+        );
+        // A Bulk of many: the first few, then a count.
+        let bulk = SeatDecisions(
+            (0..7)
+                .map(|i| {
+                    d(
+                        &format!("u{i}"),
+                        Decided::Queued {
+                            queue_seq: i,
+                            position: Some(i + 1),
+                        },
+                    )
+                })
+                .collect(),
+        );
+        let text = describe(&bulk, None).unwrap_or_default();
+        assert!(
+            text.starts_with("u0@acme.example.com: queued at position 1; u1@")
+                && text.ends_with("u4@acme.example.com: queued at position 5; and 2 more"),
+            "{text}"
+        );
+        assert_eq!(describe(&SeatDecisions::default(), None), None);
+        assert_eq!(bounded("x".repeat(5000)).chars().count(), MAX_DECISION);
     }
 }

@@ -4,6 +4,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use serde_json::Value;
 
+use crate::domain::seat_decisions::SeatDecisions;
+
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
 pub struct ScimJson {
@@ -11,6 +13,8 @@ pub struct ScimJson {
     body: Body,
     etag: Option<String>,
     location: Option<String>,
+    /// Seat decisions the request caused, for the provisioning log (a response extension).
+    decisions: SeatDecisions,
 }
 
 /// A body as a value, or as JSON text already written (users and pages of users).
@@ -26,6 +30,7 @@ impl ScimJson {
             body: Body::Value(body),
             etag: None,
             location: None,
+            decisions: SeatDecisions::default(),
         }
     }
 
@@ -44,6 +49,7 @@ impl ScimJson {
             body: Body::Value(body),
             etag: Some(etag),
             location: (status == StatusCode::CREATED).then(location),
+            decisions: SeatDecisions::default(),
         }
     }
 
@@ -54,6 +60,7 @@ impl ScimJson {
             body: Body::Text(text),
             etag: None,
             location: None,
+            decisions: SeatDecisions::default(),
         }
     }
 
@@ -69,6 +76,7 @@ impl ScimJson {
             body: Body::Text(text),
             etag: Some(version),
             location: (status == StatusCode::CREATED).then(location),
+            decisions: SeatDecisions::default(),
         }
     }
 }
@@ -85,14 +93,37 @@ impl Responder for ScimJson {
         if let Some(location) = self.location {
             resp.insert_header((header::LOCATION, location));
         }
-        match self.body {
+        let mut resp = match self.body {
             Body::Value(v) => resp.json(v),
             Body::Text(t) => resp.body(t),
-        }
+        };
+        with_decisions(&mut resp, self.decisions);
+        resp
     }
 }
 
+/// Attach the seat decisions a request caused to its response, where the provisioning log
+/// middleware reads them (`provisioning_log::middleware`).
+pub fn with_decisions(resp: &mut HttpResponse, decisions: SeatDecisions) {
+    if !decisions.is_empty() {
+        resp.extensions_mut().insert(decisions);
+    }
+}
+
+/// 204 No Content carrying the seat decisions of the write.
+pub fn no_content(decisions: SeatDecisions) -> HttpResponse {
+    let mut resp = HttpResponse::NoContent().finish();
+    with_decisions(&mut resp, decisions);
+    resp
+}
+
 impl ScimJson {
+    /// This answer with the seat decisions the request caused.
+    pub fn decisions(mut self, decisions: SeatDecisions) -> Self {
+        self.decisions = decisions;
+        self
+    }
+
     /// For handlers that answer either a resource or an empty response.
     pub fn respond_to_response(self, req: &HttpRequest) -> HttpResponse {
         self.respond_to(req)

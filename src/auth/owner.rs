@@ -34,10 +34,7 @@ impl OwnerSession {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor {
-            id: format!("member:{}", self.member_id),
-            source: Source::Admin,
-        }
+        Actor::new(format!("member:{}", self.member_id), Source::Admin)
     }
 }
 

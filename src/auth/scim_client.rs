@@ -5,7 +5,8 @@ use std::pin::Pin;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 
-use crate::domain::{oauth, tokens, Actor};
+use crate::domain::provisioning::ScimCaller;
+use crate::domain::{oauth, tokens};
 use crate::error::Error;
 use crate::startup::AppState;
 
@@ -18,8 +19,12 @@ pub struct ScimClient {
 }
 
 impl ScimClient {
-    pub fn actor(&self) -> Actor {
-        Actor::scim(&self.token_id)
+    /// Who the SCIM write use cases act for.
+    pub fn caller(&self) -> ScimCaller {
+        ScimCaller {
+            org_id: self.org_id.clone(),
+            token_id: self.token_id.clone(),
+        }
     }
 }
 

@@ -299,10 +299,7 @@ pub fn accept(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Acce
     if !store::invitations::accept(conn, id, now)? {
         return Err(Error::Gone("this invitation was already used".into()));
     }
-    let actor = Actor {
-        id: format!("invitation:{id}"),
-        source: Source::Invitation,
-    };
+    let actor = Actor::new(format!("invitation:{id}"), Source::Invitation);
     let member = match store::members::find_by_email(conn, &row.org_id, &row.email_norm)? {
         Some(m) => Member::try_from(m)?,
         None => members::add(conn, &row.org_id, &row.email, role, &actor)?,

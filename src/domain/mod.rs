@@ -16,12 +16,14 @@ pub mod members;
 pub mod oauth;
 pub mod org_settings;
 pub mod orgs;
+pub mod provisioning;
 pub mod provisioning_log;
 pub mod reassign;
 pub mod renewal;
 pub mod reports;
 pub mod search;
 pub mod seat_admin;
+pub mod seat_decisions;
 pub mod seat_orders;
 pub mod seat_policy;
 pub mod seat_upgrade;
@@ -90,32 +92,43 @@ impl Source {
     }
 }
 
-/// Who did it: recorded in the audit log.
+/// Who did it: recorded in the audit log. Its journal, when open, keeps the seat decisions
+/// taken on its behalf (see `seat_decisions`).
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub id: String,
     pub source: Source,
+    pub journal: seat_decisions::Journal,
 }
 
 impl Actor {
-    pub fn scim(token_id: &str) -> Actor {
+    pub fn new(id: impl Into<String>, source: Source) -> Actor {
         Actor {
-            id: format!("scim-token:{token_id}"),
-            source: Source::Scim,
+            id: id.into(),
+            source,
+            journal: seat_decisions::Journal::default(),
         }
+    }
+    pub fn scim(token_id: &str) -> Actor {
+        Actor::new(format!("scim-token:{token_id}"), Source::Scim)
     }
     /// An admin or owner acting through the owner API.
     pub fn admin(user_id: &str) -> Actor {
-        Actor {
-            id: format!("user:{user_id}"),
-            source: Source::Admin,
-        }
+        Actor::new(format!("user:{user_id}"), Source::Admin)
     }
     pub fn system() -> Actor {
-        Actor {
-            id: "system".into(),
-            source: Source::System,
-        }
+        Actor::new("system", Source::System)
+    }
+
+    /// This actor with a fresh journal of its own, open.
+    pub fn journaled(mut self) -> Actor {
+        self.journal = seat_decisions::Journal::open();
+        self
+    }
+
+    /// Note a seat decision taken for `user` (kept only when the journal is open).
+    pub fn note(&self, user: &crate::store::users::UserRow, what: seat_decisions::Decided) {
+        self.journal.note(user, what);
     }
 }
 

@@ -19,6 +19,7 @@
 use serde_json::json;
 
 use super::seat_admin::save;
+use super::seat_decisions::Decided;
 use super::seats::{seat_state, STATUS_ACTIVE};
 use super::{audit, seats, Actor, Tier};
 use crate::error::Error;
@@ -179,6 +180,7 @@ fn change_tier(
     let before = seat_state(row);
     row.seat_tier = Some(to.as_str().into());
     save(conn, row)?;
+    actor.note(row, Decided::TierChanged { from, to });
     audit::record(
         conn,
         &row.org_id,
@@ -214,6 +216,7 @@ fn start_wait(
             since: store::now(),
         },
     )?;
+    actor.note(row, Decided::WaitsFor(tier));
     audit::record(
         conn,
         &row.org_id,
@@ -326,6 +329,12 @@ fn swap(conn: &mut DbConn, a: &mut UserRow, b: &mut UserRow, actor: &Actor) -> R
         let before = seat_state(row);
         row.seat_tier = to.clone();
         save(conn, row)?;
+        if let (Some(from), Some(to)) = (
+            from.as_deref().and_then(Tier::parse),
+            to.as_deref().and_then(Tier::parse),
+        ) {
+            actor.note(row, Decided::TierChanged { from, to });
+        }
         audit::record(
             conn,
             &row.org_id,

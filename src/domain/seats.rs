@@ -6,6 +6,7 @@
 use serde::Serialize;
 use serde_json::json;
 
+use super::seat_decisions::Decided;
 use super::{alerts, audit, seat_policy, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, users::UserRow, DbConn};
@@ -123,6 +124,7 @@ pub fn claim_or_queue(
     let before = seat_state(user);
     if let Some(tier) = claim_best(conn, &user.org_id, preferred, now)? {
         set_active(user, tier, now);
+        actor.note(user, Decided::Claimed(tier));
         audit::record(
             conn,
             &user.org_id,
@@ -142,6 +144,13 @@ pub fn claim_or_queue(
         return Ok(());
     }
     set_pending(user, seq, now);
+    actor.note(
+        user,
+        Decided::Queued {
+            queue_seq: seq,
+            position: None,
+        },
+    );
     audit::record(
         conn,
         &user.org_id,
@@ -200,6 +209,9 @@ pub fn vacate(conn: &mut DbConn, user: &mut UserRow, actor: &Actor) -> Result<bo
                 Some(&user.id),
                 json!({"tier": tier, "before": before, "after": inactive_state()}),
             )?;
+            if let Some(t) = Tier::parse(&tier) {
+                actor.note(user, Decided::Released(t));
+            }
             crate::metrics::outcome(crate::metrics::Outcome::Released);
             // No alert check here: the caller drains next, and the drain checks.
             true
@@ -253,6 +265,7 @@ pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<Strin
         let waited_since = head.pending_since;
         let place = head.queue_seq.unwrap_or_default();
         set_active(&mut head, tier, now);
+        actor.note(&head, Decided::Activated(tier));
         head.version += 1;
         head.updated_at = now;
         store::users::update(conn, &head)?;

@@ -170,10 +170,7 @@ pub fn redeem(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Memb
     audit::record(
         conn,
         &row.org_id,
-        &Actor {
-            id: format!("member:{}", member.id),
-            source: Source::System,
-        },
+        &Actor::new(format!("member:{}", member.id), Source::System),
         "signin_link.used",
         Some(&row.id),
         json!({"member": member.id}),

@@ -344,10 +344,7 @@ pub fn jit_login(
             "your account was deleted in your organization's identity provider".into(),
         ));
     }
-    let actor = Actor {
-        id: format!("jit:{}", email.to_lowercase()),
-        source: Source::Jit,
-    };
+    let actor = Actor::new(format!("jit:{}", email.to_lowercase()), Source::Jit);
     let (account, how) = accounts::ensure(conn, org_id, email, name, false, &actor)?;
     match account.row.seat_status.as_str() {
         STATUS_ACTIVE => {}

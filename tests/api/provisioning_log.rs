@@ -338,3 +338,160 @@ async fn failing_idp_traffic_fires_the_usage_webhook_once() {
         .await;
     assert_eq!(r.body["idp_health"]["warning"], true, "{}", r.body);
 }
+
+/// The log entry of the `nth` (0 = oldest) request with `method` on `path`, once written.
+async fn entry(app: &TestApp, admin: &str, total: i64, method: &str, path: &str) -> Value {
+    let all = wait_for_log(app, admin, total).await;
+    let mut found: Vec<Value> = all["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["method"] == method && e["path"] == path)
+        .cloned()
+        .collect();
+    // Newest first: the last is the oldest.
+    found
+        .pop()
+        .unwrap_or_else(|| panic!("no {method} {path} in {all}"))
+}
+
+#[tokio::test]
+async fn group_pushes_and_their_consequences_show_their_seat_decisions() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 1,
+            premium: 1,
+        },
+        |s| s.provisioning_log.flush_interval = Duration::from_millis(20),
+    )
+    .await;
+    let admin = owner_token(&app, Role::Admin);
+    let id = |r: &Resp| r.body["id"].as_str().expect("id").to_string();
+    let ada = okta_create(&app, "ada@acme.example.com").await;
+    let bob = okta_create(&app, "bob@acme.example.com").await;
+    let carol = okta_create(&app, "carol@acme.example.com").await;
+    assert_eq!(seat(&ada.body)["tier"], "premium");
+    assert_eq!(seat(&bob.body)["tier"], "standard");
+    assert_eq!(seat(&carol.body)["status"], "pending");
+    let eng = create_group_with(&app, "Engineering", &[]).await;
+    set_group_tier(&app, &eng, scim_seats::domain::Tier::Premium);
+
+    // Okta's group push adds Bob to a group mapped to premium: no premium seat is free.
+    let path = format!("/scim/v2/Groups/{eng}");
+    let r = app
+        .patch(
+            &format!("/Groups/{eng}"),
+            json!({"schemas": [PATCH_OP], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": id(&bob)}]}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let e = entry(&app, &admin, 5, "PATCH", &path).await;
+    assert_eq!(e["resource_type"], "Group");
+    assert_eq!(
+        e["decision"],
+        "bob@acme.example.com: tier change waits for a premium seat"
+    );
+
+    // Ada leaves: her premium seat serves Bob's wait, and his standard seat goes to Carol.
+    let r = app.delete(&format!("/Users/{}", id(&ada))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let e = entry(
+        &app,
+        &admin,
+        6,
+        "DELETE",
+        &format!("/scim/v2/Users/{}", id(&ada)),
+    )
+    .await;
+    assert_eq!(
+        e["decision"],
+        "deleted: its seat (if any) went to the queue; \
+         bob@acme.example.com: tier changed standard → premium; \
+         carol@acme.example.com: got a standard seat from the queue"
+    );
+
+    // The why-view of Bob shows the group push among his requests.
+    let r = app
+        .api(
+            &admin,
+            Method::GET,
+            &format!("/provisioning-log/users/{}", id(&bob)),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["tier"], "premium", "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_group_push_that_moves_a_member_to_premium_says_so() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 1,
+            premium: 1,
+        },
+        |s| s.provisioning_log.flush_interval = Duration::from_millis(20),
+    )
+    .await;
+    let admin = owner_token(&app, Role::Admin);
+    let ada = okta_create(&app, "ada@acme.example.com").await;
+    let bob = okta_create(&app, "bob@acme.example.com").await;
+    assert_eq!(seat(&bob.body)["tier"], "standard");
+    // Ada leaves: a premium seat is free and no one waits.
+    let ada_id = ada.body["id"].as_str().expect("id");
+    assert_eq!(
+        app.delete(&format!("/Users/{ada_id}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let eng = create_group_with(&app, "Engineering", &[]).await;
+    set_group_tier(&app, &eng, scim_seats::domain::Tier::Premium);
+    let r = app
+        .patch(
+            &format!("/Groups/{eng}"),
+            json!({"schemas": [PATCH_OP], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": bob.body["id"]}]}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let e = entry(&app, &admin, 5, "PATCH", &format!("/scim/v2/Groups/{eng}")).await;
+    assert_eq!(
+        e["decision"],
+        "bob@acme.example.com: tier changed standard → premium"
+    );
+}
+
+#[tokio::test]
+async fn a_bulk_of_creates_shows_its_seat_decisions() {
+    let app = spawn_app_with(
+        Seats {
+            standard: 1,
+            premium: 1,
+        },
+        |s| s.provisioning_log.flush_interval = Duration::from_millis(20),
+    )
+    .await;
+    let admin = owner_token(&app, Role::Admin);
+    let ops: Vec<Value> = (0..8)
+        .map(|i| {
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
+                   "data": user(&format!("u{i}@acme.example.com"))})
+        })
+        .collect();
+    let r = app
+        .post(
+            "/Bulk",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                   "Operations": ops}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let e = entry(&app, &admin, 1, "POST", "/scim/v2/Bulk").await;
+    assert_eq!(
+        e["decision"],
+        "u0@acme.example.com: claimed premium; u1@acme.example.com: claimed standard; \
+         u2@acme.example.com: queued at position 1; u3@acme.example.com: queued at position 2; \
+         u4@acme.example.com: queued at position 3; and 3 more"
+    );
+}

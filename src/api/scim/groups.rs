@@ -1,41 +1,20 @@
-//! `/Groups` handlers.
+//! `/Groups` handlers: thin — extract, one domain call, render.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::Value;
 
-use super::{preconditions, query_pairs, render, with_id, Projection};
-use crate::api::body::read_json;
-use crate::api::respond::ScimJson;
+use super::extract::{ListRequest, ScimBody};
+use super::{render, search_turn, Projection};
+use crate::api::respond::{no_content, with_decisions, ScimJson};
 use crate::auth::ScimClient;
-use crate::domain::groups::{self as domain, member_refs, GroupView, MemberChange, MemberRef};
+use crate::domain::groups::{self as domain, GroupView};
+use crate::domain::provisioning::groups::{self as provisioning, GroupInput};
 use crate::domain::Preconditions;
 use crate::error::Error;
-use crate::scim::list::{list_response, ListQuery};
-use crate::scim::patch::{apply, parse_patch_request, MemberOp};
-use crate::scim::resource::normalize;
+use crate::scim::list::list_response;
+use crate::scim::patch::parse_patch_request;
 use crate::scim::schema::Registry;
 use crate::startup::AppState;
-use crate::store::DbConn;
-
-/// Split a group body into the canonical resource (without members) and its member refs.
-fn split_members(body: &Value) -> Result<(Value, Vec<MemberRef>), Error> {
-    let mut resource = normalize(body, &Registry::get().group)?;
-    let members = match resource.as_object_mut().and_then(|m| m.remove("members")) {
-        Some(list) => member_refs(&list)?,
-        None => Vec::new(),
-    };
-    Ok((resource, members))
-}
-
-fn member_change(op: MemberOp) -> Result<MemberChange, Error> {
-    Ok(match op {
-        MemberOp::Add(list) => MemberChange::Add(member_refs(&Value::Array(list))?),
-        MemberOp::Remove(ids) => MemberChange::Remove(ids),
-        MemberOp::RemoveAll => MemberChange::RemoveAll,
-        MemberOp::ReplaceAll(list) => MemberChange::ReplaceAll(member_refs(&Value::Array(list))?),
-    })
-}
 
 fn respond(status: StatusCode, view: &GroupView, client: &ScimClient, p: &Projection) -> ScimJson {
     let body = p.apply(
@@ -50,73 +29,37 @@ fn respond(status: StatusCode, view: &GroupView, client: &ScimClient, p: &Projec
 pub async fn create(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
+    projection: Projection,
+    body: ScimBody,
 ) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let c = client.clone();
-    let view = state
-        .db
-        .write(move |conn| create_in(conn, &c, body))
-        .await?;
-    Ok(respond(
-        StatusCode::CREATED,
-        &view,
-        &client,
-        &Projection::from_request(&req),
-    ))
+    let input = GroupInput::from_body(&body.json().await?)?;
+    let out = provisioning::create(&state.db, &client.caller(), input).await?;
+    Ok(respond(StatusCode::CREATED, &out.value, &client, &projection).decisions(out.decisions))
 }
 
 pub async fn get(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
 ) -> Result<ScimJson, Error> {
-    let (pre, projection) = (preconditions(&req), Projection::from_request(&req));
     let with_members = projection.wants(&Registry::get().group, "members");
-    let get = domain::Get {
-        org_id: client.org_id.clone(),
-        id: id.into_inner(),
-        with_members,
-    };
-    let view = state.db.query(get).await?;
+    let view = provisioning::get(&state.db, &client.org_id, id.into_inner(), with_members).await?;
     pre.check_read(view.version())?;
     Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
 
+/// `GET /Groups` and `POST /Groups/.search`.
 pub async fn list(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    list: ListRequest,
 ) -> Result<ScimJson, Error> {
-    let query = ListQuery::from_pairs(&query_pairs(&req), state.settings.scim.max_results)?;
-    search_with(client, state, query).await
-}
-
-pub async fn search(
-    client: ScimClient,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
-    search_with(client, state, query).await
-}
-
-async fn search_with(
-    client: ScimClient,
-    state: web::Data<AppState>,
-    mut query: ListQuery,
-) -> Result<ScimJson, Error> {
-    query.max_page_members = state.settings.scim.max_page_members;
+    let query = list.query().await?;
     let search = domain::Search::new(&client.org_id, query.clone())?;
-    let _turn = match search.is_point() {
-        true => None,
-        false => Some(state.searches.enter(&client.org_id).await?),
-    };
-    let (views, total) = state.db.query(search).await?;
+    let _turn = search_turn(&state, &client, search.is_point()).await?;
+    let (views, total) = provisioning::search(&state.db, search).await?;
     let projection = Projection::from_query(&query);
     let resources = views
         .iter()
@@ -132,19 +75,24 @@ async fn search_with(
 pub async fn replace(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
-    payload: web::Payload,
+    body: ScimBody,
 ) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let projection = Projection::from_request(&req);
+    let input = GroupInput::from_body(&body.json().await?)?;
     let with_members = projection.wants(&Registry::get().group, "members");
-    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
-    let view = state
-        .db
-        .write(move |conn| replace_in(conn, &c, &id, body, &pre, with_members))
-        .await?;
-    Ok(respond(StatusCode::OK, &view, &client, &projection))
+    let caller = client.caller();
+    let out = provisioning::replace(
+        &state.db,
+        &caller,
+        id.into_inner(),
+        input,
+        pre,
+        with_members,
+    )
+    .await?;
+    Ok(respond(StatusCode::OK, &out.value, &client, &projection).decisions(out.decisions))
 }
 
 /// PATCH answers 204 (RFC 7644 §3.5.2 allows it) unless the client asks for attributes:
@@ -153,105 +101,35 @@ pub async fn patch(
     client: ScimClient,
     state: web::Data<AppState>,
     req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
-    payload: web::Payload,
+    body: ScimBody,
 ) -> Result<HttpResponse, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let projection = Projection::from_request(&req);
+    let ops = parse_patch_request(&body.json().await?)?;
     let wants_body = !projection.is_empty();
     let with_members = wants_body && projection.wants(&Registry::get().group, "members");
-    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
-    let view = state
-        .db
-        .write(move |conn| patch_in(conn, &c, &id, body, &pre, with_members))
-        .await?;
+    let caller = client.caller();
+    let out =
+        provisioning::patch(&state.db, &caller, id.into_inner(), ops, pre, with_members).await?;
     if wants_body {
-        return Ok(respond(StatusCode::OK, &view, &client, &projection).respond_to_response(&req));
+        return Ok(respond(StatusCode::OK, &out.value, &client, &projection)
+            .decisions(out.decisions)
+            .respond_to_response(&req));
     }
-    Ok(HttpResponse::NoContent()
-        .insert_header((actix_web::http::header::ETAG, view.version().etag()))
-        .finish())
+    let mut resp = HttpResponse::NoContent()
+        .insert_header((actix_web::http::header::ETAG, out.value.version().etag()))
+        .finish();
+    with_decisions(&mut resp, out.decisions);
+    Ok(resp)
 }
 
 pub async fn delete(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
-    state
-        .db
-        .write(move |conn| delete_in(conn, &c, &id, &pre))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// POST /Groups as a step of a transaction; the handler and `/Bulk` share it.
-pub fn create_in(conn: &mut DbConn, client: &ScimClient, body: Value) -> Result<GroupView, Error> {
-    let (resource, members) = split_members(&body)?;
-    domain::create(conn, &client.org_id, resource, members, &client.actor())
-}
-
-/// PUT /Groups/{id} as a step of a transaction.
-pub fn replace_in(
-    conn: &mut DbConn,
-    client: &ScimClient,
-    id: &str,
-    body: Value,
-    pre: &Preconditions,
-    with_members: bool,
-) -> Result<GroupView, Error> {
-    let (resource, members) = split_members(&body)?;
-    domain::modify(
-        conn,
-        &client.org_id,
-        id,
-        pre,
-        &client.actor(),
-        move |_| Ok((resource, vec![MemberChange::ReplaceAll(members)])),
-        with_members,
-    )
-}
-
-/// PATCH /Groups/{id} as a step of a transaction.
-pub fn patch_in(
-    conn: &mut DbConn,
-    client: &ScimClient,
-    id: &str,
-    body: Value,
-    pre: &Preconditions,
-    with_members: bool,
-) -> Result<GroupView, Error> {
-    let ops = parse_patch_request(&body)?;
-    let id_value = Value::String(id.to_string());
-    domain::modify(
-        conn,
-        &client.org_id,
-        id,
-        pre,
-        &client.actor(),
-        move |mut current: Value| {
-            let rs = &Registry::get().group;
-            with_id(&mut current, id_value);
-            let outcome = apply(&mut current, &ops, rs)?;
-            let changes = outcome
-                .member_ops
-                .into_iter()
-                .map(member_change)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((normalize(&current, rs)?, changes))
-        },
-        with_members,
-    )
-}
-
-/// DELETE /Groups/{id} as a step of a transaction.
-pub fn delete_in(
-    conn: &mut DbConn,
-    client: &ScimClient,
-    id: &str,
-    pre: &Preconditions,
-) -> Result<(), Error> {
-    domain::delete(conn, &client.org_id, id, pre, &client.actor())
+    let out = provisioning::delete(&state.db, &client.caller(), id.into_inner(), pre).await?;
+    Ok(no_content(out.decisions))
 }

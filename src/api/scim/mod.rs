@@ -2,6 +2,7 @@
 
 pub mod bulk;
 pub mod discovery;
+pub mod extract;
 pub mod groups;
 pub mod render;
 pub mod search;
@@ -10,6 +11,7 @@ pub mod users;
 use actix_web::{guard, http::header, web, HttpRequest, Route};
 
 use crate::domain::Preconditions;
+use crate::startup::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Each path lists its methods and names them for `Allow`; any other method gets 405 with
@@ -36,8 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(res("/Schemas/{id}", "GET, HEAD").route(read().to(discovery::schema)))
             .service(res("/Bulk", "POST").route(web::post().to(bulk::bulk)))
             .service(res("/.search", "POST").route(web::post().to(search::root)))
-            .service(res("/Users/.search", "POST").route(web::post().to(users::search)))
-            .service(res("/Groups/.search", "POST").route(web::post().to(groups::search)))
+            .service(res("/Users/.search", "POST").route(web::post().to(users::list)))
+            .service(res("/Groups/.search", "POST").route(web::post().to(groups::list)))
             .service(
                 res("/Users", "GET, HEAD, POST")
                     .route(web::post().to(users::create))
@@ -79,6 +81,19 @@ async fn method_not_allowed(
         detail: format!("{} is not supported on {}", req.method(), req.path()),
         allow,
     })
+}
+
+/// One of the organization's search turns (`AppState::searches`) for a read that is no
+/// index lookup; point lookups stay cheap and take none.
+pub async fn search_turn(
+    state: &AppState,
+    client: &crate::auth::ScimClient,
+    point: bool,
+) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, crate::error::Error> {
+    match point {
+        true => Ok(None),
+        false => Ok(Some(state.searches.enter(&client.org_id).await?)),
+    }
 }
 
 /// `If-Match` / `If-None-Match` of a request.
@@ -124,7 +139,7 @@ pub struct Projection {
 }
 
 impl Projection {
-    pub fn from_request(req: &HttpRequest) -> Projection {
+    pub fn of_request(req: &HttpRequest) -> Projection {
         let mut p = Projection::default();
         for (k, v) in query_pairs(req) {
             let list = v
@@ -165,14 +180,5 @@ impl Projection {
 
     pub fn wants(&self, rs: &crate::scim::schema::ResourceSchema, name: &str) -> bool {
         crate::scim::projection::wants_attribute(rs, &self.attributes, &self.excluded, name)
-    }
-}
-
-/// PATCH sees the resource as the client does: with its `id`, so that an unchanged readOnly
-/// `id` in a path-less value (Okta's group rename) is recognised as unchanged. Normalizing
-/// afterwards drops it again.
-pub fn with_id(resource: &mut serde_json::Value, id: serde_json::Value) {
-    if let Some(m) = resource.as_object_mut() {
-        m.insert("id".into(), id);
     }
 }

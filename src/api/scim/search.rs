@@ -1,30 +1,26 @@
 //! `POST /.search` on the SCIM root.
 
-use actix_web::{web, HttpRequest};
+use actix_web::web;
 
-use super::{render, Projection};
-use crate::api::body::read_json;
+use super::extract::ListRequest;
+use super::{render, search_turn, Projection};
 use crate::api::respond::ScimJson;
 use crate::auth::ScimClient;
-use crate::domain::search::{search_all, Found};
+use crate::domain::provisioning;
+use crate::domain::search::Found;
 use crate::error::Error;
-use crate::scim::list::{list_response, ListQuery};
+use crate::scim::list::list_response;
 use crate::scim::schema::Registry;
 use crate::startup::AppState;
 
 pub async fn root(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
+    list: ListRequest,
 ) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let mut query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
-    query.max_page_members = state.settings.scim.max_page_members;
-    let _turn = state.searches.enter(&client.org_id).await?;
-    let org = client.org_id.clone();
-    let q = query.clone();
-    let found = state.db.read(move |c| search_all(c, &org, &q)).await?;
+    let query = list.query().await?;
+    let _turn = search_turn(&state, &client, false).await?;
+    let found = provisioning::search_all(&state.db, &client.org_id, query.clone()).await?;
     let p = Projection::from_query(&query);
     let reg = Registry::get();
     let resources: Vec<_> = found

@@ -1,22 +1,20 @@
-//! `/Users` handlers: thin — extract, normalize, one domain call, render.
+//! `/Users` handlers: thin — extract, one domain call, render.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::Value;
+use actix_web::{web, HttpResponse};
 
-use super::{preconditions, query_pairs, render, with_id, Projection};
-use crate::api::body::read_json;
-use crate::api::respond::ScimJson;
+use super::extract::{ListRequest, ScimBody};
+use super::{render, search_turn, Projection};
+use crate::api::respond::{no_content, ScimJson};
 use crate::auth::ScimClient;
-use crate::domain::users::{self as domain, CreateOptions, NewUser, UserView};
+use crate::domain::provisioning::users as provisioning;
+use crate::domain::users::{self as domain, UserView};
 use crate::domain::Preconditions;
 use crate::error::Error;
-use crate::scim::list::{list_response, list_response_text_with, ListQuery};
-use crate::scim::patch::{apply, parse_patch_request};
-use crate::scim::resource::normalize;
+use crate::scim::list::{list_response, list_response_text_with};
+use crate::scim::patch::parse_patch_request;
 use crate::scim::schema::Registry;
 use crate::startup::AppState;
-use crate::store::DbConn;
 
 fn respond(status: StatusCode, view: &UserView, client: &ScimClient, p: &Projection) -> ScimJson {
     let etag = view.version().etag();
@@ -36,70 +34,37 @@ fn respond(status: StatusCode, view: &UserView, client: &ScimClient, p: &Project
 pub async fn create(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
+    projection: Projection,
+    body: ScimBody,
 ) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let new = new_user(&body)?;
-    let c = client.clone();
-    let view = state.db.write(move |conn| create_in(conn, &c, new)).await?;
-    Ok(respond(
-        StatusCode::CREATED,
-        &view,
-        &client,
-        &Projection::from_request(&req),
-    ))
+    let new = provisioning::new_user(&body.json().await?)?;
+    let out = provisioning::create(&state.db, &client.caller(), new).await?;
+    Ok(respond(StatusCode::CREATED, &out.value, &client, &projection).decisions(out.decisions))
 }
 
 pub async fn get(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
 ) -> Result<ScimJson, Error> {
-    let (pre, projection) = (preconditions(&req), Projection::from_request(&req));
     let with_groups = projection.wants(&Registry::get().user, "groups");
-    let org = client.org_id.clone();
-    let view = state
-        .db
-        .read_point(move |c| domain::get(c, &org, &id, with_groups))
-        .await?;
+    let view = provisioning::get(&state.db, &client.org_id, id.into_inner(), with_groups).await?;
     pre.check_read(view.version())?;
     Ok(respond(StatusCode::OK, &view, &client, &projection))
 }
 
+/// `GET /Users` and `POST /Users/.search`.
 pub async fn list(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    list: ListRequest,
 ) -> Result<ScimJson, Error> {
-    let query = ListQuery::from_pairs(&query_pairs(&req), state.settings.scim.max_results)?;
-    search_with(client, state, query).await
-}
-
-pub async fn search(
-    client: ScimClient,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let query = ListQuery::from_search_request(&body, state.settings.scim.max_results)?;
-    search_with(client, state, query).await
-}
-
-async fn search_with(
-    client: ScimClient,
-    state: web::Data<AppState>,
-    query: ListQuery,
-) -> Result<ScimJson, Error> {
+    let query = list.query().await?;
     let search = domain::Search::new(&client.org_id, query.clone())?;
-    // Point lookups stay cheap; anything else takes one of the organization's turns.
-    let _turn = match search.is_point() {
-        true => None,
-        false => Some(state.searches.enter(&client.org_id).await?),
-    };
-    let (views, total) = state.db.query(search).await?;
+    let _turn = search_turn(&state, &client, search.is_point()).await?;
+    let (views, total) = provisioning::search(&state.db, search).await?;
     let projection = Projection::from_query(&query);
     if projection.is_empty() {
         // Each user's text is a little longer than its stored resource.
@@ -126,120 +91,36 @@ async fn search_with(
 pub async fn replace(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
-    payload: web::Payload,
+    body: ScimBody,
 ) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
-    let view = state
-        .db
-        .write(move |conn| replace_in(conn, &c, &id, body, &pre))
-        .await?;
-    Ok(respond(
-        StatusCode::OK,
-        &view,
-        &client,
-        &Projection::from_request(&req),
-    ))
+    let resource = provisioning::user_resource(&body.json().await?)?;
+    let out =
+        provisioning::replace(&state.db, &client.caller(), id.into_inner(), resource, pre).await?;
+    Ok(respond(StatusCode::OK, &out.value, &client, &projection).decisions(out.decisions))
 }
 
 pub async fn patch(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
+    projection: Projection,
     id: web::Path<String>,
-    payload: web::Payload,
+    body: ScimBody,
 ) -> Result<ScimJson, Error> {
-    let body = read_json(&req, payload, state.settings.http.max_body_bytes).await?;
-    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
-    let view = state
-        .db
-        .write(move |conn| patch_in(conn, &c, &id, body, &pre))
-        .await?;
-    Ok(respond(
-        StatusCode::OK,
-        &view,
-        &client,
-        &Projection::from_request(&req),
-    ))
+    let ops = parse_patch_request(&body.json().await?)?;
+    let out = provisioning::patch(&state.db, &client.caller(), id.into_inner(), ops, pre).await?;
+    Ok(respond(StatusCode::OK, &out.value, &client, &projection).decisions(out.decisions))
 }
 
 pub async fn delete(
     client: ScimClient,
     state: web::Data<AppState>,
-    req: HttpRequest,
+    pre: Preconditions,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    let (c, id, pre) = (client.clone(), id.into_inner(), preconditions(&req));
-    state
-        .db
-        .write(move |conn| delete_in(conn, &c, &id, &pre))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// A POST /Users body checked and shaped for `create_in`; needs no database, so the handler
-/// runs it before the write.
-pub fn new_user(body: &Value) -> Result<NewUser, Error> {
-    NewUser::new(&normalize(body, &Registry::get().user)?)
-}
-
-/// POST /Users as a step of a transaction; the handler and `/Bulk` share it.
-pub fn create_in(conn: &mut DbConn, client: &ScimClient, new: NewUser) -> Result<UserView, Error> {
-    domain::create(
-        conn,
-        &client.org_id,
-        new,
-        CreateOptions::default(),
-        &client.actor(),
-    )
-}
-
-/// PUT /Users/{id} as a step of a transaction.
-pub fn replace_in(
-    conn: &mut DbConn,
-    client: &ScimClient,
-    id: &str,
-    body: Value,
-    pre: &Preconditions,
-) -> Result<UserView, Error> {
-    let resource = normalize(&body, &Registry::get().user)?;
-    domain::replace(conn, &client.org_id, id, resource, pre, &client.actor())
-}
-
-/// PATCH /Users/{id} as a step of a transaction.
-pub fn patch_in(
-    conn: &mut DbConn,
-    client: &ScimClient,
-    id: &str,
-    body: Value,
-    pre: &Preconditions,
-) -> Result<UserView, Error> {
-    let ops = parse_patch_request(&body)?;
-    let id_value = Value::String(id.to_string());
-    domain::modify(
-        conn,
-        &client.org_id,
-        id,
-        pre,
-        &client.actor(),
-        move |mut current: Value| {
-            let rs = &Registry::get().user;
-            with_id(&mut current, id_value);
-            apply(&mut current, &ops, rs)?;
-            // Re-normalize: types, required attributes and write-only values checked once.
-            Ok(normalize(&current, rs)?)
-        },
-    )
-}
-
-/// DELETE /Users/{id} as a step of a transaction.
-pub fn delete_in(
-    conn: &mut DbConn,
-    client: &ScimClient,
-    id: &str,
-    pre: &Preconditions,
-) -> Result<(), Error> {
-    domain::delete(conn, &client.org_id, id, pre, &client.actor())
+    let out = provisioning::delete(&state.db, &client.caller(), id.into_inner(), pre).await?;
+    Ok(no_content(out.decisions))
 }
