@@ -76,6 +76,13 @@ impl From<ScimError> for Error {
     }
 }
 
+/// Whether a database error is a statement stopped by the read budget (`store::budget`):
+/// SQLite's interrupt from the progress handler, PostgreSQL's `statement_timeout`. Here
+/// rather than in the store so that the error type depends on no layer.
+fn is_over_budget(message: &str) -> bool {
+    message == "interrupted" || message.contains("statement timeout")
+}
+
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error as D};
@@ -94,9 +101,7 @@ impl From<diesel::result::Error> for Error {
             }
             // A read stopped by its time budget (`store::budget`): a filter too costly to
             // run; sending it again would cost the same, so not a 5xx an IdP retries.
-            D::DatabaseError(_, ref info)
-                if crate::store::budget::is_over_budget(info.message()) =>
-            {
+            D::DatabaseError(_, ref info) if is_over_budget(info.message()) => {
                 Error::Scim(ScimError::too_many(
                     "the request's database work went over its time budget; narrow the \
                      filter or ask for fewer results",

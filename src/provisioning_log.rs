@@ -10,7 +10,7 @@
 //! organization and are not logged here (the access log has them).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -273,15 +273,6 @@ fn decision(method: &str, kind: Option<&str>, status: u16, body: Option<&Value>)
         "inactive" => "inactive: holds no seat".into(),
         other => format!("status {other}"),
     })
-}
-
-/// Log rows' retention and flushing.
-pub fn default_settings() -> crate::config::ProvisioningLogSettings {
-    crate::config::ProvisioningLogSettings {
-        retention_days: 30,
-        flush_interval: Duration::from_millis(200),
-        prune_interval: Duration::from_secs(600),
-    }
 }
 
 #[cfg(test)]

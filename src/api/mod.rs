@@ -2,7 +2,6 @@
 
 pub mod body;
 pub mod csv;
-pub mod fair;
 pub mod guard;
 pub mod oauth;
 pub mod owner;

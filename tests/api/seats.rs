@@ -637,7 +637,10 @@ async fn admin_removal_frees_the_seat_but_keeps_active() {
     let b = id_of(&app.create_user("b@acme.example.com").await);
     let org = app.org_id.clone();
 
-    let v = engine(&app, |c| seat_admin::remove_member(c, &org, &a, &actor())).expect("remove");
+    let v = engine(&app, |c| {
+        seat_admin::remove_from_seats(c, &org, &a, &actor())
+    })
+    .expect("remove");
     assert_eq!(v.row.seat_status, "inactive");
     let got = app.get(&format!("/Users/{a}")).await.body;
     assert_eq!(got["active"], true, "the IdP's `active` is untouched");
@@ -669,7 +672,10 @@ async fn admin_removal_frees_the_seat_but_keeps_active() {
     assert_eq!(v.row.seat_status, "pending");
     assert_eq!(v.queue_position, Some(1));
     // Removing a pending member takes it out of the queue.
-    engine(&app, |c| seat_admin::remove_member(c, &org, &a, &actor())).expect("remove");
+    engine(&app, |c| {
+        seat_admin::remove_from_seats(c, &org, &a, &actor())
+    })
+    .expect("remove");
     assert!(user_seat(&app, &a).await.get("queuePosition").is_none());
 
     // While the IdP has the user deactivated, an admin cannot assign it a seat.
@@ -679,7 +685,10 @@ async fn admin_removal_frees_the_seat_but_keeps_active() {
     // The IdP reactivates: it claims again or queues at the back.
     let u = set_active(&app, "a@acme.example.com", &a, true).await;
     assert_eq!(seat(&u)["status"], "pending");
-    engine(&app, |c| seat_admin::remove_member(c, &org, &b, &actor())).expect("remove b");
+    engine(&app, |c| {
+        seat_admin::remove_from_seats(c, &org, &b, &actor())
+    })
+    .expect("remove b");
     assert_eq!(user_seat(&app, &a).await["status"], "active");
     app.assert_seat_invariants();
 }

@@ -19,7 +19,7 @@ use crate::scim::bulk::{
 };
 use crate::scim::error::{ScimError, ScimErrorKind};
 use crate::scim::schema::BULK_RESPONSE;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::DbConn;
 
 pub async fn bulk(

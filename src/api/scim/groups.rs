@@ -15,7 +15,7 @@ use crate::scim::list::{list_response, ListQuery};
 use crate::scim::patch::{apply, parse_patch_request, MemberOp};
 use crate::scim::resource::normalize;
 use crate::scim::schema::Registry;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::DbConn;
 
 /// Split a group body into the canonical resource (without members) and its member refs.

@@ -10,7 +10,7 @@ use crate::domain::search::{search_all, Found};
 use crate::error::Error;
 use crate::scim::list::{list_response, ListQuery};
 use crate::scim::schema::Registry;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn root(
     client: ScimClient,

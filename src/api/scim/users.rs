@@ -15,7 +15,7 @@ use crate::scim::list::{list_response, list_response_text_with, ListQuery};
 use crate::scim::patch::{apply, parse_patch_request};
 use crate::scim::resource::normalize;
 use crate::scim::schema::Registry;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::DbConn;
 
 fn respond(status: StatusCode, view: &UserView, client: &ScimClient, p: &Projection) -> ScimJson {
