@@ -10,19 +10,16 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 async fn log_app(tweak: impl FnOnce(&mut scim_seats::config::Settings)) -> TestApp {
-    spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        |s| {
+    TestApp::builder()
+        .seats(1, 0)
+        .settings(|s| {
             s.provisioning_log.flush_interval = Duration::from_millis(20);
             // Webhook receivers listen on loopback, which the outbound guard allows only by name.
             s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").unwrap();
             tweak(s);
-        },
-    )
-    .await
+        })
+        .spawn()
+        .await
 }
 
 /// POST a user as Okta does (with its User-Agent).
