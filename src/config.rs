@@ -78,6 +78,9 @@ pub struct WebhookSettings {
 
 #[derive(Debug, Clone)]
 pub struct ProvisioningLogSettings {
+    /// Off: SCIM requests are not recorded at all (the log's middleware passes them through).
+    /// On by default; turning it off is for measuring its cost (docs/benchmarks.md).
+    pub enabled: bool,
     /// Days a row of the provisioning log is kept.
     pub retention_days: u32,
     /// How long rows may wait before they are written (one transaction per batch).
@@ -177,6 +180,7 @@ impl Default for Settings {
 impl Default for ProvisioningLogSettings {
     fn default() -> Self {
         ProvisioningLogSettings {
+            enabled: true,
             retention_days: 30,
             flush_interval: Duration::from_millis(200),
             prune_interval: Duration::from_secs(600),

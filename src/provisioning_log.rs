@@ -40,6 +40,8 @@ pub struct Caller {
 pub struct Recorder {
     tx: mpsc::Sender<LogRow>,
     dropped: AtomicU64,
+    /// `provisioning_log.enabled`: off, the middleware passes requests straight through.
+    enabled: bool,
 }
 
 /// The writer side: run `Writer::run` in the background.
@@ -55,6 +57,7 @@ pub fn channel(db: Db, settings: crate::config::ProvisioningLogSettings) -> (Rec
         Recorder {
             tx,
             dropped: AtomicU64::new(0),
+            enabled: settings.enabled,
         },
         Writer { rx, db, settings },
     )
@@ -155,6 +158,10 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let recorder = req.app_data::<web::Data<Recorder>>().cloned();
+    let Some(recorder) = recorder.filter(|r| r.enabled) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
     let started = Instant::now();
     let at = store::now();
     let method = req.method().to_string();
@@ -166,8 +173,7 @@ pub async fn middleware(
         .map(|s| s.chars().take(200).collect::<String>());
     let res = next.call(req).await?;
     let caller = res.request().extensions().get::<Caller>().cloned();
-    let recorder = res.request().app_data::<web::Data<Recorder>>().cloned();
-    let (Some(caller), Some(recorder)) = (caller, recorder) else {
+    let Some(caller) = caller else {
         return Ok(res.map_into_boxed_body());
     };
     let status = res.status();

@@ -213,6 +213,21 @@ async fn the_log_explains_a_pending_user() {
 }
 
 #[tokio::test]
+async fn a_log_turned_off_records_nothing() {
+    let app = log_app(|s| s.provisioning_log.enabled = false).await;
+    let admin = owner_token(&app, Role::Admin);
+    let r = okta_create(&app, "off@acme.example.com").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app.post("/Users", json!({"userName": 7})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    // Fifteen flush intervals: rows handed to the writer would be written by now.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = log(&app, &admin, "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["total"], 0, "{}", r.body);
+}
+
+#[tokio::test]
 async fn rows_past_the_retention_are_pruned_in_the_background() {
     let app = log_app(|s| {
         s.provisioning_log.retention_days = 2;
