@@ -89,6 +89,10 @@ pub enum Command {
         /// Days the provisioning log keeps a SCIM request (older rows are pruned in the background).
         #[arg(long, env = "SCIM_SEATS_PROVISIONING_LOG_DAYS", default_value_t = 30)]
         provisioning_log_days: u32,
+        /// Record SCIM requests in the provisioning log (`false` turns it off, e.g. to
+        /// measure its cost).
+        #[arg(long, env = "SCIM_SEATS_PROVISIONING_LOG_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+        provisioning_log_enabled: bool,
         /// Seconds an OAuth 2.0 access token from POST /oauth/token stays valid.
         #[arg(long, env = "SCIM_SEATS_OAUTH_TOKEN_TTL_SECS", default_value_t = 3600)]
         oauth_token_ttl_secs: u64,
@@ -307,6 +311,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             searches_per_org,
             oauth_token_ttl_secs,
             provisioning_log_days,
+            provisioning_log_enabled,
         } => {
             crate::telemetry::init("info,actix_server=warn", log_json);
             let mut settings = Settings::default();
@@ -333,6 +338,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("SCIM_SEATS_OUTBOUND_ALLOW: {e}"))?;
             settings.scim.oauth_token_ttl = Duration::from_secs(oauth_token_ttl_secs.max(1));
             settings.provisioning_log.retention_days = provisioning_log_days;
+            settings.provisioning_log.enabled = provisioning_log_enabled;
             settings.database.url = db.database_url;
             settings.database.pool_size = pool_size;
             settings.database.budget =

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use crate::auth::jwt::JwtKeys;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -77,6 +78,9 @@ pub struct WebhookSettings {
 
 #[derive(Debug, Clone)]
 pub struct ProvisioningLogSettings {
+    /// Off: SCIM requests are not recorded at all (the log's middleware passes them through).
+    /// On by default; turning it off is for measuring its cost (docs/benchmarks.md).
+    pub enabled: bool,
     /// Days a row of the provisioning log is kept.
     pub retention_days: u32,
     /// How long rows may wait before they are written (one transaction per batch).
@@ -168,8 +172,115 @@ impl Default for Settings {
                 timeout: Duration::from_secs(10),
             },
             outbound: crate::outbound::Policy::strict(),
-            provisioning_log: crate::provisioning_log::default_settings(),
+            provisioning_log: ProvisioningLogSettings::default(),
             clock_override: None,
         }
+    }
+}
+
+impl Default for ProvisioningLogSettings {
+    fn default() -> Self {
+        ProvisioningLogSettings {
+            enabled: true,
+            retention_days: 30,
+            flush_interval: Duration::from_millis(200),
+            prune_interval: Duration::from_secs(600),
+        }
+    }
+}
+
+// Owner-token signing keys are settings (secrets read at start); `auth::jwt` signs and
+// verifies with them. Here rather than there so that the settings depend on no layer.
+
+/// Shorter secrets are refused: HS256 needs at least 256 bits of key to be worth its name.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// One signing secret and its key id.
+#[derive(Clone)]
+pub struct JwtKey {
+    pub(crate) kid: String,
+    pub(crate) secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for JwtKey {
+    // Never print the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtKey").field("kid", &self.kid).finish()
+    }
+}
+
+impl JwtKey {
+    pub fn new(secret: &[u8]) -> Result<JwtKey, anyhow::Error> {
+        if secret.len() < MIN_SECRET_BYTES {
+            anyhow::bail!("a JWT secret needs at least {MIN_SECRET_BYTES} bytes");
+        }
+        // The kid names the key without revealing it: a prefix of its SHA-256.
+        let kid = hex::encode(&Sha256::digest(secret)[..8]);
+        Ok(JwtKey {
+            kid,
+            secret: secret.to_vec(),
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+}
+
+/// The current signing key and the previous ones still accepted.
+#[derive(Debug, Clone)]
+pub struct JwtKeys {
+    pub current: JwtKey,
+    pub previous: Vec<JwtKey>,
+    /// Generated at start (no secret configured): tokens die with the process.
+    pub ephemeral: bool,
+}
+
+impl JwtKeys {
+    pub fn from_secrets(current: &str, previous: &[String]) -> Result<JwtKeys, anyhow::Error> {
+        Ok(JwtKeys {
+            current: JwtKey::new(current.as_bytes())?,
+            previous: previous
+                .iter()
+                .map(|s| JwtKey::new(s.as_bytes()))
+                .collect::<Result<_, _>>()?,
+            ephemeral: false,
+        })
+    }
+
+    /// A random key for this process only.
+    pub fn ephemeral() -> JwtKeys {
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        JwtKeys {
+            // 32 random bytes always satisfy the length rule.
+            current: JwtKey {
+                kid: hex::encode(&Sha256::digest(secret)[..8]),
+                secret: secret.to_vec(),
+            },
+            previous: Vec::new(),
+            ephemeral: true,
+        }
+    }
+
+    /// `SCIM_SEATS_JWT_SECRET` and the comma-separated `SCIM_SEATS_JWT_PREVIOUS_SECRETS`;
+    /// `None` when no secret is set.
+    pub fn from_env() -> Result<Option<JwtKeys>, anyhow::Error> {
+        let Some(current) = std::env::var("SCIM_SEATS_JWT_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty())
+        else {
+            return Ok(None);
+        };
+        let previous: Vec<String> = std::env::var("SCIM_SEATS_JWT_PREVIOUS_SECRETS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        JwtKeys::from_secrets(&current, &previous)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("SCIM_SEATS_JWT_SECRET: {e}"))
     }
 }

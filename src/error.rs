@@ -86,6 +86,13 @@ impl From<ScimError> for Error {
     }
 }
 
+/// Whether a database error is a statement stopped by the read budget (`store::budget`):
+/// SQLite's interrupt from the progress handler, PostgreSQL's `statement_timeout`. Here
+/// rather than in the store so that the error type depends on no layer.
+fn is_over_budget(message: &str) -> bool {
+    message == "interrupted" || message.contains("statement timeout")
+}
+
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error as D};
@@ -102,11 +109,7 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(_, ref info) if info.message() == "deadlock detected" => {
                 Error::Unavailable
             }
-            D::DatabaseError(_, ref info)
-                if crate::store::budget::is_over_budget(info.message()) =>
-            {
-                Error::OverBudget
-            }
+            D::DatabaseError(_, ref info) if is_over_budget(info.message()) => Error::OverBudget,
             // The database dropped the connection (a restart): the request may be sent again.
             D::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,

@@ -10,7 +10,7 @@
 //! organization and are not logged here (the access log has them).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -47,6 +47,8 @@ pub struct Caller {
 pub struct Recorder {
     tx: mpsc::Sender<LogRow>,
     dropped: AtomicU64,
+    /// `provisioning_log.enabled`: off, the middleware passes requests straight through.
+    enabled: bool,
 }
 
 /// The writer side: run `Writer::run` in the background.
@@ -62,6 +64,7 @@ pub fn channel(db: Db, settings: crate::config::ProvisioningLogSettings) -> (Rec
         Recorder {
             tx,
             dropped: AtomicU64::new(0),
+            enabled: settings.enabled,
         },
         Writer { rx, db, settings },
     )
@@ -177,6 +180,10 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let recorder = req.app_data::<web::Data<Recorder>>().cloned();
+    let Some(recorder) = recorder.filter(|r| r.enabled) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
     let started = Instant::now();
     let at = store::now();
     let method = req.method().to_string();
@@ -194,8 +201,7 @@ pub async fn middleware(
         .remove::<SeatDecisions>()
         .unwrap_or_default();
     let caller = res.request().extensions().get::<Caller>().cloned();
-    let recorder = res.request().app_data::<web::Data<Recorder>>().cloned();
-    let (Some(caller), Some(recorder)) = (caller, recorder) else {
+    let Some(caller) = caller else {
         return Ok(res.map_into_boxed_body());
     };
     let status = res.status();
@@ -366,15 +372,6 @@ fn bounded(text: String) -> String {
     match text.char_indices().nth(MAX_DECISION - 1) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text,
-    }
-}
-
-/// Log rows' retention and flushing.
-pub fn default_settings() -> crate::config::ProvisioningLogSettings {
-    crate::config::ProvisioningLogSettings {
-        retention_days: 30,
-        flush_interval: Duration::from_millis(200),
-        prune_interval: Duration::from_secs(600),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Building the HTTP application: state, routes, middleware.
+//! Building the HTTP application: its state (`crate::state`), routes, middleware.
 
 use std::net::TcpListener;
 
@@ -10,17 +10,8 @@ use tracing_actix_web::TracingLogger;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::Error;
+use crate::state::AppState;
 use crate::store::Db;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Db,
-    pub settings: Settings,
-    /// Billing's "today".
-    pub clock: Clock,
-    /// At most so many expensive reads per organization at once.
-    pub searches: crate::api::fair::OrgGate,
-}
 
 pub struct Application {
     port: u16,
@@ -107,7 +98,7 @@ impl Application {
             db,
             settings,
             clock,
-            searches: crate::api::fair::OrgGate::new(per_org, wait),
+            searches: crate::fair::OrgGate::new(per_org, wait),
         });
         let app =
             move || {

@@ -3,7 +3,6 @@
 pub mod body;
 pub mod codec_refusals;
 pub mod csv;
-pub mod fair;
 pub mod guard;
 pub mod oauth;
 pub mod owner;

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::domain::oauth::{self, Refusal};
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Token requests are a few short fields.
 const MAX_BODY: usize = 8 * 1024;

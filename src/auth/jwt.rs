@@ -3,109 +3,17 @@
 //! while new tokens use the current one. The algorithm is pinned: `alg: none`, HS384/HS512 or
 //! any asymmetric algorithm is refused, whatever the header says.
 
-use std::fmt;
-
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+pub use crate::config::{JwtKey, JwtKeys};
 use crate::error::Error;
 
 pub const ISSUER: &str = "scim-seats";
 pub const OWNER_AUDIENCE: &str = "scim-seats-owner";
-/// Shorter secrets are refused: HS256 needs at least 256 bits of key to be worth its name.
-pub const MIN_SECRET_BYTES: usize = 32;
-
-/// One signing secret and its key id.
-#[derive(Clone)]
-pub struct JwtKey {
-    kid: String,
-    secret: Vec<u8>,
-}
-
-impl fmt::Debug for JwtKey {
-    // Never print the secret.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtKey").field("kid", &self.kid).finish()
-    }
-}
-
-impl JwtKey {
-    pub fn new(secret: &[u8]) -> Result<JwtKey, anyhow::Error> {
-        if secret.len() < MIN_SECRET_BYTES {
-            anyhow::bail!("a JWT secret needs at least {MIN_SECRET_BYTES} bytes");
-        }
-        // The kid names the key without revealing it: a prefix of its SHA-256.
-        let kid = hex::encode(&Sha256::digest(secret)[..8]);
-        Ok(JwtKey {
-            kid,
-            secret: secret.to_vec(),
-        })
-    }
-
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-}
-
-/// The current signing key and the previous ones still accepted.
-#[derive(Debug, Clone)]
-pub struct JwtKeys {
-    pub current: JwtKey,
-    pub previous: Vec<JwtKey>,
-    /// Generated at start (no secret configured): tokens die with the process.
-    pub ephemeral: bool,
-}
+pub use crate::config::MIN_SECRET_BYTES;
 
 impl JwtKeys {
-    pub fn from_secrets(current: &str, previous: &[String]) -> Result<JwtKeys, anyhow::Error> {
-        Ok(JwtKeys {
-            current: JwtKey::new(current.as_bytes())?,
-            previous: previous
-                .iter()
-                .map(|s| JwtKey::new(s.as_bytes()))
-                .collect::<Result<_, _>>()?,
-            ephemeral: false,
-        })
-    }
-
-    /// A random key for this process only.
-    pub fn ephemeral() -> JwtKeys {
-        let mut secret = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut secret);
-        JwtKeys {
-            // 32 random bytes always satisfy the length rule.
-            current: JwtKey {
-                kid: hex::encode(&Sha256::digest(secret)[..8]),
-                secret: secret.to_vec(),
-            },
-            previous: Vec::new(),
-            ephemeral: true,
-        }
-    }
-
-    /// `SCIM_SEATS_JWT_SECRET` and the comma-separated `SCIM_SEATS_JWT_PREVIOUS_SECRETS`;
-    /// `None` when no secret is set.
-    pub fn from_env() -> Result<Option<JwtKeys>, anyhow::Error> {
-        let Some(current) = std::env::var("SCIM_SEATS_JWT_SECRET")
-            .ok()
-            .filter(|s| !s.is_empty())
-        else {
-            return Ok(None);
-        };
-        let previous: Vec<String> = std::env::var("SCIM_SEATS_JWT_PREVIOUS_SECRETS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        JwtKeys::from_secrets(&current, &previous)
-            .map(Some)
-            .map_err(|e| anyhow::anyhow!("SCIM_SEATS_JWT_SECRET: {e}"))
-    }
-
     fn by_kid(&self, kid: &str) -> Option<&JwtKey> {
         std::iter::once(&self.current)
             .chain(self.previous.iter())

@@ -10,7 +10,7 @@ use super::jwt;
 use crate::domain::members::{self, Role};
 use crate::domain::{Actor, Source};
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct OwnerSession {

@@ -8,7 +8,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use crate::domain::provisioning::ScimCaller;
 use crate::domain::{oauth, tokens};
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct ScimClient {

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
+use super::inventory::STATUS_INACTIVE;
 use super::members::Member;
-use super::seats::STATUS_INACTIVE;
 use super::users::{self, CreateOptions, UserView};
 use super::{seat_admin, Actor};
 use crate::error::Error;

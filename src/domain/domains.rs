@@ -4,7 +4,6 @@
 
 use serde_json::json;
 
-use super::orgs::validate_domain;
 use super::{audit, Actor};
 use crate::error::Error;
 use crate::store::{self, DbConn};
@@ -62,5 +61,23 @@ pub fn check_email(conn: &mut DbConn, org_id: &str, email: &str) -> Result<(), E
         Err(Error::Forbidden(format!(
             "the email domain '{domain}' is not a verified domain of this organization; an Owner can add it"
         )))
+    }
+}
+
+/// A domain as stored: lowercase, without a trailing dot, dot-separated labels of letters,
+/// digits and dashes.
+pub fn validate_domain(domain: &str) -> Result<String, Error> {
+    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let ok = d.contains('.')
+        && d.len() <= 253
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(d)
+    } else {
+        Err(Error::BadRequest(format!("invalid domain '{domain}'")))
     }
 }

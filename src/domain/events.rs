@@ -36,7 +36,7 @@ pub fn public_kind(audit_kind: &str) -> Option<&'static str> {
 }
 
 /// Append an event to the organization's feed; `data` is a JSON object's text. The caller
-/// holds the organization lock (`seats::lock_org`).
+/// holds the organization lock (`inventory::lock_org`).
 pub fn emit(
     conn: &mut DbConn,
     org_id: &str,

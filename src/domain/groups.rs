@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use super::{audit, seat_policy, seats, Actor, Preconditions, Version};
+use super::{audit, inventory, seats, tier_moves, Actor, Preconditions, Version};
 use crate::error::Error;
 use crate::scim::error::ScimError;
 use crate::scim::filter::{parse_for, TypedFilter};
@@ -53,7 +53,7 @@ pub enum MemberChange {
 }
 
 #[derive(Debug, Clone)]
-pub struct Member {
+pub struct GroupMember {
     pub id: String,
     pub kind: String,
 }
@@ -62,7 +62,7 @@ pub struct Member {
 pub struct GroupView {
     pub row: GroupRow,
     /// `None` when the caller asked not to load members.
-    pub members: Option<Vec<Member>>,
+    pub members: Option<Vec<GroupMember>>,
 }
 
 impl GroupView {
@@ -229,9 +229,9 @@ pub fn load_views(
             .collect());
     }
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut by_group: HashMap<String, Vec<Member>> = HashMap::new();
+    let mut by_group: HashMap<String, Vec<GroupMember>> = HashMap::new();
     for (gid, m) in store::groups::members_of(conn, org_id, &ids)? {
-        by_group.entry(gid).or_default().push(Member {
+        by_group.entry(gid).or_default().push(GroupMember {
             id: m.member_id,
             kind: m.member_type,
         });
@@ -302,7 +302,7 @@ pub fn modify(
     let seq = if changes.is_empty() {
         None
     } else {
-        Some(seats::lock_org(conn, org_id)?)
+        Some(inventory::lock_org(conn, org_id)?)
     };
     let now = store::now();
     let changed = resource != current;
@@ -394,7 +394,7 @@ pub fn delete(
     let row = store::groups::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("Group"))?;
     pre.check_write(row.version.into())?;
     // Its rule, if any, goes with it: its members' tiers are looked at again.
-    let seq = seats::lock_org(conn, org_id)?;
+    let seq = inventory::lock_org(conn, org_id)?;
     let had_rules = store::seat_policy::any_for_org(conn, org_id)?;
     // Its member users lose it from `groups`, and the groups that held it lose a member:
     // both get a new version. Membership rows go first, then groups, then users (the lock
@@ -442,7 +442,7 @@ fn apply_rules(
     users: &[String],
     actor: &Actor,
 ) -> Result<(), Error> {
-    if seat_policy::apply(conn, org_id, seq, users, actor)? {
+    if tier_moves::apply(conn, org_id, seq, users, actor)? {
         seats::drain(conn, org_id, actor)?;
     }
     Ok(())

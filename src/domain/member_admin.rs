@@ -331,7 +331,7 @@ pub fn remove(
         Some(user.id)
     };
     match account {
-        Some(user_id) => Ok(Some(seat_admin::remove_member(
+        Some(user_id) => Ok(Some(seat_admin::remove_from_seats(
             conn, org_id, &user_id, actor,
         )?)),
         None => Ok(None),
@@ -393,7 +393,7 @@ pub fn manage(
         .filter_map(|m| {
             let a = m.account?;
             let tier = a.row.seat_tier.clone()?;
-            (a.row.seat_status == super::seats::STATUS_ACTIVE)
+            (a.row.seat_status == super::inventory::STATUS_ACTIVE)
                 .then(|| (m.member.id, format!("{} ({tier})", m.member.email)))
         })
         .collect();

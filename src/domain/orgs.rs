@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::contracts::{self, NewContract};
+use super::domains::validate_domain;
 use super::invitations;
 use super::members::{self, Role};
 use super::{audit, Actor, Tier};
@@ -33,22 +34,6 @@ pub fn validate_slug(slug: &str) -> Result<(), Error> {
         Err(Error::BadRequest(format!(
             "invalid slug '{slug}': use 1-63 lowercase letters, digits and dashes"
         )))
-    }
-}
-
-pub fn validate_domain(domain: &str) -> Result<String, Error> {
-    let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
-    let ok = d.contains('.')
-        && d.len() <= 253
-        && d.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if ok {
-        Ok(d)
-    } else {
-        Err(Error::BadRequest(format!("invalid domain '{domain}'")))
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::events::Event;
-use super::{seat_policy, seats, Tier};
+use super::{inventory, tier_moves, Tier};
 use crate::error::Error;
 use crate::store::{self, provisioning_log::LogFilter, provisioning_log::LogRow, DbConn};
 
@@ -145,12 +145,12 @@ pub fn why(conn: &mut DbConn, org_id: &str, user: &str) -> Result<Why, Error> {
             .map(|(_, p)| p),
         None => None,
     };
-    let requested = seat_policy::preferred_tier(conn, org_id, &row.id)?;
+    let requested = tier_moves::preferred_tier(conn, org_id, &row.id)?;
     let wait = store::tier_waits::find(conn, org_id, &row.id)?;
-    let pools = seats::inventory(conn, org_id)?;
+    let pools = inventory::pools(conn, org_id)?;
     let free: i64 = pools.iter().map(|p| p.unclaimed).sum();
     let explanation = match row.seat_status.as_str() {
-        seats::STATUS_PENDING => format!(
+        inventory::STATUS_PENDING => format!(
             "pending at queue position {}: every seat is taken ({} purchased, {} free); it gets \
              the next seat that frees up or is bought, first come first served{}",
             queue_position.unwrap_or(0),
@@ -160,7 +160,7 @@ pub fn why(conn: &mut DbConn, org_id: &str, user: &str) -> Result<Why, Error> {
                 " (its groups ask for {t}: it takes {t} if free, else the other tier and waits for {t})"
             )),
         ),
-        seats::STATUS_ACTIVE => {
+        inventory::STATUS_ACTIVE => {
             let tier = row.seat_tier.clone().unwrap_or_default();
             match (&wait, requested) {
                 (Some(w), _) => format!(

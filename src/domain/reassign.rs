@@ -9,8 +9,8 @@
 
 use serde_json::json;
 
-use super::seat_admin::{load, save};
-use super::seats::{self, seat_state, STATUS_ACTIVE, STATUS_PENDING};
+use super::inventory::{self, load, save, seat_state, STATUS_ACTIVE, STATUS_PENDING};
+use super::seats;
 use super::users::{self, UserView};
 use super::{audit, Actor, Tier};
 use crate::error::Error;
@@ -39,7 +39,7 @@ pub fn move_tier(
     to: Tier,
     actor: &Actor,
 ) -> Result<UserView, Error> {
-    seats::lock_org(conn, org_id)?;
+    inventory::lock_org(conn, org_id)?;
     let mut row = load(conn, org_id, user_id)?;
     let from = seated_tier(&row)?;
     if from == to {
@@ -83,7 +83,7 @@ pub fn swap_tiers(
     if a_id == b_id {
         return Err(Error::BadRequest("cannot swap a member with itself".into()));
     }
-    seats::lock_org(conn, org_id)?;
+    inventory::lock_org(conn, org_id)?;
     let mut a = load(conn, org_id, a_id)?;
     let mut b = load(conn, org_id, b_id)?;
     let (ta, tb) = (seated_tier(&a)?, seated_tier(&b)?);
@@ -129,7 +129,7 @@ pub fn give_seat(
             "cannot give a member's seat to itself".into(),
         ));
     }
-    let seq = seats::lock_org(conn, org_id)?;
+    let seq = inventory::lock_org(conn, org_id)?;
     let mut from = load(conn, org_id, from_id)?;
     let mut to = load(conn, org_id, to_id)?;
     let tier = seated_tier(&from)?;

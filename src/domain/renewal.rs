@@ -15,7 +15,7 @@ use serde_json::json;
 use super::billing::{self, BillingError};
 use super::contracts::Contract;
 use super::invoices::{self, IssueRequest, KIND_RENEWAL};
-use super::{audit, seats, Actor, Tier};
+use super::{audit, inventory, seats, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, Db, DbConn};
 
@@ -40,7 +40,7 @@ pub enum Outcome {
 /// call, in the caller's write transaction.
 #[tracing::instrument(skip_all, fields(org = %org_id, %today))]
 pub fn renew_one(conn: &mut DbConn, org_id: &str, today: NaiveDate) -> Result<Outcome, Error> {
-    seats::lock_org(conn, org_id)?;
+    inventory::lock_org(conn, org_id)?;
     let Some(row) = store::contracts::find(conn, org_id)? else {
         return Ok(Outcome::NotDue);
     };

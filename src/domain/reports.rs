@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::billing::{self, Quote, SeatOrder};
 use super::seat_orders::{self, OrderRequest};
-use super::{contracts, seat_policy, seats, Tier};
+use super::{contracts, inventory, tier_moves, Tier};
 use crate::error::Error;
 use crate::store::{self, reports::From, DbConn};
 
@@ -63,7 +63,7 @@ pub fn pending_entries(
     for (user, _gid, name) in store::users::groups_of(conn, org_id, &ids)? {
         groups.entry(user).or_default().push(name);
     }
-    let tiers = seat_policy::preferred_tiers(conn, org_id, &ids)?;
+    let tiers = tier_moves::preferred_tiers(conn, org_id, &ids)?;
     Ok(rows
         .into_iter()
         .enumerate()
@@ -138,13 +138,13 @@ pub fn pending_summary(
         &[Tier::Premium.as_str(), Tier::Standard.as_str()],
     )?;
     let requested_standard = requested_any - requested_premium;
-    let free = |tier: Tier, pools: &[seats::PoolState]| {
+    let free = |tier: Tier, pools: &[inventory::PoolState]| {
         pools
             .iter()
             .find(|p| p.tier == tier.as_str())
             .map_or(0, |p| p.unclaimed)
     };
-    let pools = seats::inventory(conn, org_id)?;
+    let pools = inventory::pools(conn, org_id)?;
     let premium_users = requested_premium;
     let other_users = total - premium_users;
     // Seated users waiting for another tier (group policy): each needs a seat of the tier it
@@ -251,7 +251,7 @@ fn ratio(claimed: i64, purchased: i64) -> f64 {
 }
 
 pub fn usage(conn: &mut DbConn, org_id: &str) -> Result<Usage, Error> {
-    let tiers: Vec<TierUsage> = seats::inventory(conn, org_id)?
+    let tiers: Vec<TierUsage> = inventory::pools(conn, org_id)?
         .into_iter()
         .map(|p| TierUsage {
             utilization: ratio(p.claimed, p.purchased),
@@ -302,40 +302,6 @@ pub fn usage(conn: &mut DbConn, org_id: &str) -> Result<Usage, Error> {
         pending,
         threshold,
         renewal,
-    })
-}
-
-/// The console's overview: who is asking, the organization's seat usage and, when there is
-/// a contract, its standing on `today`.
-#[derive(Debug, Clone)]
-pub struct Overview {
-    pub org_name: String,
-    pub me: super::member_admin::MemberView,
-    pub usage: Usage,
-    pub standing: Option<contracts::Standing>,
-}
-
-pub fn overview(
-    conn: &mut DbConn,
-    org_id: &str,
-    member_id: &str,
-    today: NaiveDate,
-) -> Result<Overview, Error> {
-    let me = super::member_admin::get(conn, org_id, member_id)?;
-    let usage = usage(conn, org_id)?;
-    let standing = match contracts::standing(conn, org_id, today) {
-        Ok(s) => Some(s),
-        Err(Error::NotFound(_)) => None,
-        Err(e) => return Err(e),
-    };
-    let org_name = store::orgs::find(conn, org_id)?
-        .ok_or_else(|| Error::not_found("organization"))?
-        .name;
-    Ok(Overview {
-        org_name,
-        me,
-        usage,
-        standing,
     })
 }
 

@@ -1,44 +1,32 @@
 //! Seat administration of SCIM users: removal by an admin and assigning a seat back. (Org
 //! members with roles live in `members.rs`.)
 //!
-//! Removal by an admin takes the member out of seat use without touching `active`: that value
-//! belongs to the IdP, which would "repair" a flipped value on its next sync. The member shows
+//! Removal by an admin takes the user out of seat use without touching `active`: that value
+//! belongs to the IdP, which would "repair" a flipped value on its next sync. The user shows
 //! `status: inactive` in the seat extension and keeps the `active` the IdP sent. It gets a seat
 //! again only when the IdP reactivates it (`active` false → true) or an admin assigns one
 //! (`assign_seat`); an IdP update that leaves `active` true does not undo a removal.
 
 use serde_json::json;
 
-use super::seats::{self, seat_state, STATUS_INACTIVE};
+use super::inventory::{self, load, save, seat_state, STATUS_INACTIVE};
+use super::seats;
 use super::users::{self, UserView};
 use super::{audit, Actor};
 use crate::error::Error;
-use crate::store::{self, users::UserRow, DbConn};
+use crate::store::DbConn;
 
-/// Load a user of the organization, or 404.
-pub(crate) fn load(conn: &mut DbConn, org_id: &str, user_id: &str) -> Result<UserRow, Error> {
-    store::users::find(conn, org_id, user_id)?.ok_or_else(|| Error::not_found("User"))
-}
-
-/// Write a row whose seat state changed: a new version, since its representation changed.
-pub(crate) fn save(conn: &mut DbConn, row: &mut UserRow) -> Result<(), Error> {
-    row.version += 1;
-    row.updated_at = store::now();
-    store::users::update(conn, row)?;
-    Ok(())
-}
-
-/// Remove a member from seat use: an active member's seat is released and goes, in this
-/// transaction, to the head of the queue; a pending member leaves the queue. Removing an
-/// already inactive member changes nothing.
+/// Take a SCIM user out of seat use: an active user's seat is released and goes, in this
+/// transaction, to the head of the queue; a pending user leaves the queue. Removing an
+/// already inactive user changes nothing.
 #[tracing::instrument(skip_all, fields(org = %org_id, user_id = %user_id))]
-pub fn remove_member(
+pub fn remove_from_seats(
     conn: &mut DbConn,
     org_id: &str,
     user_id: &str,
     actor: &Actor,
 ) -> Result<UserView, Error> {
-    seats::lock_org(conn, org_id)?;
+    inventory::lock_org(conn, org_id)?;
     let mut row = load(conn, org_id, user_id)?;
     if row.seat_status != STATUS_INACTIVE {
         let before = seat_state(&row);
@@ -68,7 +56,7 @@ pub fn assign_seat(
     user_id: &str,
     actor: &Actor,
 ) -> Result<UserView, Error> {
-    let seq = seats::lock_org(conn, org_id)?;
+    let seq = inventory::lock_org(conn, org_id)?;
     let mut row = load(conn, org_id, user_id)?;
     if row.seat_status != STATUS_INACTIVE {
         return Err(Error::Conflict(format!(

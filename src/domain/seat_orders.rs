@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::billing::{self, Quote, SeatOrder};
 use super::contracts::{self, Contract};
 use super::invoices::{self, InvoiceView, IssueRequest, KIND_SEAT_CHANGE};
-use super::{seat_upgrade, seats, Actor, Tier};
+use super::{inventory, seat_upgrade, seats, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, DbConn};
 
@@ -208,7 +208,7 @@ pub fn confirm(
     check_key(key)?;
     // The organization lock first: a concurrent retry with the same key waits here, then
     // finds the invoice this one wrote.
-    seats::lock_org(conn, org_id)?;
+    inventory::lock_org(conn, org_id)?;
     let hash = req.hash();
     if let Some(existing) = invoices::by_idempotency_key(conn, org_id, key)? {
         if existing.row.request_hash.as_deref() == Some(hash.as_str()) {

@@ -7,14 +7,14 @@
 //! 2. per moved member: premium claimed += 1 (a new seat is free), standard claimed −= 1
 //! 3. standard purchased −= N           (guarded: by now standard claimed fits below it)
 //!
-//! Runs inside the caller's write transaction, after `seats::lock_org`. Billing is the
+//! Runs inside the caller's write transaction, after `inventory::lock_org`. Billing is the
 //! caller's (`seat_orders`); seats left free are drained by the caller (`seats_added`).
 
 use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::seats::STATUS_ACTIVE;
+use super::inventory::STATUS_ACTIVE;
 use super::{audit, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, users::UserRow, DbConn};
@@ -59,7 +59,7 @@ pub fn check(conn: &mut DbConn, org_id: &str, n: u32, named: &[String]) -> Resul
             )));
         }
         let holds_standard =
-            store::users::find(conn, org_id, id)?.is_some_and(|u| is_standard_member(&u));
+            store::users::find(conn, org_id, id)?.is_some_and(|u| holds_standard_seat(&u));
         if !holds_standard {
             return Err(Error::BadRequest(format!(
                 "upgrade_members: user '{id}' does not hold a standard seat in this organization"
@@ -69,7 +69,7 @@ pub fn check(conn: &mut DbConn, org_id: &str, n: u32, named: &[String]) -> Resul
     Ok(())
 }
 
-fn is_standard_member(u: &UserRow) -> bool {
+fn holds_standard_seat(u: &UserRow) -> bool {
     u.seat_status == STATUS_ACTIVE && u.seat_tier.as_deref() == Some(Tier::Standard.as_str())
 }
 

@@ -1,38 +1,18 @@
 //! The seat engine: claim the highest free tier or queue, release, and drain the queue in
 //! first-come order. Every function runs inside the caller's write transaction, after the
-//! caller took the organization lock (`lock_org`), so the invariants hold under concurrency:
+//! caller took the organization lock (`inventory::lock_org`), so the invariants hold under concurrency:
 //! `0 <= claimed <= purchased` per tier, and no seat is free while someone waits.
 
 use serde::Serialize;
 use serde_json::json;
 
+use super::inventory::{
+    lock_org, seat_state, SeatState, STATUS_ACTIVE, STATUS_INACTIVE, STATUS_PENDING,
+};
 use super::seat_decisions::Decided;
-use super::{alerts, audit, seat_policy, Actor, Tier};
+use super::{alerts, audit, tier_moves, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, users::UserRow, DbConn};
-
-pub const STATUS_ACTIVE: &str = "active";
-pub const STATUS_PENDING: &str = "pending";
-pub const STATUS_INACTIVE: &str = "inactive";
-
-/// Lock the organization for this transaction; returns a fresh first-come number.
-pub fn lock_org(conn: &mut DbConn, org_id: &str) -> Result<i64, Error> {
-    lock_org_counting(conn, org_id, 0)
-}
-
-/// `lock_org` for a use case that adds one user to the organization: counts it into the
-/// organization's user total in the same statement. The count rolls back with the create
-/// if that fails.
-pub fn lock_org_adding_user(conn: &mut DbConn, org_id: &str) -> Result<i64, Error> {
-    lock_org_counting(conn, org_id, 1)
-}
-
-fn lock_org_counting(conn: &mut DbConn, org_id: &str, new_users: i64) -> Result<i64, Error> {
-    store::orgs::lock_and_next_seq(conn, org_id, new_users).map_err(|e| match e {
-        diesel::result::Error::NotFound => Error::not_found("organization"),
-        e => e.into(),
-    })
-}
 
 /// Claim a seat of the best free tier for someone (`preferred` first); None when all are full.
 /// The claim and the drain share it.
@@ -61,27 +41,6 @@ fn claim_best(
         .transpose()
 }
 
-/// The seat state of a user as the audit log records it (`before` / `after`). Fields in
-/// the order `json!` would sort them, so the recorded text is the same either way.
-#[derive(Debug, Clone, Serialize)]
-pub struct SeatState {
-    #[serde(rename = "pendingSince")]
-    pending_since: Option<chrono::NaiveDateTime>,
-    #[serde(rename = "queueSeq")]
-    queue_seq: Option<i64>,
-    status: String,
-    tier: Option<String>,
-}
-
-pub fn seat_state(user: &UserRow) -> SeatState {
-    SeatState {
-        pending_since: user.pending_since,
-        queue_seq: user.queue_seq,
-        status: user.seat_status.clone(),
-        tier: user.seat_tier.clone(),
-    }
-}
-
 /// The detail of a `seat.claimed` event: every create writes one, so it is serialized from
 /// this struct rather than built as a `json!` map (keys in `json!`'s sorted order).
 #[derive(Serialize)]
@@ -95,18 +54,18 @@ struct ClaimDetail<'a> {
 }
 
 /// `claim_or_queue` for an existing user, preferring the tier its groups map to (see
-/// `seat_policy::preferred_tier`).
+/// `tier_moves::preferred_tier`).
 pub fn claim_or_queue_by_policy(
     conn: &mut DbConn,
     user: &mut UserRow,
     seq: i64,
     actor: &Actor,
 ) -> Result<(), Error> {
-    let preferred = seat_policy::preferred_tier(conn, &user.org_id, &user.id)?;
+    let preferred = tier_moves::preferred_tier(conn, &user.org_id, &user.id)?;
     claim_or_queue(conn, user, seq, preferred, actor)?;
     // Seated on another tier than its groups ask for: it waits for that one.
     if let (Some(_), Some(got)) = (preferred, user.seat_tier.as_deref().and_then(Tier::parse)) {
-        seat_policy::after_claim(conn, user, got, preferred, seq, actor)?;
+        tier_moves::after_claim(conn, user, got, preferred, seq, actor)?;
     }
     Ok(())
 }
@@ -192,7 +151,7 @@ pub fn set_active(user: &mut UserRow, tier: Tier, now: chrono::NaiveDateTime) {
 pub fn vacate(conn: &mut DbConn, user: &mut UserRow, actor: &Actor) -> Result<bool, Error> {
     let now = store::now();
     let before = seat_state(user);
-    seat_policy::forget_wait(conn, user, actor)?;
+    tier_moves::forget_wait(conn, user, actor)?;
     let freed = match (user.seat_status.as_str(), user.seat_tier.clone()) {
         (STATUS_ACTIVE, Some(tier)) => {
             if !store::seats::release(conn, &user.org_id, &tier, now)? {
@@ -250,13 +209,13 @@ fn inactive_state() -> serde_json::Value {
 /// Returns the ids of the users activated.
 pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<String>, Error> {
     // Tier waits first: each move by a free seat frees a seat of the other tier for the queue.
-    seat_policy::serve_waits(conn, org_id, actor)?;
+    tier_moves::serve_waits(conn, org_id, actor)?;
     let mut activated = Vec::new();
     while let Some(mut head) = store::users::queue_head(conn, org_id)? {
         let now = store::now();
         // Memberships usually arrive after the user was created, so the group tier policy is
         // looked up here, when the seat is actually given.
-        let preferred = seat_policy::preferred_tier(conn, org_id, &head.id)?;
+        let preferred = tier_moves::preferred_tier(conn, org_id, &head.id)?;
         // No free seat of any tier: the rest of the queue keeps waiting, in order.
         let Some(tier) = claim_best(conn, org_id, preferred, now)? else {
             break;
@@ -271,7 +230,7 @@ pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<Strin
         store::users::update(conn, &head)?;
         if preferred.is_some() {
             // Only another tier was free: it waits for its own, keeping its place.
-            seat_policy::after_claim(conn, &head, tier, preferred, place, actor)?;
+            tier_moves::after_claim(conn, &head, tier, preferred, place, actor)?;
         }
         audit::record(
             conn,
@@ -308,28 +267,4 @@ pub fn drain(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<Strin
 pub fn seats_added(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<Vec<String>, Error> {
     lock_org(conn, org_id)?;
     drain(conn, org_id, actor)
-}
-
-/// Per-tier inventory.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PoolState {
-    pub tier: String,
-    pub purchased: i64,
-    pub claimed: i64,
-    pub unclaimed: i64,
-}
-
-pub fn inventory(conn: &mut DbConn, org_id: &str) -> Result<Vec<PoolState>, Error> {
-    let mut pools: Vec<PoolState> = store::seats::for_org(conn, org_id)?
-        .into_iter()
-        .map(|p| PoolState {
-            unclaimed: p.purchased - p.claimed,
-            tier: p.tier,
-            purchased: p.purchased,
-            claimed: p.claimed,
-        })
-        .collect();
-    // Highest tier first, as everywhere else.
-    pools.sort_by_key(|p| Tier::parse(&p.tier).map(|t| t != Tier::Premium));
-    Ok(pools)
 }

@@ -19,8 +19,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::accounts::{self, Ensured};
+use super::inventory::{STATUS_ACTIVE, STATUS_PENDING};
 use super::members::{self, Member, Role};
-use super::seats::{STATUS_ACTIVE, STATUS_PENDING};
 use super::users::UserView;
 use super::{audit, domains, Actor, Source};
 use crate::error::Error;

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::seats::{self, STATUS_ACTIVE, STATUS_INACTIVE};
+use super::inventory::{self, STATUS_ACTIVE, STATUS_INACTIVE};
+use super::seats;
 use super::{audit, Actor, Preconditions, Tier, Version};
 use crate::error::Error;
 use crate::scim::error::ScimError;
@@ -170,7 +171,7 @@ pub fn create(
     actor: &Actor,
 ) -> Result<UserView, Error> {
     let NewUser { id, ix, resource } = new;
-    let seq = seats::lock_org_adding_user(conn, org_id)?;
+    let seq = inventory::lock_org_adding_user(conn, org_id)?;
     let now = store::now();
     let mut row = UserRow {
         id,
@@ -292,7 +293,7 @@ pub fn modify(
     actor: &Actor,
     f: impl FnOnce(Value) -> Result<Value, Error>,
 ) -> Result<UserView, Error> {
-    let seq = seats::lock_org(conn, org_id)?;
+    let seq = inventory::lock_org(conn, org_id)?;
     let mut row = store::users::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("User"))?;
     check_write(conn, pre, &row)?;
     let current: Value = serde_json::from_str(&row.resource)
@@ -345,7 +346,7 @@ pub fn delete(
     pre: &Preconditions,
     actor: &Actor,
 ) -> Result<(), Error> {
-    seats::lock_org(conn, org_id)?;
+    inventory::lock_org(conn, org_id)?;
     let mut row = store::users::find(conn, org_id, id)?.ok_or_else(|| Error::not_found("User"))?;
     check_write(conn, pre, &row)?;
     let freed = seats::vacate(conn, &mut row, actor)?;

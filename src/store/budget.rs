@@ -77,8 +77,3 @@ pub fn install_sqlite_handler() {
         }
     });
 }
-
-/// Whether a database error is a statement stopped by the budget.
-pub fn is_over_budget(message: &str) -> bool {
-    message == "interrupted" || message.contains("statement timeout")
-}

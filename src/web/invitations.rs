@@ -12,7 +12,7 @@ use super::page::{self, PageError};
 use super::session;
 use crate::domain::invitations;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct TokenQuery {

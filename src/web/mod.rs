@@ -8,6 +8,7 @@ pub mod console;
 pub mod csrf;
 pub mod invitations;
 pub mod layout;
+pub mod old_report;
 pub mod page;
 pub mod session;
 pub mod signin;
@@ -36,5 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sso/{org}", web::get().to(sso::start))
         .route("/sso/{org}/callback", web::get().to(sso::callback))
         .route("/signout", web::post().to(session::sign_out))
+        // The old report page's address, for browsers and bookmarks.
+        .route("/reports", web::get().to(old_report::show))
         .configure(console::configure);
 }

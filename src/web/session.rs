@@ -15,7 +15,7 @@ use crate::auth::OwnerSession;
 use crate::domain::members::Member;
 use crate::domain::web_sessions;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const COOKIE: &str = "scim_seats_session";
 

@@ -13,7 +13,7 @@ use super::page::{self, PageError};
 use super::session;
 use crate::domain::{signin_links, sso};
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct SignInQuery {

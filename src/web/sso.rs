@@ -11,7 +11,7 @@ use crate::domain::members::Member;
 use crate::domain::sso::{self, Login, NewFlow};
 use crate::error::Error;
 use crate::oidc::Oidc;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store;
 
 use super::page::{self, PageError};

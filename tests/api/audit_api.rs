@@ -21,7 +21,7 @@ fn kinds(r: &Resp) -> Vec<String> {
 
 #[tokio::test]
 async fn audit_is_newest_first_paged_and_filtered() {
-    let app = spawn_app_with_seats(1, 0).await;
+    let app = TestApp::builder().seats(1, 0).spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let before = chrono::Utc::now() - chrono::Duration::seconds(5);
     let a = app.create_user("alice").await["id"]
@@ -99,7 +99,7 @@ async fn audit_is_newest_first_paged_and_filtered() {
 
 #[tokio::test]
 async fn audit_is_for_owners_and_their_organization_only() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     app.create_user("ours").await;
     let (other, other_token) = new_org(
         &app.db,

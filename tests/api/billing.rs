@@ -19,16 +19,12 @@ fn amounts(invoice: &Value) -> Vec<String> {
 }
 
 async fn product_app(today: chrono::NaiveDate) -> TestApp {
-    spawn_billing_app(
-        Seats {
-            standard: 100,
-            premium: 0,
-        },
-        contract_from(date(2026, 1, 1), true),
-        today,
-        |_| {},
-    )
-    .await
+    TestApp::builder()
+        .seats(100, 0)
+        .contract(contract_from(date(2026, 1, 1), true))
+        .today(today)
+        .spawn()
+        .await
 }
 
 async fn user_id(app: &TestApp, name: &str) -> String {
@@ -234,16 +230,12 @@ async fn html_escapes_organization_names() {
 #[tokio::test]
 async fn leap_day_change_in_a_leap_year() {
     // Period Feb 1 – Feb 29 2028 has 29 days; Feb 29 leaves 1 of them: 10 + 1/29 months.
-    let app = spawn_billing_app(
-        Seats {
-            standard: 10,
-            premium: 0,
-        },
-        contract_from(date(2028, 1, 1), true),
-        date(2028, 2, 29),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(10, 0)
+        .contract(contract_from(date(2028, 1, 1), true))
+        .today(date(2028, 2, 29))
+        .spawn()
+        .await;
     let owner = owner_token(&app, Role::Owner);
     let r = app.confirm(&owner, "k", json!({"add_standard": 1})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -256,16 +248,12 @@ async fn leap_day_change_in_a_leap_year() {
 async fn term_starting_on_the_31st() {
     // Periods start Jan 31, Feb 28, Mar 31, …: March 1 falls in [Feb 28, Mar 31), 31 days,
     // with 30 left: 10 + 30/31 months.
-    let app = spawn_billing_app(
-        Seats {
-            standard: 10,
-            premium: 0,
-        },
-        contract_from(date(2026, 1, 31), true),
-        date(2026, 3, 1),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(10, 0)
+        .contract(contract_from(date(2026, 1, 31), true))
+        .today(date(2026, 3, 1))
+        .spawn()
+        .await;
     let owner = owner_token(&app, Role::Owner);
     let r = app.confirm(&owner, "k", json!({"add_standard": 1})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -475,16 +463,12 @@ async fn bad_orders_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn a_purchase_activates_pending_users_in_the_same_transaction() {
-    let app = spawn_billing_app(
-        Seats {
-            standard: 2,
-            premium: 0,
-        },
-        contract_from(date(2026, 1, 1), true),
-        date(2026, 3, 1),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(2, 0)
+        .contract(contract_from(date(2026, 1, 1), true))
+        .today(date(2026, 3, 1))
+        .spawn()
+        .await;
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(user_id(&app, &format!("u{i}")).await);
@@ -505,16 +489,12 @@ async fn a_purchase_activates_pending_users_in_the_same_transaction() {
 
 #[tokio::test]
 async fn upgrades_move_named_then_longest_seated_members_up() {
-    let app = spawn_billing_app(
-        Seats {
-            standard: 5,
-            premium: 0,
-        },
-        contract_from(date(2026, 1, 1), true),
-        date(2026, 3, 1),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(5, 0)
+        .contract(contract_from(date(2026, 1, 1), true))
+        .today(date(2026, 3, 1))
+        .spawn()
+        .await;
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(user_id(&app, &format!("u{i}")).await);
@@ -564,16 +544,12 @@ async fn upgrades_move_named_then_longest_seated_members_up() {
 
 #[tokio::test]
 async fn upgrades_keep_the_queue_waiting_until_seats_are_free() {
-    let app = spawn_billing_app(
-        Seats {
-            standard: 4,
-            premium: 0,
-        },
-        contract_from(date(2026, 1, 1), true),
-        date(2026, 3, 1),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(4, 0)
+        .contract(contract_from(date(2026, 1, 1), true))
+        .today(date(2026, 3, 1))
+        .spawn()
+        .await;
     for i in 0..6 {
         app.create_user(&format!("u{i}")).await;
     }
@@ -601,16 +577,12 @@ fn renew(app: &TestApp, today: chrono::NaiveDate) -> Vec<scim_seats::domain::ren
 
 #[tokio::test]
 async fn renewal_keeps_seats_in_use_at_full_price_once() {
-    let app = spawn_billing_app(
-        Seats {
-            standard: 10,
-            premium: 5,
-        },
-        contract_from(date(2026, 1, 1), true),
-        date(2027, 1, 1),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(10, 5)
+        .contract(contract_from(date(2026, 1, 1), true))
+        .today(date(2027, 1, 1))
+        .spawn()
+        .await;
     for i in 0..7 {
         app.create_user(&format!("u{i}")).await;
     }
@@ -661,16 +633,12 @@ async fn renewal_keeps_seats_in_use_at_full_price_once() {
 
 #[tokio::test]
 async fn renewal_keeps_the_queue_and_renews_zero_seats_without_invoice() {
-    let app = spawn_billing_app(
-        Seats {
-            standard: 2,
-            premium: 0,
-        },
-        contract_from(date(2026, 1, 1), true),
-        date(2027, 1, 1),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(2, 0)
+        .contract(contract_from(date(2026, 1, 1), true))
+        .today(date(2027, 1, 1))
+        .spawn()
+        .await;
     for i in 0..3 {
         app.create_user(&format!("u{i}")).await;
     }
@@ -705,16 +673,12 @@ async fn renewal_keeps_the_queue_and_renews_zero_seats_without_invoice() {
 
 #[tokio::test]
 async fn a_contract_that_does_not_renew_expires_and_refuses_purchases() {
-    let app = spawn_billing_app(
-        Seats {
-            standard: 3,
-            premium: 0,
-        },
-        contract_from(date(2026, 1, 1), false),
-        date(2027, 1, 2),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(3, 0)
+        .contract(contract_from(date(2026, 1, 1), false))
+        .today(date(2027, 1, 2))
+        .spawn()
+        .await;
     app.create_user("u0").await;
     let outcomes = renew(&app, date(2027, 1, 2));
     assert!(matches!(
@@ -745,16 +709,13 @@ async fn a_contract_that_does_not_renew_expires_and_refuses_purchases() {
 
 #[tokio::test]
 async fn the_server_renews_due_contracts_in_the_background() {
-    let app = spawn_billing_app(
-        Seats {
-            standard: 3,
-            premium: 0,
-        },
-        contract_from(date(2026, 1, 1), true),
-        date(2027, 1, 1),
-        |s| s.billing.renewal_interval = Some(std::time::Duration::from_millis(100)),
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(3, 0)
+        .contract(contract_from(date(2026, 1, 1), true))
+        .today(date(2027, 1, 1))
+        .settings(|s| s.billing.renewal_interval = Some(std::time::Duration::from_millis(100)))
+        .spawn()
+        .await;
     let owner = owner_token(&app, Role::Owner);
     for _ in 0..100 {
         let c = app.api(&owner, Method::GET, "/contract", None, &[]).await;

@@ -178,20 +178,17 @@ async fn mail_app(sink: &SmtpSink) -> TestApp {
         .port();
     let sender =
         SmtpSender::new(&sink.url(), "scim-seats <seats@mail.example.net>").expect("sender");
-    spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 1,
-        },
-        move |s| {
+    TestApp::builder()
+        .seats(1, 1)
+        .settings(move |s| {
             s.http.bind = format!("127.0.0.1:{port}");
             s.mail.public_url = format!("http://127.0.0.1:{port}");
             s.mail.delivery_interval = Some(Duration::from_millis(100));
             s.mail.sender = Arc::new(sender);
             s.billing.renewal_interval = None;
-        },
-    )
-    .await
+        })
+        .spawn()
+        .await
 }
 
 #[tokio::test]
@@ -322,14 +319,12 @@ async fn a_sign_in_link_mail_works_once() {
 #[tokio::test]
 async fn an_expired_invitation_gets_a_clear_page_and_creates_nothing() {
     let sent_on = date(2026, 3, 1);
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        Some(sent_on),
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(1, 0)
+        .manual_jobs()
+        .today(sent_on)
+        .spawn()
+        .await;
     let admin = owner_token(&app, Role::Admin);
     let r = app
         .api(
@@ -343,10 +338,9 @@ async fn an_expired_invitation_gets_a_clear_page_and_creates_nothing() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let token = latest_invitation_token(&app, "late@acme.example.com");
     // The same database 22 days later.
-    let later = spawn_server_on(&app, |s| {
-        s.clock_override = Some(sent_on + chrono::Duration::days(22))
-    })
-    .await;
+    let later = app
+        .second_server(|s| s.clock_override = Some(sent_on + chrono::Duration::days(22)))
+        .await;
     let client = browser_client(false);
     let page = page_of(
         client

@@ -9,7 +9,7 @@ const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
 #[tokio::test]
 async fn bulk_creates_users_and_a_group_referring_to_them() {
-    let app = spawn_app_with_seats(1, 0).await;
+    let app = TestApp::builder().seats(1, 0).spawn().await;
     let r = app
         .post("/Bulk", json!({"schemas": [BULK], "Operations": [
             {"method": "POST", "path": "/Users", "bulkId": "u1", "data": user("b1@x.com")},
@@ -55,7 +55,7 @@ async fn bulk_creates_users_and_a_group_referring_to_them() {
 
 #[tokio::test]
 async fn fail_on_errors_stops_and_errors_are_reported_per_operation() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     app.create_user("dup@x.com").await;
     let r = app
         .post(
@@ -96,17 +96,14 @@ async fn fail_on_errors_stops_and_errors_are_reported_per_operation() {
 
 #[tokio::test]
 async fn bulk_limits_are_advertised_and_enforced() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 10,
-            premium: 0,
-        },
-        |s| {
+    let app = TestApp::builder()
+        .seats(10, 0)
+        .settings(|s| {
             s.scim.bulk_max_operations = 3;
             s.scim.bulk_max_payload_bytes = 4096;
-        },
-    )
-    .await;
+        })
+        .spawn()
+        .await;
     let spc = app.get("/ServiceProviderConfig").await.body;
     assert_eq!(
         spc["bulk"],
@@ -138,14 +135,7 @@ async fn bulk_limits_are_advertised_and_enforced() {
 #[tokio::test]
 async fn a_bulk_load_commits_per_operation_on_postgresql_and_at_once_on_sqlite() {
     const USERS: usize = 300;
-    let app = spawn_app_with(
-        Seats {
-            standard: USERS as i64 - 20,
-            premium: 0,
-        },
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder().seats(USERS as i64 - 20, 0).spawn().await;
     let ops: Vec<_> = (0..USERS)
         .map(|i| json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"), "data": user(&format!("load{i}@x.com"))}))
         .collect();
@@ -235,7 +225,7 @@ fn path_of(app: &TestApp, op: &serde_json::Value) -> String {
 /// PATCH and the manager reference come before the POSTs they name.
 #[tokio::test]
 async fn bulk_ids_resolve_whatever_the_order_of_the_operations() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let mut worker = user("worker@x.com");
     worker[ENTERPRISE] = json!({"manager": {"value": "bulkId:boss"}});
     let r = app
@@ -280,7 +270,7 @@ async fn bulk_ids_resolve_whatever_the_order_of_the_operations() {
 /// operations with 409; the other operations still run.
 #[tokio::test]
 async fn unresolvable_references_fail_with_409_and_the_rest_runs() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     app.create_user("taken@x.com").await;
     let group = |name: &str, member: &str| json!({"schemas": [CORE_GROUP], "displayName": name, "members": [{"value": format!("bulkId:{member}")}]});
     let r = app
@@ -321,7 +311,7 @@ async fn unresolvable_references_fail_with_409_and_the_rest_runs() {
 /// through /Users stores the same text.
 #[tokio::test]
 async fn bulk_id_text_outside_references_stays_literal() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let mut lit = user("lit@x.com");
     lit["displayName"] = json!("bulkId:lt");
     lit["title"] = json!("bulkId:literal text");
@@ -359,7 +349,7 @@ async fn bulk_id_text_outside_references_stays_literal() {
 /// operation with 400; references resolve to the first.
 #[tokio::test]
 async fn duplicate_and_empty_bulk_ids_fail_that_operation() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app
         .post("/Bulk", json!({"schemas": [BULK], "Operations": [
             {"method": "POST", "path": "/Users", "bulkId": "a", "data": user("first@x.com")},
@@ -393,7 +383,7 @@ async fn duplicate_and_empty_bulk_ids_fail_that_operation() {
 /// failOnErrors counts it.
 #[tokio::test]
 async fn a_malformed_operation_fails_alone() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let ops = json!([
         {"method": "POST", "path": "/Users", "bulkId": "a", "data": user("a@x.com")},
         {"method": "GET", "path": "/Users"},
@@ -423,7 +413,7 @@ async fn a_malformed_operation_fails_alone() {
     }
     assert_eq!(app.get("/Users").await.body["totalResults"], 2);
 
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app
         .post(
             "/Bulk",
@@ -442,7 +432,7 @@ async fn a_malformed_operation_fails_alone() {
 /// What is wrong with the request itself still refuses all of it.
 #[tokio::test]
 async fn a_request_that_is_no_bulk_request_is_refused_whole() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let op = json!({"method": "POST", "path": "/Users", "bulkId": "a", "data": user("a@x.com")});
     for body in [
         json!([op]),
@@ -466,7 +456,7 @@ async fn a_request_that_is_no_bulk_request_is_refused_whole() {
 /// RFC 7644 §3.7.3: `location` is in every operation's response except a failed POST's.
 #[tokio::test]
 async fn every_operation_but_a_failed_post_has_a_location() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let kept = app.create_user("kept@x.com").await;
     let kept_id = kept["id"].as_str().unwrap();
     let gone = app.create_user("gone@x.com").await;

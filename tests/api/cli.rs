@@ -20,7 +20,7 @@ fn cli(db: &str, args: &[&str]) -> (bool, String, String) {
 
 #[tokio::test]
 async fn operator_commands_manage_orgs_and_tokens() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let db = app.test_db.url().to_string();
     let (ok, out, err) = cli(&db, &["migrate"]);
     assert!(ok, "{err}");
@@ -178,7 +178,7 @@ async fn request_logs_never_carry_query_strings() {
 
 #[tokio::test]
 async fn serve_refuses_an_smtp_url_without_a_from_address_or_with_an_unknown_scheme() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let db = app.test_db.url().to_string();
     let serve = |extra: &[&str]| {
         let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
@@ -222,7 +222,7 @@ async fn serve_refuses_an_smtp_url_without_a_from_address_or_with_an_unknown_sch
 #[tokio::test]
 async fn serve_without_smtp_says_mail_is_only_logged() {
     use std::io::{BufRead, BufReader};
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_scim-seats"))
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("DATABASE_URL", app.test_db.url())
@@ -249,7 +249,7 @@ async fn serve_without_smtp_says_mail_is_only_logged() {
 
 #[tokio::test]
 async fn org_create_prints_the_primary_owners_invitation_link() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let db = app.test_db.url().to_string();
     let (ok, out, err) = cli(
         &db,

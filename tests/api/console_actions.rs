@@ -92,14 +92,7 @@ fn role_of(app: &TestApp, id: &str) -> Role {
 
 #[tokio::test]
 async fn owners_change_roles_and_the_primary_owner_hands_over() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let primary = add_member(&app, &app.org_id, Role::PrimaryOwner);
     let amy = add_member_email(&app, "amy@acme.example.com", Role::Admin);
     let p = Session::start(&app, &app.org_id, &primary);
@@ -159,14 +152,7 @@ async fn owners_change_roles_and_the_primary_owner_hands_over() {
 
 #[tokio::test]
 async fn invitations_are_resent_and_voided_and_a_removed_members_seat_goes_to_the_queue() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let owner = add_member(&app, &app.org_id, Role::Owner);
     let s = Session::start(&app, &app.org_id, &owner);
     let form = [("email", "ivy@acme.example.com"), ("role", "admin")];
@@ -240,14 +226,7 @@ async fn invitations_are_resent_and_voided_and_a_removed_members_seat_goes_to_th
 
 #[tokio::test]
 async fn bad_input_gets_a_readable_page_and_changes_nothing() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let owner = add_member(&app, &app.org_id, Role::Owner);
     let bob = add_member_email(&app, "bob@acme.example.com", Role::Member);
     let s = Session::start(&app, &app.org_id, &owner);
@@ -353,16 +332,12 @@ async fn bad_input_gets_a_readable_page_and_changes_nothing() {
 
 #[tokio::test]
 async fn an_expired_contract_is_explained_on_the_seats_page() {
-    let app = spawn_billing_app(
-        Seats {
-            standard: 2,
-            premium: 0,
-        },
-        contract_from(date(2025, 1, 1), false),
-        date(2026, 3, 1),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(2, 0)
+        .contract(contract_from(date(2025, 1, 1), false))
+        .today(date(2026, 3, 1))
+        .spawn()
+        .await;
     let owner = add_member(&app, &app.org_id, Role::Owner);
     let s = Session::start(&app, &app.org_id, &owner);
     let (status, page) = s.get("/console/seats").await;
@@ -377,14 +352,7 @@ async fn an_expired_contract_is_explained_on_the_seats_page() {
 
 #[tokio::test]
 async fn the_console_downloads_the_pending_report_and_invoices_as_csv() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 0,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(0, 0).manual_jobs().spawn().await;
     scim_user(&app, "pia@acme.example.com", "=HYPERLINK(\"x\") Pia").await;
     let admin = add_member(&app, &app.org_id, Role::Admin);
     let owner = add_member(&app, &app.org_id, Role::Owner);
@@ -429,14 +397,7 @@ async fn the_console_downloads_the_pending_report_and_invoices_as_csv() {
 
 #[tokio::test]
 async fn an_admin_swaps_tiers_and_moves_a_member_to_a_free_seat() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 1,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 1).manual_jobs().spawn().await;
     // The first account takes premium (the highest free tier), the second standard.
     let pam_account = scim_user(&app, "pam@acme.example.com", "Pam Park").await;
     let sid_account = scim_user(&app, "sid@acme.example.com", "Sid Stone").await;

@@ -12,14 +12,7 @@ use crate::web_invitations::sign_in_by_invitation;
 
 #[tokio::test]
 async fn an_owner_buys_what_is_needed_and_the_queue_drains() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let Some(mut browser) = Browser::start("console_owner_buys_seats").await else {
         return;
     };
@@ -225,14 +218,7 @@ async fn an_owner_buys_what_is_needed_and_the_queue_drains() {
 
 #[tokio::test]
 async fn a_double_submit_of_update_makes_one_invoice() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let (client, _) = http_sign_in(&app, "otto@acme.example.com", "owner").await;
     let review = client
         .get(format!(

@@ -10,14 +10,7 @@ use crate::web_invitations::sign_in_by_invitation;
 
 #[tokio::test]
 async fn an_admin_invites_a_member_and_gives_a_seat_to_a_pending_user() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 2,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(2, 0).manual_jobs().spawn().await;
     let Some(mut browser) = Browser::start("console_admin_members").await else {
         return;
     };

@@ -10,14 +10,7 @@ use crate::web_invitations::sign_in_by_invitation;
 
 #[tokio::test]
 async fn a_member_sees_no_billing_and_gets_a_403_page_on_its_urls() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let Some(mut browser) = Browser::start("console_member_403").await else {
         return;
     };
@@ -92,14 +85,7 @@ async fn a_member_sees_no_billing_and_gets_a_403_page_on_its_urls() {
 
 #[tokio::test]
 async fn a_form_without_the_csrf_token_is_refused_and_changes_nothing() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let (client, csrf) = http_sign_in(&app, "oona@acme.example.com", "owner").await;
     let tokens_before = app
         .db
@@ -191,14 +177,7 @@ async fn a_form_without_the_csrf_token_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_display_name_with_markup_is_shown_as_text() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let Some(mut browser) = Browser::start("console_markup_as_text").await else {
         return;
     };

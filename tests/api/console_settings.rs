@@ -51,14 +51,7 @@ async fn rules(app: &TestApp) -> Value {
 
 #[tokio::test]
 async fn an_owner_maps_a_group_to_premium_in_settings_and_a_group_push_moves_the_user() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 2,
-            premium: 1,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(2, 1).manual_jobs().spawn().await;
     // Carl holds the only premium seat, Ada a standard one; Engineering is pushed empty.
     let carl = scim_user(&app, "carl@acme.example.com", "Carl").await;
     let ada = scim_user(&app, "ada@acme.example.com", "Ada Lovelace").await;
@@ -132,14 +125,7 @@ async fn an_owner_maps_a_group_to_premium_in_settings_and_a_group_push_moves_the
 
 #[tokio::test]
 async fn group_tier_forms_refuse_admins_missing_csrf_and_bad_values_changing_nothing() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 2,
-            premium: 1,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(2, 1).manual_jobs().spawn().await;
     let eng = create_group_with(&app, "Engineering", &[]).await;
     let post = |client: &reqwest::Client, path: &str, form: Vec<(&str, String)>| {
         client
@@ -266,20 +252,17 @@ async fn an_owner_saves_sso_in_settings_sees_the_redirect_uri_and_people_sign_in
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let app = spawn_app_with(
-        Seats {
-            standard: 3,
-            premium: 0,
-        },
-        |s| {
+    let app = TestApp::builder()
+        .seats(3, 0)
+        .settings(|s| {
             s.http.bind = format!("127.0.0.1:{port}");
             s.mail.public_url = format!("http://127.0.0.1:{port}");
             s.mail.delivery_interval = None;
             s.billing.renewal_interval = None;
             s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").expect("policy");
-        },
-    )
-    .await;
+        })
+        .spawn()
+        .await;
     let redirect_uri = format!("{}/sso/acme/callback", app.addr);
     let idp = TestIdp::start(std::slice::from_ref(&redirect_uri));
     let (owner, csrf) = http_sign_in(&app, "olga@acme.example.com", "owner").await;
@@ -462,14 +445,7 @@ async fn oauth_clients(app: &TestApp) -> Value {
 
 #[tokio::test]
 async fn an_owner_creates_an_oauth_client_in_settings_whose_secret_gets_scim_tokens() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 2,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(2, 0).manual_jobs().spawn().await;
     let (owner, csrf) = http_sign_in(&app, "olga@acme.example.com", "owner").await;
     let form = |path: &str, fields: Vec<(&'static str, String)>| {
         owner

@@ -5,7 +5,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn service_provider_config_describes_the_server() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app.get("/ServiceProviderConfig").await;
     assert_eq!(r.status, StatusCode::OK);
     let b = &r.body;
@@ -23,14 +23,11 @@ async fn service_provider_config_describes_the_server() {
 
 #[tokio::test]
 async fn advertised_max_results_is_enforced() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 5,
-            premium: 0,
-        },
-        |s| s.scim.max_results = 2,
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(5, 0)
+        .settings(|s| s.scim.max_results = 2)
+        .spawn()
+        .await;
     assert_eq!(
         app.get("/ServiceProviderConfig").await.body["filter"]["maxResults"],
         2
@@ -47,7 +44,7 @@ async fn advertised_max_results_is_enforced() {
 
 #[tokio::test]
 async fn resource_types_list_users_and_groups_with_extensions() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app.get("/ResourceTypes").await;
     assert_eq!(r.body["totalResults"], 2);
     let user = r.body["Resources"]
@@ -82,7 +79,7 @@ fn attr<'a>(schema: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test]
 async fn schemas_are_valid_rfc7643_documents() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app.get("/Schemas").await;
     let all = r.body["Resources"].as_array().unwrap();
     let ids: Vec<&str> = all.iter().map(|s| s["id"].as_str().unwrap()).collect();
@@ -124,7 +121,7 @@ async fn schemas_are_valid_rfc7643_documents() {
 
 #[tokio::test]
 async fn unsupported_methods_are_405_scim_errors() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     for (m, path, allow) in [
         (reqwest::Method::POST, "/ServiceProviderConfig", "GET, HEAD"),
         (reqwest::Method::PUT, "/ServiceProviderConfig", "GET, HEAD"),
@@ -148,7 +145,7 @@ async fn unsupported_methods_are_405_scim_errors() {
 
 #[tokio::test]
 async fn a_filter_on_a_discovery_endpoint_is_403() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     for path in [
         "/ServiceProviderConfig",
         "/ResourceTypes",
@@ -171,7 +168,7 @@ async fn a_filter_on_a_discovery_endpoint_is_403() {
 
 #[tokio::test]
 async fn head_answers_as_get_does_without_a_body() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let u = app.create_user("h@x.com").await;
     let path = format!("/Users/{}", u["id"].as_str().unwrap());
     let get = app.get(&path).await;

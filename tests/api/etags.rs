@@ -7,7 +7,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn versions_and_preconditions() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let u = app.create_user("e@x.com").await;
     let id = u["id"].as_str().unwrap();
     let path = format!("/Users/{id}");
@@ -154,7 +154,7 @@ fn etag(r: &Resp) -> String {
 
 #[tokio::test]
 async fn projected_responses_keep_their_etag_and_location() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app
         .post("/Users?attributes=userName", user("p@x.com"))
         .await;
@@ -222,7 +222,7 @@ async fn projected_responses_keep_their_etag_and_location() {
 
 #[tokio::test]
 async fn if_none_match_on_a_write_is_412() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let u = app.create_user("n@x.com").await;
     let path = format!("/Users/{}", u["id"].as_str().unwrap());
     let v1 = u["meta"]["version"].as_str().unwrap().to_string();
@@ -268,7 +268,7 @@ async fn if_none_match_on_a_write_is_412() {
 
 #[tokio::test]
 async fn not_modified_carries_the_etag_and_if_match_comes_first() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let gid = create_group_with(&app, "G", &[]).await;
     let gpath = format!("/Groups/{gid}");
     let r = with_headers(&app, Method::GET, &gpath, None, &[("If-None-Match", "*")]).await;
@@ -310,7 +310,7 @@ async fn group_version(app: &TestApp, id: &str) -> String {
 
 #[tokio::test]
 async fn deleting_a_member_changes_the_groups_version() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let a = app.create_user("a@x.com").await["id"]
         .as_str()
         .unwrap()
@@ -368,7 +368,7 @@ async fn deleting_a_member_changes_the_groups_version() {
 
 #[tokio::test]
 async fn a_users_version_changes_with_its_groups() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let a = app.create_user("a@x.com").await["id"]
         .as_str()
         .unwrap()
@@ -471,7 +471,7 @@ async fn a_users_version_changes_with_its_groups() {
 
 #[tokio::test]
 async fn a_pending_users_version_follows_its_queue_position() {
-    let app = spawn_app_with_seats(1, 0).await;
+    let app = TestApp::builder().seats(1, 0).spawn().await;
     let first = app.create_user("first@x.com").await;
     assert_eq!(
         first["meta"]["version"], "W/\"1\"",
@@ -570,7 +570,7 @@ async fn a_pending_users_version_follows_its_queue_position() {
 
 #[tokio::test]
 async fn bulk_results_give_a_pending_users_version_as_get_does() {
-    let app = spawn_app_with_seats(1, 0).await;
+    let app = TestApp::builder().seats(1, 0).spawn().await;
     let r = app
         .post(
             "/Bulk",

@@ -74,22 +74,19 @@ async fn spawn_receiver(fail_first: usize) -> (String, Arc<Mutex<Vec<Hit>>>) {
 }
 
 async fn events_app(deliver: bool) -> TestApp {
-    spawn_billing_app(
-        Seats {
-            standard: 1,
-            premium: 1,
-        },
-        contract_from(date(2026, 1, 1), true),
-        date(2026, 3, 1),
-        move |s| {
+    TestApp::builder()
+        .seats(1, 1)
+        .contract(contract_from(date(2026, 1, 1), true))
+        .today(date(2026, 3, 1))
+        .settings(move |s| {
             s.webhooks.delivery_interval = deliver.then_some(Duration::from_millis(30));
             s.webhooks.retry_base = Duration::from_millis(40);
             s.webhooks.timeout = Duration::from_secs(5);
             // The receiver listens on loopback, which the outbound guard allows only by name.
             s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").unwrap();
-        },
-    )
-    .await
+        })
+        .spawn()
+        .await
 }
 
 async fn feed(app: &TestApp, owner: &str, query: &str) -> Resp {
@@ -370,7 +367,7 @@ async fn undelivered_events_are_sent_after_a_restart() {
     let all = whole_feed(&app, &owner).await;
 
     // A new process on the same database picks them up, in order; later events follow.
-    spawn_server_on(&app, |s| {
+    app.second_server(|s| {
         s.webhooks.delivery_interval = Some(Duration::from_millis(30));
     })
     .await;

@@ -60,7 +60,7 @@ async fn names(app: &TestApp, filter: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn every_operator_and_combination_runs_in_sql() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     seed(&app).await;
     let cases: &[(&str, &[&str])] = &[
         (r#"userName eq "ALICE@example.com""#, &["alice"]),
@@ -171,7 +171,7 @@ async fn every_operator_and_combination_runs_in_sql() {
 
 #[tokio::test]
 async fn meta_last_modified_filters_track_writes() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     seed(&app).await;
     let dave = app
         .get("/Users?filter=userName%20eq%20%22dave@example.com%22")
@@ -192,7 +192,7 @@ async fn meta_last_modified_filters_track_writes() {
 
 #[tokio::test]
 async fn invalid_filters_are_400_invalid_filter_with_a_position() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     for bad in [
         r#"userName eq"#,
         r#"userName xx "a""#,
@@ -228,7 +228,7 @@ async fn invalid_filters_are_400_invalid_filter_with_a_position() {
 
 #[tokio::test]
 async fn group_filters_on_names_and_members() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let a = app.create_user("a@x.com").await;
     let aid = a["id"].as_str().unwrap();
     for (name, members) in [
@@ -296,7 +296,7 @@ async fn group_filters_on_names_and_members() {
 /// be the one the general search gives, paging, counts and `groups` included.
 #[tokio::test]
 async fn point_lookups_answer_like_the_general_search() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let alice = app.create_user("Alice@Example.com").await;
     app.create_user("bob@example.com").await;
     let id = alice["id"].as_str().unwrap().to_string();
@@ -358,7 +358,7 @@ async fn point_lookups_answer_like_the_general_search() {
 /// user's `groups`, and email rows, with eq/ne/co/sw/ew on both backends.
 #[tokio::test]
 async fn non_ascii_capitals_compare_case_insensitively() {
-    non_ascii_capitals_fold(&spawn_app().await).await;
+    non_ascii_capitals_fold(&TestApp::builder().spawn().await).await;
 }
 
 /// The same on a PostgreSQL database whose ctype is "C", where `lower()` folds ASCII only.
@@ -371,7 +371,14 @@ async fn non_ascii_capitals_fold_under_a_c_ctype_too() {
         standard: 10,
         premium: 0,
     };
-    non_ascii_capitals_fold(&spawn_app_on(db, seats, |_| {}).await).await;
+    non_ascii_capitals_fold(
+        &TestApp::builder()
+            .database(db)
+            .seats(seats.standard, seats.premium)
+            .spawn()
+            .await,
+    )
+    .await;
 }
 
 async fn non_ascii_capitals_fold(app: &TestApp) {
@@ -447,7 +454,7 @@ async fn non_ascii_capitals_fold(app: &TestApp) {
 /// Every resource has `meta` (and all its sub-attributes): `meta pr` matches all of them.
 #[tokio::test]
 async fn meta_is_present_on_every_resource() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     seed(&app).await;
     let all = ["alice", "bob", "carol", "dave"];
     let cases: &[(&str, &[&str])] = &[
@@ -480,7 +487,7 @@ async fn meta_is_present_on_every_resource() {
 /// position of the attribute path they are about, as syntax errors do.
 #[tokio::test]
 async fn schema_errors_name_the_position_of_the_attribute() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let cases = [
         ("/Users/.search", r#"nosuch eq "a""#, "position 0"),
         (

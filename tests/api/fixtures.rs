@@ -99,7 +99,10 @@ async fn replay(file: &Path) {
         standard: conv["seats"]["standard"].as_i64().unwrap_or(100),
         premium: conv["seats"]["premium"].as_i64().unwrap_or(0),
     };
-    let app = spawn_app_with(seats, |_| {}).await;
+    let app = TestApp::builder()
+        .seats(seats.standard, seats.premium)
+        .spawn()
+        .await;
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("base".into(), app.base.clone());
     let name = file.display().to_string();

@@ -111,14 +111,7 @@ async fn audit_kinds(app: &TestApp, owner: &str, user: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn okta_push_moves_a_member_to_premium_or_records_the_wait_and_serves_it_first_come() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 3,
-            premium: 1,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(3, 1).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let eng = okta_group(&app, "Engineering").await;
     let r = map(&app, &owner, &eng, "premium").await;
@@ -201,14 +194,7 @@ async fn okta_push_moves_a_member_to_premium_or_records_the_wait_and_serves_it_f
 
 #[tokio::test]
 async fn a_pending_user_pushed_into_a_premium_group_waits_for_premium_and_the_report_says_so() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let eng = okta_group(&app, "Engineering").await;
     assert_eq!(
@@ -240,14 +226,7 @@ async fn a_pending_user_pushed_into_a_premium_group_waits_for_premium_and_the_re
 
 #[tokio::test]
 async fn leaving_the_group_removing_the_rule_or_deleting_the_group_strands_nobody() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 2,
-            premium: 1,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(2, 1).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let eng = okta_group(&app, "Engineering").await;
     map(&app, &owner, &eng, "premium").await;
@@ -304,14 +283,7 @@ async fn leaving_the_group_removing_the_rule_or_deleting_the_group_strands_nobod
 
 #[tokio::test]
 async fn precedence_premium_over_standard_and_opposite_waits_swap() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 1,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 1).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let eng = okta_group(&app, "Engineering").await;
     let staff = okta_group(&app, "Staff").await;
@@ -338,14 +310,7 @@ async fn precedence_premium_over_standard_and_opposite_waits_swap() {
 
 #[tokio::test]
 async fn concurrent_group_pushes_and_releases_keep_the_seat_invariant() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 8,
-            premium: 3,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(8, 3).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let eng = okta_group(&app, "Engineering").await;
     map(&app, &owner, &eng, "premium").await;
@@ -394,14 +359,7 @@ async fn concurrent_group_pushes_and_releases_keep_the_seat_invariant() {
 
 #[tokio::test]
 async fn rules_are_checked_and_owners_only() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let admin = owner_token(&app, Role::Admin);
     let eng = okta_group(&app, "Engineering").await;
@@ -497,7 +455,7 @@ async fn rules_are_checked_and_owners_only() {
 
 #[tokio::test]
 async fn operators_map_groups_by_name_from_the_cli() {
-    let app = spawn_app_with_seats(1, 1).await;
+    let app = TestApp::builder().seats(1, 1).spawn().await;
     let db = app.test_db.url().to_string();
     let eng = okta_group(&app, "Engineering").await;
     let cli = |args: &[&str]| {

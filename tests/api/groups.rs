@@ -5,7 +5,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn group_crud_with_members() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let a = app.create_user("a@x.com").await;
     let b = app.create_user("b@x.com").await;
     let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
@@ -77,7 +77,7 @@ async fn group_crud_with_members() {
 
 #[tokio::test]
 async fn unknown_members_and_missing_display_name_are_refused() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app
         .post(
             "/Groups",

@@ -34,7 +34,7 @@ async fn user_count(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn a_nul_character_is_refused_on_every_way_in_and_changes_nothing() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let u = app.create_user("kept@acme.example.com").await;
     let id = u["id"].as_str().unwrap().to_string();
     let version = u["meta"]["version"].clone();
@@ -157,7 +157,7 @@ async fn a_nul_character_is_refused_on_every_way_in_and_changes_nothing() {
 
 #[tokio::test]
 async fn oversized_values_are_refused_naming_the_attribute_the_limit_itself_is_stored() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let long = "a".repeat(3000);
     let r = app.post("/Users", user(&long)).await;
     assert_refused(&r, "userName", "userName");
@@ -222,7 +222,7 @@ async fn oversized_values_are_refused_naming_the_attribute_the_limit_itself_is_s
 
 #[tokio::test]
 async fn a_list_page_stops_at_its_byte_limit_and_paging_still_finds_everyone() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     // Users of ~60 KiB each: a page of 200 would be 12 MiB.
     let part = "x".repeat(15_000);
     let n = MAX_PAGE_BYTES / 60_000 + 6;
@@ -268,7 +268,7 @@ async fn a_list_page_stops_at_its_byte_limit_and_paging_still_finds_everyone() {
 
 #[tokio::test]
 async fn refusals_of_the_request_head_are_scim_errors() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let u = app.create_user("head@acme.example.com").await;
     let id = u["id"].as_str().unwrap().to_string();
     // Invalid UTF-8 in the query: not read as U+FFFD (which matched nothing: 200, empty).
@@ -329,7 +329,7 @@ async fn raw_exchange(app: &TestApp, head: &[u8]) -> (String, String, Value) {
 
 #[tokio::test]
 async fn requests_the_http_codec_refuses_get_a_scim_error_too() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let u = app.create_user("codec@acme.example.com").await;
     let id = u["id"].as_str().unwrap().to_string();
     // A control character in If-Match: actix-http's parser refuses the head itself.
@@ -375,7 +375,7 @@ async fn requests_the_http_codec_refuses_get_a_scim_error_too() {
 
 #[tokio::test]
 async fn pending_report_csv_cells_cannot_run_as_formulas() {
-    let app = spawn_app_with_seats(0, 0).await;
+    let app = TestApp::builder().seats(0, 0).spawn().await;
     for (name, display) in [
         ("f1@acme.example.com", "=HYPERLINK(\"http://evil\",\"x\")"),
         ("f2@acme.example.com", "+1+1"),
@@ -448,30 +448,20 @@ const SECRET: &str = "a-webhook-secret-of-some-length";
 
 /// A server that delivers no webhooks itself (the tests start the delivering ones).
 async fn quiet_app(standard: i64) -> TestApp {
-    spawn_app_with(
-        Seats {
-            standard,
-            premium: 0,
-        },
-        |s| {
+    TestApp::builder()
+        .seats(standard, 0)
+        .settings(|s| {
             s.webhooks.delivery_interval = None;
             s.mail.delivery_interval = None;
             s.billing.renewal_interval = None;
-        },
-    )
-    .await
+        })
+        .spawn()
+        .await
 }
 
 #[tokio::test]
 async fn webhook_urls_inside_the_network_are_refused_when_saved() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 5,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(5, 0).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     for url in [
         "http://127.0.0.1:5432/",
@@ -530,7 +520,9 @@ async fn deliveries_check_the_destination_again_and_follow_no_redirect() {
     // allowance must not deliver to it.
     let mut app = quiet_app(1).await;
     app.settings.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").unwrap();
-    let saving = spawn_server_on(&app, |s| s.webhooks.delivery_interval = None).await;
+    let saving = app
+        .second_server(|s| s.webhooks.delivery_interval = None)
+        .await;
     let (inside, inside_hits) = receiver(204, None).await;
     let owner = owner_token(&app, Role::Owner);
     let r = call(
@@ -543,12 +535,13 @@ async fn deliveries_check_the_destination_again_and_follow_no_redirect() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let _strict = spawn_server_on(&app, |s| {
-        s.outbound = scim_seats::outbound::Policy::strict();
-        s.webhooks.delivery_interval = Some(Duration::from_millis(30));
-        s.webhooks.retry_base = Duration::from_secs(60);
-    })
-    .await;
+    let _strict = app
+        .second_server(|s| {
+            s.outbound = scim_seats::outbound::Policy::strict();
+            s.webhooks.delivery_interval = Some(Duration::from_millis(30));
+            s.webhooks.retry_base = Duration::from_secs(60);
+        })
+        .await;
     app.create_user("takes-the-seat@acme.example.com").await; // 1 → 0 free: an alert
     let mut failed = None;
     for _ in 0..100 {
@@ -571,12 +564,13 @@ async fn deliveries_check_the_destination_again_and_follow_no_redirect() {
     let app2 = quiet_app(1).await;
     let (target, target_hits) = receiver(204, None).await;
     let (redirecting, redirect_hits) = receiver(307, Some(target)).await;
-    let open = spawn_server_on(&app2, |s| {
-        s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").unwrap();
-        s.webhooks.delivery_interval = Some(Duration::from_millis(30));
-        s.webhooks.retry_base = Duration::from_secs(60);
-    })
-    .await;
+    let open = app2
+        .second_server(|s| {
+            s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").unwrap();
+            s.webhooks.delivery_interval = Some(Duration::from_millis(30));
+            s.webhooks.retry_base = Duration::from_secs(60);
+        })
+        .await;
     let owner = owner_token(&app2, Role::Owner);
     let r = call(
         &app2.client,
@@ -699,17 +693,14 @@ fn costly_filter() -> String {
 
 #[tokio::test]
 async fn a_read_over_its_time_budget_is_400_too_many_and_point_lookups_go_on() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 10,
-            premium: 0,
-        },
-        |s| {
+    let app = TestApp::builder()
+        .seats(10, 0)
+        .settings(|s| {
             s.database.budget = Some(Duration::from_millis(50));
             s.scim.searches_per_org = 1;
-        },
-    )
-    .await;
+        })
+        .spawn()
+        .await;
     seed_pending(&app, &app.org_id, 20_000);
     let started = std::time::Instant::now();
     let r = app
@@ -744,17 +735,14 @@ async fn a_read_over_its_time_budget_is_400_too_many_and_point_lookups_go_on() {
 
 #[tokio::test]
 async fn one_organizations_costly_searches_wait_for_its_own_turns() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 10,
-            premium: 0,
-        },
-        |s| {
+    let app = TestApp::builder()
+        .seats(10, 0)
+        .settings(|s| {
             s.database.budget = Some(Duration::from_millis(300));
             s.scim.searches_per_org = 1;
-        },
-    )
-    .await;
+        })
+        .spawn()
+        .await;
     seed_pending(&app, &app.org_id, 20_000);
     let (_, other_token) = new_org(
         &app.db,
@@ -826,7 +814,7 @@ async fn one_organizations_costly_searches_wait_for_its_own_turns() {
 /// Idempotency-Key header, a response description with content for every route.
 #[tokio::test]
 async fn the_openapi_document_describes_bodies_headers_and_responses_of_every_route() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = call(
         &app.client,
         &app.addr,
@@ -889,14 +877,11 @@ async fn the_openapi_document_describes_bodies_headers_and_responses_of_every_ro
 /// the client reads on from `startIndex + itemsPerPage` and misses nothing.
 #[tokio::test]
 async fn group_pages_stop_at_the_member_budget_and_page_on_without_gaps() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 10,
-            premium: 0,
-        },
-        |s| s.scim.max_page_members = 3,
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(10, 0)
+        .settings(|s| s.scim.max_page_members = 3)
+        .spawn()
+        .await;
     let mut ids = Vec::new();
     for u in ["a", "b", "c"] {
         let user = app.create_user(&format!("{u}@acme.example.com")).await;
@@ -962,7 +947,7 @@ fn hold_the_write_lock(app: &TestApp, hold: Duration) -> std::thread::JoinHandle
     let (held, is_held) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
         db.write_sync(|c| {
-            scim_seats::domain::seats::lock_org(c, &org)?;
+            scim_seats::domain::inventory::lock_org(c, &org)?;
             let _ = held.send(());
             std::thread::sleep(hold);
             Ok(())
@@ -975,14 +960,11 @@ fn hold_the_write_lock(app: &TestApp, hold: Duration) -> std::thread::JoinHandle
 
 #[tokio::test]
 async fn a_write_over_its_time_budget_is_429_to_send_again_and_changes_nothing() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 10,
-            premium: 0,
-        },
-        |s| s.database.budget = Some(Duration::from_millis(300)),
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(10, 0)
+        .settings(|s| s.database.budget = Some(Duration::from_millis(300)))
+        .spawn()
+        .await;
     let holder = hold_the_write_lock(&app, Duration::from_millis(1500));
     let r = app.post("/Users", user("ada@acme.example.com")).await;
     assert_scim_error(&r, 429, None);

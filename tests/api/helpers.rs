@@ -160,56 +160,141 @@ pub fn http_client() -> reqwest::Client {
         .expect("HTTP client")
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(
-        Seats {
-            standard: 100,
-            premium: 0,
-        },
-        |_| {},
-    )
-    .await
-}
+/// A change to the settings, applied in `spawn`.
+type Tweak<'a> = Box<dyn FnOnce(&mut Settings) + 'a>;
 
-pub async fn spawn_app_with(seats: Seats, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_app_on(TestDb::fresh(), seats, tweak).await
-}
-
-/// A server whose organization has bought `standard` and `premium` seats, settings as default.
-pub async fn spawn_app_with_seats(standard: i64, premium: i64) -> TestApp {
-    spawn_app_with(Seats { standard, premium }, |_| {}).await
-}
-
-/// `spawn_app_with`, on the database given.
-pub async fn spawn_app_on(
-    test_db: TestDb,
+/// How a test's server starts. By default: organization "acme" (domain acme.example.com)
+/// with 100 standard seats and a SCIM token, default settings, a fresh database.
+///
+/// ```ignore
+/// let app = TestApp::builder().seats(2, 1).manual_jobs().today(date(2026, 3, 1)).spawn().await;
+/// ```
+pub struct TestAppBuilder<'a> {
     seats: Seats,
-    tweak: impl FnOnce(&mut Settings),
-) -> TestApp {
-    init_tracing();
-    let mut settings = Settings::default();
-    settings.http.bind = "127.0.0.1:0".into();
-    settings.http.workers = 2;
-    settings.database.url = test_db.url().to_string();
-    settings.database.pool_size = 4;
-    tweak(&mut settings);
-    let app = Application::build(settings.clone())
-        .await
-        .expect("build app");
-    let port = app.port();
-    tokio::spawn(app.run_until_stopped());
-    let db = Db::connect(test_db.url(), 2).expect("connect");
-    let (org_id, token) = new_org(&db, "acme", seats);
-    let addr = format!("http://127.0.0.1:{port}");
-    TestApp {
-        base: format!("{addr}/scim/v2"),
-        addr,
-        token,
-        org_id,
-        client: http_client(),
-        db,
-        settings,
-        test_db,
+    contract: Option<NewContract>,
+    today: Option<chrono::NaiveDate>,
+    manual_jobs: bool,
+    database: Option<TestDb>,
+    tweaks: Vec<Tweak<'a>>,
+}
+
+impl TestApp {
+    pub fn builder<'a>() -> TestAppBuilder<'a> {
+        TestAppBuilder {
+            seats: Seats {
+                standard: 100,
+                premium: 0,
+            },
+            contract: None,
+            today: None,
+            manual_jobs: false,
+            database: None,
+            tweaks: Vec::new(),
+        }
+    }
+
+    /// A second server process on the same database as this app, with this app's settings
+    /// changed by `tweak` (e.g. a later clock); returns its base address.
+    pub async fn second_server(&self, tweak: impl FnOnce(&mut Settings)) -> String {
+        let mut settings = self.settings.clone();
+        settings.http.bind = "127.0.0.1:0".into();
+        tweak(&mut settings);
+        let server = Application::build(settings)
+            .await
+            .expect("build second server");
+        let port = server.port();
+        tokio::spawn(server.run_until_stopped());
+        format!("http://127.0.0.1:{port}")
+    }
+}
+
+impl<'a> TestAppBuilder<'a> {
+    /// The seats the organization has bought.
+    pub fn seats(mut self, standard: i64, premium: i64) -> Self {
+        self.seats = Seats { standard, premium };
+        self
+    }
+
+    /// The app acts (`org_id`, `token`) for organization "bill" with these contract terms
+    /// and the seats of `seats`; "acme" exists beside it, with no seats. Renewals run only
+    /// when a test asks (a `settings` tweak may turn them on).
+    pub fn contract(mut self, contract: NewContract) -> Self {
+        self.contract = Some(contract);
+        self
+    }
+
+    /// The server's clock says `today` (billing's "today").
+    pub fn today(mut self, today: chrono::NaiveDate) -> Self {
+        self.today = Some(today);
+        self
+    }
+
+    /// No background renewals or mail delivery: the test runs renewals and reads the outbox.
+    pub fn manual_jobs(mut self) -> Self {
+        self.manual_jobs = true;
+        self
+    }
+
+    /// Start on this database instead of a fresh one.
+    pub fn database(mut self, db: TestDb) -> Self {
+        self.database = Some(db);
+        self
+    }
+
+    /// Change the settings; applied after everything above, in the order given.
+    pub fn settings(mut self, tweak: impl FnOnce(&mut Settings) + 'a) -> Self {
+        self.tweaks.push(Box::new(tweak));
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        init_tracing();
+        let test_db = self.database.unwrap_or_else(TestDb::fresh);
+        let mut settings = Settings::default();
+        settings.http.bind = "127.0.0.1:0".into();
+        settings.http.workers = 2;
+        settings.database.url = test_db.url().to_string();
+        settings.database.pool_size = 4;
+        if self.today.is_some() {
+            settings.clock_override = self.today;
+        }
+        if self.manual_jobs || self.contract.is_some() {
+            settings.billing.renewal_interval = None;
+        }
+        if self.manual_jobs {
+            settings.mail.delivery_interval = None;
+        }
+        for tweak in self.tweaks {
+            tweak(&mut settings);
+        }
+        let app = Application::build(settings.clone())
+            .await
+            .expect("build app");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        let db = Db::connect(test_db.url(), 2).expect("connect");
+        let (org_id, token) = match self.contract {
+            None => new_org(&db, "acme", self.seats),
+            Some(contract) => {
+                let none = Seats {
+                    standard: 0,
+                    premium: 0,
+                };
+                new_org(&db, "acme", none);
+                new_org_with_contract(&db, "bill", self.seats, contract)
+            }
+        };
+        let addr = format!("http://127.0.0.1:{port}");
+        TestApp {
+            base: format!("{addr}/scim/v2"),
+            addr,
+            token,
+            org_id,
+            client: http_client(),
+            db,
+            settings,
+            test_db,
+        }
     }
 }
 
@@ -420,32 +505,6 @@ pub fn new_org_with_contract(
     .expect("create org with contract")
 }
 
-/// A server whose clock says `today`, acting (`org_id`, `token`) for organization "bill" with
-/// `seats` and `contract`. Renewals run only when a test asks (`tweak` may turn them on).
-pub async fn spawn_billing_app(
-    seats: Seats,
-    contract: NewContract,
-    today: chrono::NaiveDate,
-    tweak: impl FnOnce(&mut Settings),
-) -> TestApp {
-    let mut app = spawn_app_with(
-        Seats {
-            standard: 0,
-            premium: 0,
-        },
-        |s| {
-            s.clock_override = Some(today);
-            s.billing.renewal_interval = None;
-            tweak(s);
-        },
-    )
-    .await;
-    let (org_id, token) = new_org_with_contract(&app.db, "bill", seats, contract);
-    app.org_id = org_id;
-    app.token = token;
-    app
-}
-
 /// Add a member with `role` to organization `org_id`; returns its id. A Primary Owner is
 /// reused when the organization already has one.
 pub fn add_member(app: &TestApp, org_id: &str, role: Role) -> String {
@@ -585,31 +644,6 @@ pub async fn call(
             .body(b.to_string());
     }
     into_resp(req.send().await.expect("request")).await
-}
-
-/// The owner-API app used by the owner tests: organization "acme" (domain acme.example.com),
-/// no background mail delivery (tests read the outbox), the clock on `today` when given.
-pub async fn spawn_owner_app(seats: Seats, today: Option<chrono::NaiveDate>) -> TestApp {
-    spawn_app_with(seats, |s| {
-        s.clock_override = today;
-        s.billing.renewal_interval = None;
-        s.mail.delivery_interval = None;
-    })
-    .await
-}
-
-/// A second server process on the same database as `app`, with `app`'s settings changed by
-/// `tweak` (e.g. a later clock); returns its base address.
-pub async fn spawn_server_on(app: &TestApp, tweak: impl FnOnce(&mut Settings)) -> String {
-    let mut settings = app.settings.clone();
-    settings.http.bind = "127.0.0.1:0".into();
-    tweak(&mut settings);
-    let server = Application::build(settings)
-        .await
-        .expect("build second server");
-    let port = server.port();
-    tokio::spawn(server.run_until_stopped());
-    format!("http://127.0.0.1:{port}")
 }
 
 /// Add a member with a given email and role to the app's organization; returns its id.

@@ -202,15 +202,18 @@ pub async fn spawn_sso_app(seats: crate::helpers::Seats) -> (crate::helpers::Tes
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let app = spawn_app_with(seats, |s| {
-        s.http.bind = format!("127.0.0.1:{port}");
-        s.mail.public_url = format!("http://127.0.0.1:{port}");
-        s.mail.delivery_interval = None;
-        s.billing.renewal_interval = None;
-        // The test IdP is on loopback, which the outbound guard refuses unless allowed.
-        s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").expect("policy");
-    })
-    .await;
+    let app = TestApp::builder()
+        .seats(seats.standard, seats.premium)
+        .settings(|s| {
+            s.http.bind = format!("127.0.0.1:{port}");
+            s.mail.public_url = format!("http://127.0.0.1:{port}");
+            s.mail.delivery_interval = None;
+            s.billing.renewal_interval = None;
+            // The test IdP is on loopback, which the outbound guard refuses unless allowed.
+            s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").expect("policy");
+        })
+        .spawn()
+        .await;
     let idp = TestIdp::start(&[format!("{}/sso/acme/callback", app.addr)]);
     let owner = owner_token(&app, Role::Owner);
     let r = app

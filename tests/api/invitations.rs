@@ -26,14 +26,7 @@ async fn invite(app: &TestApp, token: &str, email: &str, role: &str) -> Resp {
 
 #[tokio::test]
 async fn an_invitation_is_mailed_and_accepting_it_claims_a_seat_and_opens_a_session() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 1,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 1).manual_jobs().spawn().await;
     let admin = owner_token(&app, Role::Admin);
     let r = invite(&app, &admin, "ada@acme.example.com", "member").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -87,14 +80,7 @@ async fn an_invitation_is_mailed_and_accepting_it_claims_a_seat_and_opens_a_sess
 
 #[tokio::test]
 async fn accepting_with_no_free_seat_queues_the_account_as_pending() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 0,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(0, 0).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     assert_eq!(
         invite(&app, &owner, "bo@acme.example.com", "admin")
@@ -130,14 +116,7 @@ async fn accepting_with_no_free_seat_queues_the_account_as_pending() {
 
 #[tokio::test]
 async fn who_may_invite_whom_and_only_verified_domains() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 5,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(5, 0).manual_jobs().spawn().await;
     let admin = owner_token(&app, Role::Admin);
     let owner = owner_token(&app, Role::Owner);
     let po = owner_token(&app, Role::PrimaryOwner);
@@ -238,14 +217,7 @@ async fn who_may_invite_whom_and_only_verified_domains() {
 
 #[tokio::test]
 async fn re_inviting_voids_the_old_invitation() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 5,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(5, 0).manual_jobs().spawn().await;
     let admin = owner_token(&app, Role::Admin);
     invite(&app, &admin, "cy@acme.example.com", "member").await;
     let old = latest_invitation_token(&app, "cy@acme.example.com");
@@ -327,19 +299,21 @@ async fn re_inviting_voids_the_old_invitation() {
 async fn an_invitation_expires_21_days_after_it_was_sent() {
     // The server that sends runs on day 0; later days are servers on the same database with
     // the clock moved on (the injectable clock, not waiting).
-    let app = spawn_owner_app(
-        Seats {
-            standard: 5,
-            premium: 0,
-        },
-        Some(day(0)),
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(5, 0)
+        .manual_jobs()
+        .today(day(0))
+        .spawn()
+        .await;
     let admin = owner_token(&app, Role::Admin);
     invite(&app, &admin, "day20@acme.example.com", "member").await;
     invite(&app, &admin, "day22@acme.example.com", "member").await;
-    let day20 = spawn_server_on(&app, |s| s.clock_override = Some(day(20))).await;
-    let day22 = spawn_server_on(&app, |s| s.clock_override = Some(day(22))).await;
+    let day20 = app
+        .second_server(|s| s.clock_override = Some(day(20)))
+        .await;
+    let day22 = app
+        .second_server(|s| s.clock_override = Some(day(22)))
+        .await;
 
     let r = accept_at(
         &app,
@@ -396,7 +370,9 @@ async fn an_invitation_expires_21_days_after_it_was_sent() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let day42 = spawn_server_on(&app, |s| s.clock_override = Some(day(42))).await;
+    let day42 = app
+        .second_server(|s| s.clock_override = Some(day(42)))
+        .await;
     let r = accept_at(
         &app,
         &day42,
@@ -411,14 +387,7 @@ async fn org_create_invites_the_primary_owner_who_logs_in_by_accepting() {
     // The operator's CLI sends on the real date; later days are servers with the clock moved.
     let today = chrono::Utc::now().date_naive();
     let later = |n: i64| today + chrono::Duration::days(n);
-    let app = spawn_owner_app(
-        Seats {
-            standard: 0,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(0, 0).manual_jobs().spawn().await;
     let new = scim_seats::domain::orgs::NewOrg {
         slug: "initech".into(),
         name: "Initech".into(),
@@ -470,13 +439,17 @@ async fn org_create_invites_the_primary_owner_who_logs_in_by_accepting() {
     );
 
     // Day 22: expired, like any invitation.
-    let day22 = spawn_server_on(&app, |s| s.clock_override = Some(later(22))).await;
+    let day22 = app
+        .second_server(|s| s.clock_override = Some(later(22)))
+        .await;
     assert_eq!(
         accept_at(&app, &day22, &token).await.status,
         StatusCode::GONE
     );
     // Day 21 minus a little: accepted, with a session as Primary Owner and a seat.
-    let day20 = spawn_server_on(&app, |s| s.clock_override = Some(later(20))).await;
+    let day20 = app
+        .second_server(|s| s.clock_override = Some(later(20)))
+        .await;
     let r = accept_at(&app, &day20, &token).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["member"]["role"], "primary_owner");

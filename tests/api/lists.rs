@@ -8,14 +8,11 @@ const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 #[tokio::test]
 async fn sorting_paging_and_projection() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 10,
-            premium: 0,
-        },
-        |s| s.scim.max_results = 3,
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(10, 0)
+        .settings(|s| s.scim.max_results = 3)
+        .spawn()
+        .await;
     for n in ["delta", "alpha", "charlie", "bravo"] {
         app.post(
             "/Users",
@@ -70,7 +67,7 @@ async fn sorting_paging_and_projection() {
 
 #[tokio::test]
 async fn root_search_spans_users_and_groups() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     app.create_user("s1@x.com").await;
     app.create_user("s2@x.com").await;
     app.post(
@@ -123,7 +120,7 @@ async fn root_search_spans_users_and_groups() {
 
 #[tokio::test]
 async fn excluded_members_are_not_returned() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let u = app.create_user("m@x.com").await;
     let r = app
         .post(
@@ -148,7 +145,7 @@ async fn excluded_members_are_not_returned() {
 /// creates, deletes, a refused duplicate, and a Bulk request whose failed operation rolled back.
 #[tokio::test]
 async fn unfiltered_total_follows_creates_deletes_and_failures() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(app.create_user(&format!("count{i}@x.com")).await["id"].clone());
@@ -216,7 +213,7 @@ async fn page_ids(app: &TestApp, query: &str) -> (Vec<String>, i64) {
 /// the same pages, before and after users join and leave in between.
 #[tokio::test]
 async fn deep_pages_are_the_pages_an_offset_scan_gives() {
-    let app = spawn_app_with_seats(1000, 0).await;
+    let app = TestApp::builder().seats(1000, 0).spawn().await;
     let ops: Vec<_> = (0..700)
         .map(|i| {
             json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
@@ -281,7 +278,7 @@ async fn deep_pages_are_the_pages_an_offset_scan_gives() {
 #[tokio::test]
 async fn a_read_sees_one_snapshot_while_writes_commit() {
     use scim_seats::store::orgs;
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let (writer, org) = (app.db.clone(), app.org_id.clone());
     let (before, after) = app
         .db
@@ -360,7 +357,7 @@ async fn seed_sortable_users(app: &TestApp) {
 /// sort case-insensitively, caseExact ones (externalId) as they are.
 #[tokio::test]
 async fn missing_values_sort_last_ascending_and_first_descending() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     seed_sortable_users(&app).await;
     let cases: &[(&str, &[&str])] = &[
         ("sortBy=externalId", &["bob", "alice", "carol", "dave"]),
@@ -390,7 +387,7 @@ async fn missing_values_sort_last_ascending_and_first_descending() {
 /// value, else their first; non-ASCII capitals fold like ASCII ones.
 #[tokio::test]
 async fn sort_by_sub_extension_and_multi_valued_attributes() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     seed_sortable_users(&app).await;
     let dept = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department";
     let cases: Vec<(String, &[&str])> = vec![
@@ -462,7 +459,7 @@ async fn sort_by_sub_extension_and_multi_valued_attributes() {
 
 #[tokio::test]
 async fn groups_sort_by_any_attribute_with_missing_values_at_the_end() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let alice = app.create_user("alice@x.com").await["id"]
         .as_str()
         .unwrap()
@@ -532,7 +529,7 @@ async fn groups_sort_by_any_attribute_with_missing_values_at_the_end() {
 /// orders users and groups as one list, missing values last.
 #[tokio::test]
 async fn root_search_filters_and_sorts_across_users_and_groups() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let mut ids = Vec::new();
     for (name, display) in [
         ("alice@example.com", Some("Bravo")),

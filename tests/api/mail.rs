@@ -18,19 +18,16 @@ const FROM: &str = "Acme Seats <seats@mail.example.net>";
 
 async fn mail_app(smtp_url: &str, retry_base: Duration) -> TestApp {
     let sender = SmtpSender::new(smtp_url, FROM).expect("SMTP sender");
-    spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        move |s| {
+    TestApp::builder()
+        .seats(1, 0)
+        .settings(move |s| {
             s.mail.delivery_interval = Some(Duration::from_millis(100));
             s.mail.retry_base = retry_base;
             s.mail.sender = Arc::new(sender);
             s.mail.public_url = "https://seats.example.com".into();
-        },
-    )
-    .await
+        })
+        .spawn()
+        .await
 }
 
 async fn invite(app: &TestApp, email: &str) {

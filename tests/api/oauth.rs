@@ -73,14 +73,7 @@ fn oauth_error(r: &Resp, status: StatusCode, error: &str) {
 
 #[tokio::test]
 async fn a_client_credentials_token_provisions_users_over_scim() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 5,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(5, 0).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let (id, secret) = create_client(&app, &owner).await;
 
@@ -171,14 +164,7 @@ async fn a_client_credentials_token_provisions_users_over_scim() {
 
 #[tokio::test]
 async fn token_errors_follow_rfc_6749() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let (id, secret) = create_client(&app, &owner).await;
     let cc = "grant_type=client_credentials";
@@ -262,14 +248,7 @@ async fn token_errors_follow_rfc_6749() {
 
 #[tokio::test]
 async fn secrets_rotate_and_revoked_clients_or_secrets_stop_working() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let admin = owner_token(&app, Role::Admin);
     let r = app
@@ -376,16 +355,13 @@ async fn secrets_rotate_and_revoked_clients_or_secrets_stop_working() {
 
 #[tokio::test]
 async fn an_expired_access_token_is_refused() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        |s| {
+    let app = TestApp::builder()
+        .seats(1, 0)
+        .settings(|s| {
             s.scim.oauth_token_ttl = std::time::Duration::from_secs(1);
-        },
-    )
-    .await;
+        })
+        .spawn()
+        .await;
     let owner = owner_token(&app, Role::Owner);
     let (id, secret) = create_client(&app, &owner).await;
     let r = token_request(

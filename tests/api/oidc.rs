@@ -51,14 +51,7 @@ fn assert_refused(app: &TestApp, page: &Page, status: StatusCode, needle: &str) 
 
 #[tokio::test]
 async fn owners_set_the_idp_see_the_redirect_uri_and_never_get_the_secret_back() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let put = |body| app.api(&owner, Method::PUT, "/sso", Some(body), &[]);
     for (body, why) in [
@@ -500,10 +493,11 @@ async fn an_idp_inside_the_network_is_not_reached_unless_an_operator_allows_it()
     })
     .await;
     // The same database, served by a server with the default (strict) outbound policy.
-    let strict = spawn_server_on(&app, |s| {
-        s.outbound = scim_seats::outbound::Policy::strict();
-    })
-    .await;
+    let strict = app
+        .second_server(|s| {
+            s.outbound = scim_seats::outbound::Policy::strict();
+        })
+        .await;
     let client = browser_client(false);
     let page = page_of(
         client

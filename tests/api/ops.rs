@@ -7,7 +7,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_when_all_is_well() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = raw_get(&app, "/healthz", None, &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "ok"}));
@@ -21,7 +21,7 @@ async fn healthz_and_readyz_answer_when_all_is_well() {
 
 #[tokio::test]
 async fn readyz_is_503_with_a_json_body_when_the_database_is_gone() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     if !app.test_db.is_pg() {
         // A SQLite file that is open cannot be made unreachable from outside the process:
         // the PostgreSQL run covers the 503 path.
@@ -42,7 +42,7 @@ async fn readyz_is_503_with_a_json_body_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn metrics_expose_requests_latency_seats_queue_and_outcomes() {
-    let app = spawn_app_with_seats(2, 1).await;
+    let app = TestApp::builder().seats(2, 1).spawn().await;
     for i in 0..4 {
         app.create_user(&format!("m{i}")).await; // 3 claim, 1 queues
     }
@@ -116,7 +116,7 @@ async fn metrics_expose_requests_latency_seats_queue_and_outcomes() {
 /// server recovers by itself with nothing lost.
 #[tokio::test]
 async fn requests_recover_when_postgresql_drops_the_connections() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     if !app.test_db.is_pg() {
         eprintln!("dropped connections are exercised on PostgreSQL (TEST_DATABASE_URL)");
         return;

@@ -16,14 +16,7 @@ async fn member_with_account(app: &TestApp, email: &str, role: Role) -> (String,
 
 #[tokio::test]
 async fn members_list_with_seats_filters_and_pages() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 1,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 1).manual_jobs().spawn().await;
     let admin = owner_token(&app, Role::Admin); // a member without an account
     member_with_account(&app, "p@acme.example.com", Role::Owner).await; // premium
     member_with_account(&app, "s@acme.example.com", Role::Member).await; // standard
@@ -79,14 +72,7 @@ async fn members_list_with_seats_filters_and_pages() {
 
 #[tokio::test]
 async fn seat_operations_move_swap_give_and_remove() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 2,
-            premium: 1,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(2, 1).manual_jobs().spawn().await;
     let admin = owner_token(&app, Role::Admin);
     let (p, _) = member_with_account(&app, "p@acme.example.com", Role::Member).await; // premium
     let (s, s_acct) = member_with_account(&app, "s@acme.example.com", Role::Member).await; // standard
@@ -204,14 +190,7 @@ async fn listed_token(app: &TestApp, owner: &str, id: &str, secret: &str) -> Val
 
 #[tokio::test]
 async fn owners_manage_scim_tokens_shown_once() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let r = app
         .api(
@@ -283,14 +262,7 @@ async fn owners_manage_scim_tokens_shown_once() {
 
 #[tokio::test]
 async fn owners_manage_verified_domains() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let owner = owner_token(&app, Role::Owner);
     let list = app.api(&owner, Method::GET, "/domains", None, &[]).await;
     assert_eq!(list.body["domains"], json!(["acme.example.com"]));
@@ -370,14 +342,7 @@ async fn owners_manage_verified_domains() {
 
 #[tokio::test]
 async fn organizations_see_only_their_own_members_invitations_and_tokens() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let (acme_member, _) = member_with_account(&app, "x@acme.example.com", Role::Member).await;
     let acme_owner = owner_token(&app, Role::Owner);
     app.api(
@@ -507,14 +472,7 @@ fn concrete(template: &str) -> String {
 
 #[tokio::test]
 async fn the_openapi_document_parses_and_matches_the_routes() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let r = call(
         &app.client,
         &app.addr,

@@ -14,16 +14,13 @@ const SECRET: &str = "test-secret-0123456789abcdef0123456789";
 const OLD_SECRET: &str = "old-secret-0123456789abcdef0123456789";
 
 async fn app_with_known_secret() -> TestApp {
-    spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        |s| {
+    TestApp::builder()
+        .seats(1, 0)
+        .settings(|s| {
             s.auth.jwt = JwtKeys::from_secrets(SECRET, &[OLD_SECRET.to_string()]).expect("keys");
-        },
-    )
-    .await
+        })
+        .spawn()
+        .await
 }
 
 fn claims(org: &str, member: &str, exp_in: i64) -> OwnerClaims {
@@ -214,7 +211,7 @@ async fn an_expired_token_says_so() {
 
 #[tokio::test]
 async fn each_org_sees_only_its_own_contract() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let (other, _) = new_org(
         &app.db,
         "globex",
@@ -233,7 +230,7 @@ async fn each_org_sees_only_its_own_contract() {
 
 #[tokio::test]
 async fn exactly_one_primary_owner_per_organization() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     add_member(&app, &app.org_id, Role::PrimaryOwner);
     let org = app.org_id.clone();
     let second = app.db.write_sync(move |c| {

@@ -11,7 +11,7 @@ fn op(ops: serde_json::Value) -> serde_json::Value {
 
 #[tokio::test]
 async fn user_patch_paths_filters_and_idp_habits() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app
         .post(
             "/Users",
@@ -136,7 +136,7 @@ async fn user_patch_paths_filters_and_idp_habits() {
 
 #[tokio::test]
 async fn deactivation_shapes_release_the_seat() {
-    let app = spawn_app_with_seats(1, 0).await;
+    let app = TestApp::builder().seats(1, 0).spawn().await;
     let a = app.create_user("a@x.com").await;
     let b = app.create_user("b@x.com").await;
     assert_eq!(seat(&b)["status"], "pending");
@@ -172,7 +172,7 @@ async fn deactivation_shapes_release_the_seat() {
 
 #[tokio::test]
 async fn group_member_patches_are_row_operations() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let mut ids = Vec::new();
     for i in 0..4 {
         ids.push(
@@ -277,7 +277,7 @@ async fn members(app: &TestApp, path: &str) -> Vec<String> {
 /// mutability error that changes nothing.
 #[tokio::test]
 async fn re_adding_an_email_in_another_case_and_editing_a_member_in_place() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app
         .post(
             "/Users",

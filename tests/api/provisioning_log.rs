@@ -10,19 +10,16 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 async fn log_app(tweak: impl FnOnce(&mut scim_seats::config::Settings)) -> TestApp {
-    spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        |s| {
+    TestApp::builder()
+        .seats(1, 0)
+        .settings(|s| {
             s.provisioning_log.flush_interval = Duration::from_millis(20);
             // Webhook receivers listen on loopback, which the outbound guard allows only by name.
             s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").unwrap();
             tweak(s);
-        },
-    )
-    .await
+        })
+        .spawn()
+        .await
 }
 
 /// POST a user as Okta does (with its User-Agent).
@@ -216,6 +213,21 @@ async fn the_log_explains_a_pending_user() {
 }
 
 #[tokio::test]
+async fn a_log_turned_off_records_nothing() {
+    let app = log_app(|s| s.provisioning_log.enabled = false).await;
+    let admin = owner_token(&app, Role::Admin);
+    let r = okta_create(&app, "off@acme.example.com").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app.post("/Users", json!({"userName": 7})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    // Fifteen flush intervals: rows handed to the writer would be written by now.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = log(&app, &admin, "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["total"], 0, "{}", r.body);
+}
+
+#[tokio::test]
 async fn rows_past_the_retention_are_pruned_in_the_background() {
     let app = log_app(|s| {
         s.provisioning_log.retention_days = 2;
@@ -357,14 +369,11 @@ async fn entry(app: &TestApp, admin: &str, total: i64, method: &str, path: &str)
 
 #[tokio::test]
 async fn group_pushes_and_their_consequences_show_their_seat_decisions() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 1,
-        },
-        |s| s.provisioning_log.flush_interval = Duration::from_millis(20),
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(1, 1)
+        .settings(|s| s.provisioning_log.flush_interval = Duration::from_millis(20))
+        .spawn()
+        .await;
     let admin = owner_token(&app, Role::Admin);
     let id = |r: &Resp| r.body["id"].as_str().expect("id").to_string();
     let ada = okta_create(&app, "ada@acme.example.com").await;
@@ -427,14 +436,11 @@ async fn group_pushes_and_their_consequences_show_their_seat_decisions() {
 
 #[tokio::test]
 async fn a_group_push_that_moves_a_member_to_premium_says_so() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 1,
-        },
-        |s| s.provisioning_log.flush_interval = Duration::from_millis(20),
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(1, 1)
+        .settings(|s| s.provisioning_log.flush_interval = Duration::from_millis(20))
+        .spawn()
+        .await;
     let admin = owner_token(&app, Role::Admin);
     let ada = okta_create(&app, "ada@acme.example.com").await;
     let bob = okta_create(&app, "bob@acme.example.com").await;
@@ -464,14 +470,11 @@ async fn a_group_push_that_moves_a_member_to_premium_says_so() {
 
 #[tokio::test]
 async fn a_bulk_of_creates_shows_its_seat_decisions() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 1,
-        },
-        |s| s.provisioning_log.flush_interval = Duration::from_millis(20),
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(1, 1)
+        .settings(|s| s.provisioning_log.flush_interval = Duration::from_millis(20))
+        .spawn()
+        .await;
     let admin = owner_token(&app, Role::Admin);
     let ops: Vec<Value> = (0..8)
         .map(|i| {

@@ -8,14 +8,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn the_old_report_address_sends_browsers_to_the_console_and_never_stores_a_token() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let admin = owner_token(&app, Role::Admin);
     for path in [
         "/reports".to_string(),

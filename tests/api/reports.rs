@@ -9,16 +9,12 @@ use scim_seats::domain::Tier;
 
 /// Billing app on 2026-03-01 (10 months left of a 2026-01-01 term), `standard` seats.
 async fn app_with_seats(standard: i64) -> TestApp {
-    spawn_billing_app(
-        Seats {
-            standard,
-            premium: 0,
-        },
-        contract_from(date(2026, 1, 1), true),
-        date(2026, 3, 1),
-        |_| {},
-    )
-    .await
+    TestApp::builder()
+        .seats(standard, 0)
+        .contract(contract_from(date(2026, 1, 1), true))
+        .today(date(2026, 3, 1))
+        .spawn()
+        .await
 }
 
 async fn create(app: &TestApp, body: Value) -> String {

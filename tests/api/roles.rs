@@ -141,14 +141,7 @@ const PAGES: &[(&str, &str, Role)] = &[];
 
 #[tokio::test]
 async fn every_endpoint_and_role_pair_follows_the_roles_table() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 2,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(2, 0).manual_jobs().spawn().await;
     let tokens: Vec<(Role, String)> = Role::ALL
         .into_iter()
         .map(|r| (r, owner_token(&app, r)))
@@ -187,14 +180,7 @@ async fn every_endpoint_and_role_pair_follows_the_roles_table() {
 
 #[tokio::test]
 async fn the_table_covers_every_documented_route_with_its_role() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 0,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(0, 0).manual_jobs().spawn().await;
     let doc = call(
         &app.client,
         &app.addr,
@@ -256,14 +242,7 @@ async fn role_of(app: &TestApp, token: &str, id: &str) -> String {
 
 #[tokio::test]
 async fn owners_change_roles_but_never_to_or_from_primary_owner() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 5,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(5, 0).manual_jobs().spawn().await;
     let po = add_member(&app, &app.org_id, Role::PrimaryOwner);
     let po_token = owner_token_for(&app, &app.org_id, &po);
     let owner = owner_token(&app, Role::Owner);
@@ -358,14 +337,7 @@ async fn owners_change_roles_but_never_to_or_from_primary_owner() {
 
 #[tokio::test]
 async fn only_the_primary_owner_transfers_primary_ownership_in_one_step() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 5,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(5, 0).manual_jobs().spawn().await;
     let po = add_member(&app, &app.org_id, Role::PrimaryOwner);
     let po_token = owner_token_for(&app, &app.org_id, &po);
     let owner_id = add_member(&app, &app.org_id, Role::Owner);
@@ -463,14 +435,7 @@ async fn only_the_primary_owner_transfers_primary_ownership_in_one_step() {
 
 #[tokio::test]
 async fn admins_cannot_remove_owners_and_nobody_removes_the_primary_owner() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 5,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(5, 0).manual_jobs().spawn().await;
     let po = add_member(&app, &app.org_id, Role::PrimaryOwner);
     let po_token = owner_token_for(&app, &app.org_id, &po);
     let admin = owner_token(&app, Role::Admin);

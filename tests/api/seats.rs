@@ -201,7 +201,7 @@ async fn assert_200_creates_50_seats(app: &TestApp, apis: &[Api]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_creates_never_oversell() {
-    let app = spawn_app_with_seats(50, 0).await;
+    let app = TestApp::builder().seats(50, 0).spawn().await;
     assert_200_creates_50_seats(&app, &[Api::of(&app)]).await;
 }
 
@@ -321,7 +321,7 @@ async fn two_server_processes_share_one_inventory() {
 /// waits, and the freed seats go to the oldest pending users.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_releases_and_creates_keep_the_queue_order() {
-    let app = spawn_app_with_seats(30, 0).await;
+    let app = TestApp::builder().seats(30, 0).spawn().await;
     let mut seated = Vec::new();
     for i in 0..30 {
         seated.push(id_of(
@@ -398,7 +398,7 @@ async fn concurrent_releases_and_creates_keep_the_queue_order() {
 /// user at the back; the IdP's `active` is never changed by the server.
 #[tokio::test]
 async fn pending_users_are_activated_first_come_first_served() {
-    let app = spawn_app_with_seats(2, 0).await;
+    let app = TestApp::builder().seats(2, 0).spawn().await;
     let a = id_of(&app.create_user("a@acme.example.com").await);
     let b = id_of(&app.create_user("b@acme.example.com").await);
     let mut p = Vec::new();
@@ -526,7 +526,7 @@ mod model {
     }
 
     async fn run(standard: i64, premium: i64, ops: Vec<Op>) {
-        let app = spawn_app_with(Seats { standard, premium }, |_| {}).await;
+        let app = TestApp::builder().seats(standard, premium).spawn().await;
         let mut m = Model {
             seats: standard + premium,
             ..Model::default()
@@ -632,12 +632,15 @@ fn engine<T>(
 
 #[tokio::test]
 async fn admin_removal_frees_the_seat_but_keeps_active() {
-    let app = spawn_app_with_seats(1, 0).await;
+    let app = TestApp::builder().seats(1, 0).spawn().await;
     let a = id_of(&app.create_user("a@acme.example.com").await);
     let b = id_of(&app.create_user("b@acme.example.com").await);
     let org = app.org_id.clone();
 
-    let v = engine(&app, |c| seat_admin::remove_member(c, &org, &a, &actor())).expect("remove");
+    let v = engine(&app, |c| {
+        seat_admin::remove_from_seats(c, &org, &a, &actor())
+    })
+    .expect("remove");
     assert_eq!(v.row.seat_status, "inactive");
     let got = app.get(&format!("/Users/{a}")).await.body;
     assert_eq!(got["active"], true, "the IdP's `active` is untouched");
@@ -669,7 +672,10 @@ async fn admin_removal_frees_the_seat_but_keeps_active() {
     assert_eq!(v.row.seat_status, "pending");
     assert_eq!(v.queue_position, Some(1));
     // Removing a pending member takes it out of the queue.
-    engine(&app, |c| seat_admin::remove_member(c, &org, &a, &actor())).expect("remove");
+    engine(&app, |c| {
+        seat_admin::remove_from_seats(c, &org, &a, &actor())
+    })
+    .expect("remove");
     assert!(user_seat(&app, &a).await.get("queuePosition").is_none());
 
     // While the IdP has the user deactivated, an admin cannot assign it a seat.
@@ -679,14 +685,17 @@ async fn admin_removal_frees_the_seat_but_keeps_active() {
     // The IdP reactivates: it claims again or queues at the back.
     let u = set_active(&app, "a@acme.example.com", &a, true).await;
     assert_eq!(seat(&u)["status"], "pending");
-    engine(&app, |c| seat_admin::remove_member(c, &org, &b, &actor())).expect("remove b");
+    engine(&app, |c| {
+        seat_admin::remove_from_seats(c, &org, &b, &actor())
+    })
+    .expect("remove b");
     assert_eq!(user_seat(&app, &a).await["status"], "active");
     app.assert_seat_invariants();
 }
 
 #[tokio::test]
 async fn move_and_swap_tiers() {
-    let app = spawn_app_with_seats(3, 1).await;
+    let app = TestApp::builder().seats(3, 1).spawn().await;
     let org = app.org_id.clone();
     let u1 = id_of(&app.create_user("u1@acme.example.com").await);
     let u2 = id_of(&app.create_user("u2@acme.example.com").await);
@@ -745,7 +754,7 @@ async fn move_and_swap_tiers() {
 
 #[tokio::test]
 async fn giving_a_seat_queues_the_member_it_was_taken_from_at_the_back() {
-    let app = spawn_app_with_seats(0, 1).await;
+    let app = TestApp::builder().seats(0, 1).spawn().await;
     let org = app.org_id.clone();
     let m = id_of(&app.create_user("m@acme.example.com").await);
     let p1 = id_of(&app.create_user("p1@acme.example.com").await);
@@ -800,7 +809,7 @@ async fn create_group(app: &TestApp, name: &str, members: &[&String]) -> String 
 
 #[tokio::test]
 async fn group_tier_policy_decides_the_tier_when_a_seat_is_given() {
-    let app = spawn_app_with_seats(0, 0).await;
+    let app = TestApp::builder().seats(0, 0).spawn().await;
     let org = app.org_id.clone();
     // IdPs create users first and push groups afterwards: all four wait for seats.
     let mut u = Vec::new();

@@ -5,7 +5,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn missing_or_wrong_token_is_401_with_bearer_challenge() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app
         .client
         .get(format!("{}/Users", app.base))
@@ -38,7 +38,7 @@ async fn missing_or_wrong_token_is_401_with_bearer_challenge() {
 
 #[tokio::test]
 async fn revoked_token_stops_working_at_once() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     assert_eq!(app.get("/Users").await.status, StatusCode::OK);
     let org = app.org_id.clone();
     let token_id = app.token.split('_').nth(1).unwrap().to_string();
@@ -50,7 +50,7 @@ async fn revoked_token_stops_working_at_once() {
 
 #[tokio::test]
 async fn one_organization_never_sees_another() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let (_, other_token) = new_org(
         &app.db,
         "globex",
@@ -140,14 +140,11 @@ async fn one_organization_never_sees_another() {
 
 #[tokio::test]
 async fn oversized_bodies_are_413_with_a_scim_error() {
-    let app = spawn_app_with(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        |s| s.http.max_body_bytes = 2048,
-    )
-    .await;
+    let app = TestApp::builder()
+        .seats(1, 0)
+        .settings(|s| s.http.max_body_bytes = 2048)
+        .spawn()
+        .await;
     let big = "x".repeat(4096);
     let r = app
         .post(
@@ -161,6 +158,6 @@ async fn oversized_bodies_are_413_with_a_scim_error() {
 
 #[tokio::test]
 async fn unknown_endpoints_are_scim_404s() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     assert_scim_error(&app.get("/Nope").await, 404, None);
 }

@@ -32,7 +32,7 @@ async fn request_link(client: &reqwest::Client, addr: &str, email: &str) -> reqw
 
 #[tokio::test]
 async fn repeated_link_requests_mail_an_address_only_a_few_times_and_answer_the_same() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let email = "flood@acme.example.com";
     add_member_email(&app, email, Role::Admin);
     let client = browser_client(false);

@@ -99,19 +99,19 @@ async fn spawn_receiver(fail_first: usize) -> Receiver {
 
 /// A billing app whose webhook deliveries run every 30 ms and retry after 50 ms.
 async fn alert_app(standard: i64, premium: i64, deliver: bool) -> TestApp {
-    spawn_billing_app(
-        Seats { standard, premium },
-        contract_from(date(2026, 1, 1), true),
-        date(2026, 3, 1),
-        move |s| {
+    TestApp::builder()
+        .seats(standard, premium)
+        .contract(contract_from(date(2026, 1, 1), true))
+        .today(date(2026, 3, 1))
+        .settings(move |s| {
             s.webhooks.delivery_interval = deliver.then_some(Duration::from_millis(30));
             s.webhooks.retry_base = Duration::from_millis(50);
             s.webhooks.timeout = Duration::from_secs(5);
             // The receiver and the never-answering URLs are on loopback.
             s.outbound = scim_seats::outbound::Policy::parse("127.0.0.1").unwrap();
-        },
-    )
-    .await
+        })
+        .spawn()
+        .await
 }
 
 async fn set_alerts(app: &TestApp, owner: &str, body: Value) -> Resp {

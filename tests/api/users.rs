@@ -5,7 +5,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn create_get_replace_delete_user() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app
         .post(
             "/Users",
@@ -76,7 +76,7 @@ async fn create_get_replace_delete_user() {
 
 #[tokio::test]
 async fn attribute_names_are_case_insensitive_and_booleans_coerced() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app
         .post(
             "/Users",
@@ -92,7 +92,7 @@ async fn attribute_names_are_case_insensitive_and_booleans_coerced() {
 
 #[tokio::test]
 async fn read_only_and_unknown_attributes_are_ignored_on_write() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app
         .post(
             "/Users",
@@ -119,7 +119,7 @@ async fn read_only_and_unknown_attributes_are_ignored_on_write() {
 
 #[tokio::test]
 async fn duplicate_user_name_in_any_case_is_409() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     app.create_user("Carol@X.com").await;
     let pools_before = app.pools();
     let r = app.post("/Users", user("carol@x.COM")).await;
@@ -141,7 +141,7 @@ async fn duplicate_user_name_in_any_case_is_409() {
 
 #[tokio::test]
 async fn malformed_bodies_get_scim_errors_and_change_nothing() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let send_raw = |body: &'static str| {
         app.client
             .post(format!("{}/Users", app.base))
@@ -179,7 +179,7 @@ async fn malformed_bodies_get_scim_errors_and_change_nothing() {
 
 #[tokio::test]
 async fn plain_application_json_is_accepted() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let r = app
         .client
         .post(format!("{}/Users", app.base))
@@ -194,7 +194,7 @@ async fn plain_application_json_is_accepted() {
 
 #[tokio::test]
 async fn list_pages_and_filters_by_eq() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     for i in 0..7 {
         let r = app
             .post(
@@ -264,7 +264,7 @@ async fn list_pages_and_filters_by_eq() {
 /// back alone. 40 concurrent creates of 20 names, each sent twice: exactly one of each pair wins.
 #[tokio::test]
 async fn concurrent_duplicates_fail_alone() {
-    let app = spawn_app_with_seats(10, 0).await;
+    let app = TestApp::builder().seats(10, 0).spawn().await;
     let sends = (0..40).map(|i| {
         let app = &app;
         async move {

@@ -42,14 +42,7 @@ pub async fn sign_in_by_invitation(app: &TestApp, browser: &mut Browser, email: 
 
 #[tokio::test]
 async fn an_invited_person_opens_the_link_accepts_and_lands_signed_in() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 1,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 1).manual_jobs().spawn().await;
     let token = invite(&app, "olga@acme.example.com", "owner").await;
     let Some(mut browser) = Browser::start("invitation_accept").await else {
         return;
@@ -117,14 +110,7 @@ fn hidden(html: &str, name: &str) -> String {
 
 #[tokio::test]
 async fn accepting_without_the_form_token_is_refused_and_changes_nothing() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let token = invite(&app, "mia@acme.example.com", "member").await;
     let client = cookie_client();
     let page = client
@@ -200,14 +186,7 @@ async fn accepting_without_the_form_token_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_voided_or_unknown_invitation_gets_a_clear_page() {
-    let app = spawn_owner_app(
-        Seats {
-            standard: 1,
-            premium: 0,
-        },
-        None,
-    )
-    .await;
+    let app = TestApp::builder().seats(1, 0).manual_jobs().spawn().await;
     let old = invite(&app, "ned@acme.example.com", "member").await;
     let _new = invite(&app, "ned@acme.example.com", "member").await;
     let client = cookie_client();

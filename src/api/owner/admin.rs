@@ -11,7 +11,7 @@ use crate::domain::members::Role;
 use crate::domain::sso::{self, SsoInput};
 use crate::domain::{domains, tokens};
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn list_domains(
     session: OwnerSession,

@@ -8,7 +8,7 @@ use crate::auth::OwnerSession;
 use crate::domain::contracts;
 use crate::domain::members::Role;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn get(session: OwnerSession, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     session.require(Role::Owner)?;

@@ -9,7 +9,7 @@ use crate::auth::OwnerSession;
 use crate::domain::events;
 use crate::domain::members::Role;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct FeedQuery {

@@ -9,7 +9,7 @@ use crate::auth::OwnerSession;
 use crate::domain::members::Role;
 use crate::domain::{seat_policy, Tier};
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn list(
     session: OwnerSession,

@@ -10,7 +10,7 @@ use crate::auth::OwnerSession;
 use crate::domain::invitations;
 use crate::domain::members::Role;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn accept_url(state: &AppState) -> String {
     invitations::accept_url(&state.settings.mail.public_url)

@@ -9,7 +9,7 @@ use crate::auth::OwnerSession;
 use crate::domain::invoices::{self, InvoiceView};
 use crate::domain::members::Role;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const MAX_PER_PAGE: i64 = 100;
 

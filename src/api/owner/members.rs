@@ -14,7 +14,7 @@ use crate::auth::OwnerSession;
 use crate::domain::member_admin::{self, MemberFilter};
 use crate::domain::members::Role;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const MAX_PER_PAGE: i64 = 100;
 

@@ -9,7 +9,7 @@ use crate::auth::OwnerSession;
 use crate::domain::members::Role;
 use crate::domain::oauth;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Where clients trade their secret for an access token, as this request reached the server.
 fn token_url(req: &HttpRequest) -> String {

@@ -11,7 +11,7 @@ use crate::auth::OwnerSession;
 use crate::domain::members::Role;
 use crate::domain::provisioning_log::{self, Query};
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct LogQuery {

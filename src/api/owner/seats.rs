@@ -6,11 +6,11 @@ use serde_json::json;
 use super::render;
 use crate::api::body::read_json;
 use crate::auth::OwnerSession;
+use crate::domain::inventory;
 use crate::domain::members::Role;
 use crate::domain::seat_orders::{self, OrderRequest};
-use crate::domain::seats;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
@@ -29,7 +29,7 @@ pub async fn preview(
         .db
         .read(move |c| {
             let plan = seat_orders::preview(c, &org_id, &order, today)?;
-            Ok((plan, seats::inventory(c, &org_id)?))
+            Ok((plan, inventory::pools(c, &org_id)?))
         })
         .await?;
     let mut out = render::quote(&plan.quote);

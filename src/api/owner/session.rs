@@ -7,7 +7,7 @@ use crate::auth::jwt;
 use crate::domain::members::Member;
 use crate::domain::users::UserView;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn issue(state: &AppState, member: &Member, account: &UserView) -> Result<Value, Error> {
     let ttl = state.settings.auth.session_ttl;

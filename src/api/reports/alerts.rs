@@ -9,7 +9,7 @@ use crate::auth::OwnerSession;
 use crate::domain::alerts::{self, AlertConfig};
 use crate::domain::members::Role;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::alerts::AlertRow;
 
 /// `PUT /api/v1/settings/alerts`, as the OpenAPI document describes it; the handler reads

@@ -7,7 +7,6 @@
 pub mod alerts;
 pub mod audit;
 pub mod ops;
-pub mod page;
 pub mod pending;
 pub mod usage;
 
@@ -33,8 +32,6 @@ fn routes() -> Vec<(RouteDoc, Route)> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // The old report page's address, for browsers and bookmarks: not part of the API document.
-    cfg.route("/reports", web::get().to(page::show));
     for (d, route) in routes() {
         cfg.route(d.path, route);
     }

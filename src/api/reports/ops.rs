@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::metrics::Metrics;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store;
 
 /// Readiness gives up after this long (a stuck pool must not hang the load balancer's probe).

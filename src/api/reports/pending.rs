@@ -9,7 +9,7 @@ use crate::auth::OwnerSession;
 use crate::domain::members::Role;
 use crate::domain::reports::{self, PendingEntry, PendingSummary};
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{self, reports::From};
 
 pub const MAX_PER_PAGE: i64 = 500;

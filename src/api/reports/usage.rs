@@ -9,7 +9,7 @@ use crate::auth::OwnerSession;
 use crate::domain::members::Role;
 use crate::domain::reports::{self, Usage};
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn usage_json(u: &Usage, with_prices: bool) -> Value {
     let alert_state = match u.threshold {

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::scim::bulk::{parse_bulk_request, Failure, Report};
 use crate::scim::error::ScimErrorKind;
 use crate::scim::schema::BULK_RESPONSE;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn bulk(
     client: ScimClient,

@@ -11,7 +11,7 @@ use crate::auth::scim_client::base_url;
 use crate::error::Error;
 use crate::scim::list::list_response;
 use crate::scim::schema::{Registry, SERVICE_PROVIDER_CONFIG};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A `filter` on a discovery endpoint is refused with 403 (RFC 7644 §4: the service provider
 /// SHOULD, so that a client never takes the unfiltered answer for a filtered one).

@@ -15,7 +15,7 @@ use crate::api::body::read_json;
 use crate::domain::Preconditions;
 use crate::error::Error;
 use crate::scim::list::ListQuery;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, Error> {
     req.app_data::<web::Data<AppState>>()

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::scim::list::list_response;
 use crate::scim::patch::parse_patch_request;
 use crate::scim::schema::Registry;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn respond(status: StatusCode, view: &GroupView, client: &ScimClient, p: &Projection) -> ScimJson {
     let body = p.apply(

@@ -11,7 +11,7 @@ pub mod users;
 use actix_web::{guard, http::header, web, HttpRequest, Route};
 
 use crate::domain::Preconditions;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Each path lists its methods and names them for `Allow`; any other method gets 405 with

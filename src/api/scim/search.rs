@@ -11,7 +11,7 @@ use crate::domain::search::Found;
 use crate::error::Error;
 use crate::scim::list::list_response;
 use crate::scim::schema::Registry;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn root(
     client: ScimClient,

@@ -8,7 +8,7 @@ use super::flash::Incoming;
 use super::{format, layout, show, Pager};
 use crate::domain::invoices::{self, InvoiceView};
 use crate::domain::members::Role;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Layout;
 use crate::web::page::{self, PageError};
 use crate::web::session::SignedIn;

@@ -11,7 +11,7 @@ use super::{format, layout, query_of, show, tier_label, Pager};
 use crate::domain::invitations::{self, NewInvitation};
 use crate::domain::member_admin::{self, MemberFilter, MemberView};
 use crate::domain::members::Role;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::csrf::{NoFields, Submitted};
 use crate::web::layout::Layout;
 use crate::web::page::{urlencode, PageError};

@@ -19,8 +19,8 @@ use super::layout::Layout;
 use super::page::{self, PageError};
 use super::session::SignedIn;
 use crate::domain::members::Role;
-use crate::domain::reports;
-use crate::startup::AppState;
+use crate::domain::overview;
+use crate::state::AppState;
 use flash::Incoming;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -224,7 +224,7 @@ pub async fn overview(
     let today = state.clock.today();
     let o = state
         .db
-        .read(move |c| reports::overview(c, &org_id, &me, today))
+        .read(move |c| overview::get(c, &org_id, &me, today))
         .await?;
     let role = who.session.role;
     let u = &o.usage;

@@ -10,7 +10,7 @@ use super::flash::Incoming;
 use super::{format, layout, show, Pager};
 use crate::domain::members::Role;
 use crate::domain::reports;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store;
 use crate::web::layout::Layout;
 use crate::web::page::PageError;

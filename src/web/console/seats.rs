@@ -14,7 +14,7 @@ use crate::domain::members::Role;
 use crate::domain::seat_orders::{self, Editor, OrderRequest};
 use crate::domain::web_sessions::random_secret;
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::csrf::Submitted;
 use crate::web::layout::Layout;
 use crate::web::page::{self, PageError};

@@ -16,7 +16,7 @@ use crate::domain::sso::{self, SsoInput};
 use crate::domain::Actor;
 use crate::domain::{domains, org_settings, seat_policy, tokens, Tier};
 use crate::error::Error;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::DbConn;
 use crate::web::csrf::{NoFields, Submitted};
 use crate::web::layout::Layout;

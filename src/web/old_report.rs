@@ -11,5 +11,5 @@ pub const CONSOLE_PENDING: &str = "/console/pending";
 
 pub async fn show() -> HttpResponse {
     // Any `?token=` is dropped, never stored.
-    crate::web::page::see_other(CONSOLE_PENDING)
+    super::page::see_other(CONSOLE_PENDING)
 }
