@@ -11,7 +11,8 @@ use rust_decimal::Decimal;
 use crate::auth::jwt::{self, JwtKeys};
 use crate::config::{Settings, DEFAULT_BIND, DEFAULT_DATABASE_URL};
 use crate::domain::{
-    contracts::NewContract, members, oauth, orgs, renewal, seat_policy, tokens, Actor, Source, Tier,
+    billing::contracts::NewContract, billing::renewal, members, oauth, orgs, seats::seat_policy,
+    tokens, Actor, Source, Tier,
 };
 use crate::startup::Application;
 use crate::store::Db;
@@ -420,7 +421,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let accept_url = format!(
                     "{}{}",
                     public_url.trim_end_matches('/'),
-                    crate::domain::invitations::ACCEPT_PATH
+                    crate::domain::members::invitations::ACCEPT_PATH
                 );
                 let (org, invitation) =
                     db.write_sync(|c| orgs::create_full(c, &new, &opts, &accept_url))?;

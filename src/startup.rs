@@ -16,7 +16,7 @@ use crate::store::Db;
 pub struct Application {
     port: u16,
     server: Server,
-    renewals: Option<crate::domain::renewal::Job>,
+    renewals: Option<crate::domain::billing::renewal::Job>,
     mail: Option<crate::domain::mail::Delivery>,
     webhooks: Option<crate::webhooks::Deliverer>,
     events: Option<crate::event_hooks::EventDeliverer>,
@@ -47,7 +47,7 @@ impl Application {
         let renewals = settings
             .billing
             .renewal_interval
-            .map(|every| crate::domain::renewal::Job::new(db.clone(), clock, every));
+            .map(|every| crate::domain::billing::renewal::Job::new(db.clone(), clock, every));
         // Mail is delivered after commit, outside every seat transaction.
         if settings.mail.sender.name() == "log" {
             tracing::warn!(

@@ -19,6 +19,12 @@
 //!   the midpoint), to the currency's minor unit; the total is the sum of the rounded lines.
 //!   No intermediate value is ever rounded.
 
+pub mod contracts;
+pub mod invoices;
+pub mod renewal;
+pub mod seat_orders;
+pub mod seat_upgrade;
+
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;

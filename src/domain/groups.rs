@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use super::{audit, inventory, seats, tier_moves, Actor, Preconditions, Version};
+use super::{audit, seats, seats::inventory, seats::tier_moves, Actor, Preconditions, Version};
 use crate::error::Error;
 use crate::scim::error::ScimError;
 use crate::scim::filter::{parse_for, TypedFilter};

@@ -1,6 +1,13 @@
 //! Organization members and their roles: who may act on the owner API. Exactly one Primary
 //! Owner per organization (a partial unique index backs this up on both backends).
 
+pub mod accounts;
+pub mod domains;
+pub mod invitations;
+pub mod member_admin;
+pub mod signin_links;
+pub mod web_sessions;
+
 use std::fmt;
 
 use serde_json::json;

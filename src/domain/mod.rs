@@ -1,18 +1,10 @@
 //! Rules: provisioning, the seat engine, organizations and tokens. Calls `store`, never HTTP.
 
-pub mod accounts;
-pub mod alerts;
 pub mod audit;
 pub mod billing;
-pub mod contracts;
-pub mod domains;
 pub mod events;
 pub mod groups;
-pub mod inventory;
-pub mod invitations;
-pub mod invoices;
 pub mod mail;
-pub mod member_admin;
 pub mod members;
 pub mod oauth;
 pub mod org_settings;
@@ -21,21 +13,14 @@ pub mod overview;
 pub mod provisioning;
 pub mod provisioning_log;
 pub mod reassign;
-pub mod renewal;
 pub mod reports;
 pub mod search;
 pub mod seat_admin;
 pub mod seat_decisions;
-pub mod seat_orders;
-pub mod seat_policy;
-pub mod seat_upgrade;
 pub mod seats;
-pub mod signin_links;
 pub mod sso;
-pub mod tier_moves;
 pub mod tokens;
 pub mod users;
-pub mod web_sessions;
 
 use std::fmt;
 

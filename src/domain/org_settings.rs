@@ -3,7 +3,7 @@
 //! the owner API's settings routes make.
 
 use super::oauth::{self, ClientView};
-use super::{alerts, domains, seat_policy, tokens};
+use super::{members::domains, seats::alerts, seats::seat_policy, tokens};
 use crate::error::Error;
 use crate::store::{self, alerts::AlertRow, sso::SsoRow, tokens::TokenRow, DbConn};
 

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 
-use super::contracts::{self, NewContract};
-use super::domains::validate_domain;
-use super::invitations;
+use super::billing::contracts::{self, NewContract};
+use super::members::domains::validate_domain;
+use super::members::invitations;
 use super::members::{self, Role};
 use super::{audit, Actor, Tier};
 use crate::error::Error;

@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 
-use super::member_admin::{self, MemberView};
-use super::{contracts, reports};
+use super::members::member_admin::{self, MemberView};
+use super::{billing::contracts, reports};
 use crate::error::Error;
 use crate::store::{self, DbConn};
 

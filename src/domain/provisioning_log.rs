@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::events::Event;
-use super::{inventory, tier_moves, Tier};
+use super::{seats::inventory, seats::tier_moves, Tier};
 use crate::error::Error;
 use crate::store::{self, provisioning_log::LogFilter, provisioning_log::LogRow, DbConn};
 
@@ -259,7 +259,7 @@ pub fn check_health(conn: &mut DbConn, org_id: &str) -> Result<bool, Error> {
     {
         return Ok(false);
     }
-    super::alerts::fire_event(
+    super::seats::alerts::fire_event(
         conn,
         org_id,
         EVENT_IDP_HEALTH,

@@ -9,8 +9,8 @@
 
 use serde_json::json;
 
-use super::inventory::{self, load, save, seat_state, STATUS_ACTIVE, STATUS_PENDING};
 use super::seats;
+use super::seats::inventory::{self, load, save, seat_state, STATUS_ACTIVE, STATUS_PENDING};
 use super::users::{self, UserView};
 use super::{audit, Actor, Tier};
 use crate::error::Error;

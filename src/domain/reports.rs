@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
+use super::billing::seat_orders::{self, OrderRequest};
 use super::billing::{self, Quote, SeatOrder};
-use super::seat_orders::{self, OrderRequest};
-use super::{contracts, inventory, tier_moves, Tier};
+use super::{billing::contracts, seats::inventory, seats::tier_moves, Tier};
 use crate::error::Error;
 use crate::store::{self, reports::From, DbConn};
 

@@ -9,8 +9,8 @@
 
 use serde_json::json;
 
-use super::inventory::{self, load, save, seat_state, STATUS_INACTIVE};
 use super::seats;
+use super::seats::inventory::{self, load, save, seat_state, STATUS_INACTIVE};
 use super::users::{self, UserView};
 use super::{audit, Actor};
 use crate::error::Error;

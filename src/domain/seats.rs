@@ -3,14 +3,19 @@
 //! caller took the organization lock (`inventory::lock_org`), so the invariants hold under concurrency:
 //! `0 <= claimed <= purchased` per tier, and no seat is free while someone waits.
 
+pub mod alerts;
+pub mod inventory;
+pub mod seat_policy;
+pub mod tier_moves;
+
 use serde::Serialize;
 use serde_json::json;
 
-use super::inventory::{
+use super::seat_decisions::Decided;
+use super::seats::inventory::{
     lock_org, seat_state, SeatState, STATUS_ACTIVE, STATUS_INACTIVE, STATUS_PENDING,
 };
-use super::seat_decisions::Decided;
-use super::{alerts, audit, tier_moves, Actor, Tier};
+use super::{audit, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, users::UserRow, DbConn};
 

@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::accounts::{self, Ensured};
-use super::inventory::{STATUS_ACTIVE, STATUS_PENDING};
+use super::members::accounts::{self, Ensured};
 use super::members::{self, Member, Role};
+use super::seats::inventory::{STATUS_ACTIVE, STATUS_PENDING};
 use super::users::UserView;
-use super::{audit, domains, Actor, Source};
+use super::{audit, members::domains, Actor, Source};
 use crate::error::Error;
 use crate::store::{self, sso::FlowRow, sso::SsoRow, DbConn};
 

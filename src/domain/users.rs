@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::inventory::{self, STATUS_ACTIVE, STATUS_INACTIVE};
 use super::seats;
+use super::seats::inventory::{self, STATUS_ACTIVE, STATUS_INACTIVE};
 use super::{audit, Actor, Preconditions, Tier, Version};
 use crate::error::Error;
 use crate::scim::error::ScimError;

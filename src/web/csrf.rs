@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use super::page::PageError;
 use super::session::SignedIn;
-use crate::domain::web_sessions::random_secret;
+use crate::domain::members::web_sessions::random_secret;
 use crate::error::Error;
 
 pub const PRE_SESSION_COOKIE: &str = "scim_seats_csrf";

@@ -10,7 +10,7 @@ use super::csrf;
 use super::layout::Layout;
 use super::page::{self, PageError};
 use super::session;
-use crate::domain::invitations;
+use crate::domain::members::invitations;
 use crate::error::Error;
 use crate::state::AppState;
 

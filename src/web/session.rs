@@ -12,8 +12,8 @@ use subtle::ConstantTimeEq;
 use super::csrf::{NoFields, Submitted};
 use super::page::{self, PageError};
 use crate::auth::OwnerSession;
+use crate::domain::members::web_sessions;
 use crate::domain::members::Member;
-use crate::domain::web_sessions;
 use crate::error::Error;
 use crate::state::AppState;
 

@@ -11,7 +11,7 @@ use super::csrf;
 use super::layout::Layout;
 use super::page::{self, PageError};
 use super::session;
-use crate::domain::{signin_links, sso};
+use crate::domain::{members::signin_links, sso};
 use crate::error::Error;
 use crate::state::AppState;
 

@@ -571,8 +571,11 @@ async fn upgrades_keep_the_queue_waiting_until_seats_are_free() {
     app.assert_seat_invariants();
 }
 
-fn renew(app: &TestApp, today: chrono::NaiveDate) -> Vec<scim_seats::domain::renewal::Outcome> {
-    scim_seats::domain::renewal::renew_due(&app.db, today).expect("renew")
+fn renew(
+    app: &TestApp,
+    today: chrono::NaiveDate,
+) -> Vec<scim_seats::domain::billing::renewal::Outcome> {
+    scim_seats::domain::billing::renewal::renew_due(&app.db, today).expect("renew")
 }
 
 #[tokio::test]
@@ -596,10 +599,10 @@ async fn renewal_keeps_seats_in_use_at_full_price_once() {
     // Two processes at once, then again: one renewal.
     let (a, b) = (app.db.clone(), app.db.clone());
     let t1 = std::thread::spawn(move || {
-        scim_seats::domain::renewal::renew_due(&a, date(2027, 1, 1)).expect("renew")
+        scim_seats::domain::billing::renewal::renew_due(&a, date(2027, 1, 1)).expect("renew")
     });
     let t2 = std::thread::spawn(move || {
-        scim_seats::domain::renewal::renew_due(&b, date(2027, 1, 1)).expect("renew")
+        scim_seats::domain::billing::renewal::renew_due(&b, date(2027, 1, 1)).expect("renew")
     });
     let n = t1.join().unwrap().len() + t2.join().unwrap().len();
     assert_eq!(n, 1, "renewed exactly once");
@@ -661,7 +664,7 @@ async fn renewal_keeps_the_queue_and_renews_zero_seats_without_invoice() {
     let outcomes = renew(&app, date(2027, 1, 1));
     assert_eq!(
         outcomes,
-        [scim_seats::domain::renewal::Outcome::Renewed {
+        [scim_seats::domain::billing::renewal::Outcome::Renewed {
             org_id: empty_org,
             term_start: date(2027, 1, 1),
             standard: 0,
@@ -683,7 +686,7 @@ async fn a_contract_that_does_not_renew_expires_and_refuses_purchases() {
     let outcomes = renew(&app, date(2027, 1, 2));
     assert!(matches!(
         outcomes.as_slice(),
-        [scim_seats::domain::renewal::Outcome::Expired { .. }]
+        [scim_seats::domain::billing::renewal::Outcome::Expired { .. }]
     ));
     assert!(renew(&app, date(2027, 1, 2)).is_empty());
     assert_eq!(app.invoice_count("renewal"), 0);

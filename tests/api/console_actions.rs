@@ -23,7 +23,7 @@ impl Session {
             .db
             .write_sync(move |c| {
                 let m = scim_seats::domain::members::find(c, &org, &id)?.expect("member");
-                scim_seats::domain::web_sessions::start(
+                scim_seats::domain::members::web_sessions::start(
                     c,
                     &m,
                     scim_seats::store::now(),

@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use scim_seats::domain::alerts::{EVENT_BELOW_THRESHOLD, EVENT_QUEUE_NONEMPTY};
+use scim_seats::domain::seats::alerts::{EVENT_BELOW_THRESHOLD, EVENT_QUEUE_NONEMPTY};
 use scim_seats::scim::limits::{MAX_INDEXED_BYTES, MAX_PAGE_BYTES, MAX_VALUES};
 
 const NUL: &str = "a\u{0}b";
@@ -947,7 +947,7 @@ fn hold_the_write_lock(app: &TestApp, hold: Duration) -> std::thread::JoinHandle
     let (held, is_held) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
         db.write_sync(|c| {
-            scim_seats::domain::inventory::lock_org(c, &org)?;
+            scim_seats::domain::seats::inventory::lock_org(c, &org)?;
             let _ = held.send(());
             std::thread::sleep(hold);
             Ok(())

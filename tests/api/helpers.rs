@@ -463,7 +463,7 @@ pub fn assert_scim_error(r: &Resp, status: u16, scim_type: Option<&str>) {
 
 // --- Owner API and billing ----------------------------------------------------------------
 
-pub use scim_seats::domain::contracts::NewContract;
+pub use scim_seats::domain::billing::contracts::NewContract;
 pub use scim_seats::domain::members::Role;
 
 pub fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
@@ -786,7 +786,7 @@ pub fn set_group_tier(app: &TestApp, group_id: &str, tier: scim_seats::domain::T
     let (org, group) = (app.org_id.clone(), group_id.to_string());
     app.db
         .write_sync(move |c| {
-            scim_seats::domain::seat_policy::set_group_tier(
+            scim_seats::domain::seats::seat_policy::set_group_tier(
                 c,
                 &org,
                 &group,

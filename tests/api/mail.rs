@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use scim_seats::domain::invitations::ACCEPT_PATH;
+use scim_seats::domain::members::invitations::ACCEPT_PATH;
 use scim_seats::smtp::SmtpSender;
 
 use crate::helpers::*;

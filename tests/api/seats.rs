@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use scim_seats::domain::{reassign, seat_admin, seat_policy, seats, Actor, Tier};
+use scim_seats::domain::{reassign, seat_admin, seats, seats::seat_policy, Actor, Tier};
 use scim_seats::error::Error;
 use scim_seats::store::{self, Db};
 

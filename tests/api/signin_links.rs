@@ -1,8 +1,8 @@
 //! Sign-in link requests over HTTP: the mail throttle per address.
 
 use reqwest::StatusCode;
+use scim_seats::domain::members::signin_links::MAX_MAILS_PER_WINDOW;
 use scim_seats::domain::members::Role;
-use scim_seats::domain::signin_links::MAX_MAILS_PER_WINDOW;
 
 use crate::helpers::*;
 use crate::idp::browser_client;

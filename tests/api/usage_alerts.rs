@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use scim_seats::domain::alerts::{EVENT_BELOW_THRESHOLD, EVENT_QUEUE_NONEMPTY};
+use scim_seats::domain::seats::alerts::{EVENT_BELOW_THRESHOLD, EVENT_QUEUE_NONEMPTY};
 
 const SECRET: &str = "a-webhook-secret-of-some-length";
 

@@ -9,7 +9,7 @@ use super::people;
 use crate::auth::OwnerSession;
 use crate::domain::members::Role;
 use crate::domain::sso::{self, SsoInput};
-use crate::domain::{domains, tokens};
+use crate::domain::{members::domains, tokens};
 use crate::error::Error;
 use crate::state::AppState;
 

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::render;
 use crate::auth::OwnerSession;
-use crate::domain::contracts;
+use crate::domain::billing::contracts;
 use crate::domain::members::Role;
 use crate::error::Error;
 use crate::state::AppState;

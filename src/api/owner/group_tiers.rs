@@ -7,7 +7,7 @@ use serde_json::json;
 use super::input::{self, TierRequest};
 use crate::auth::OwnerSession;
 use crate::domain::members::Role;
-use crate::domain::{seat_policy, Tier};
+use crate::domain::{seats::seat_policy, Tier};
 use crate::error::Error;
 use crate::state::AppState;
 

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::input::{self, AcceptRequest, InvitationQuery, InviteRequest};
 use super::{people, session};
 use crate::auth::OwnerSession;
-use crate::domain::invitations;
+use crate::domain::members::invitations;
 use crate::domain::members::Role;
 use crate::error::Error;
 use crate::state::AppState;

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::render;
 use crate::auth::OwnerSession;
-use crate::domain::invoices::{self, InvoiceView};
+use crate::domain::billing::invoices::{self, InvoiceView};
 use crate::domain::members::Role;
 use crate::error::Error;
 use crate::state::AppState;

@@ -11,7 +11,7 @@ use super::input::{
 };
 use super::people;
 use crate::auth::OwnerSession;
-use crate::domain::member_admin::{self, MemberFilter};
+use crate::domain::members::member_admin::{self, MemberFilter};
 use crate::domain::members::Role;
 use crate::error::Error;
 use crate::state::AppState;

@@ -225,7 +225,7 @@ pub fn document() -> OpenApi {
                         ObjectBuilder::new()
                             .schema_type(Type::String)
                             .min_length(Some(1))
-                            .max_length(Some(crate::domain::seat_orders::MAX_KEY_LEN)),
+                            .max_length(Some(crate::domain::billing::seat_orders::MAX_KEY_LEN)),
                     )),
             );
         }

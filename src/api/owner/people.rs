@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
-use crate::domain::invitations;
-use crate::domain::member_admin::MemberView;
+use crate::domain::members::invitations;
+use crate::domain::members::member_admin::MemberView;
 use crate::domain::members::Member;
 use crate::domain::users::UserView;
 use crate::store::{invitations::InvitationRow, tokens::TokenRow};

@@ -4,9 +4,9 @@
 
 use serde_json::{json, Value};
 
+use crate::domain::billing::contracts::Contract;
+use crate::domain::billing::invoices::{self, InvoiceView};
 use crate::domain::billing::{LineKind, MonthsLeft, Quote, Term};
-use crate::domain::contracts::Contract;
-use crate::domain::invoices::{self, InvoiceView};
 use crate::domain::Tier;
 use crate::error::Error;
 

@@ -6,9 +6,9 @@ use serde_json::json;
 use super::render;
 use crate::api::body::read_json;
 use crate::auth::OwnerSession;
-use crate::domain::inventory;
+use crate::domain::billing::seat_orders::{self, OrderRequest};
 use crate::domain::members::Role;
-use crate::domain::seat_orders::{self, OrderRequest};
+use crate::domain::seats::inventory;
 use crate::error::Error;
 use crate::state::AppState;
 

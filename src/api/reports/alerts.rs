@@ -6,8 +6,8 @@ use serde_json::json;
 
 use crate::api::body::read_json;
 use crate::auth::OwnerSession;
-use crate::domain::alerts::{self, AlertConfig};
 use crate::domain::members::Role;
+use crate::domain::seats::alerts::{self, AlertConfig};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store::alerts::AlertRow;

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::flash::Incoming;
 use super::{format, layout, show, Pager};
-use crate::domain::invoices::{self, InvoiceView};
+use crate::domain::billing::invoices::{self, InvoiceView};
 use crate::domain::members::Role;
 use crate::state::AppState;
 use crate::web::layout::Layout;

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::flash::{self, Incoming};
 use super::{format, layout, query_of, show, tier_label, Pager};
-use crate::domain::invitations::{self, NewInvitation};
-use crate::domain::member_admin::{self, MemberFilter, MemberView};
+use crate::domain::members::invitations::{self, NewInvitation};
+use crate::domain::members::member_admin::{self, MemberFilter, MemberView};
 use crate::domain::members::Role;
 use crate::state::AppState;
 use crate::web::csrf::{NoFields, Submitted};

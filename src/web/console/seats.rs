@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use super::flash::{self, Incoming};
 use super::{format, layout, show, tier_label};
+use crate::domain::billing::seat_orders::{self, Editor, OrderRequest};
+use crate::domain::members::web_sessions::random_secret;
 use crate::domain::members::Role;
-use crate::domain::seat_orders::{self, Editor, OrderRequest};
-use crate::domain::web_sessions::random_secret;
 use crate::error::Error;
 use crate::state::AppState;
 use crate::web::csrf::Submitted;

@@ -9,12 +9,12 @@ use serde_json::json;
 
 use super::flash::{self, Incoming};
 use super::{format, layout, show, tier_label};
-use crate::domain::alerts::{self, AlertConfig};
 use crate::domain::members::Role;
 use crate::domain::oauth;
+use crate::domain::seats::alerts::{self, AlertConfig};
 use crate::domain::sso::{self, SsoInput};
 use crate::domain::Actor;
-use crate::domain::{domains, org_settings, seat_policy, tokens, Tier};
+use crate::domain::{members::domains, org_settings, seats::seat_policy, tokens, Tier};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store::DbConn;

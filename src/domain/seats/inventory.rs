@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::Tier;
+use crate::domain::Tier;
 use crate::error::Error;
 use crate::store::{self, users::UserRow, DbConn};
 

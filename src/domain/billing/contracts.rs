@@ -5,8 +5,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use super::billing::{self, BillingError, Currency, Prices, Term};
-use super::{audit, Actor, Tier};
+use crate::domain::billing::{self, BillingError, Currency, Prices, Term};
+use crate::domain::{audit, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, contracts::ContractRow, DbConn};
 
@@ -174,7 +174,7 @@ pub fn get(conn: &mut DbConn, org_id: &str) -> Result<Contract, Error> {
 pub struct Standing {
     pub org: store::orgs::OrgRow,
     pub contract: Contract,
-    pub pools: Vec<super::inventory::PoolState>,
+    pub pools: Vec<crate::domain::seats::inventory::PoolState>,
     pub months_left: Option<billing::MonthsLeft>,
     pub purchase_refused: Option<String>,
     pub today: NaiveDate,
@@ -183,7 +183,7 @@ pub struct Standing {
 pub fn standing(conn: &mut DbConn, org_id: &str, today: NaiveDate) -> Result<Standing, Error> {
     let org = store::orgs::find(conn, org_id)?.ok_or_else(|| Error::not_found("organization"))?;
     let contract = get(conn, org_id)?;
-    let pools = super::inventory::pools(conn, org_id)?;
+    let pools = crate::domain::seats::inventory::pools(conn, org_id)?;
     Ok(Standing {
         months_left: billing::months_left(&contract.term, today).ok(),
         purchase_refused: contract.refuse_purchase(today),

@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 use serde_json::json;
 
-use super::billing::{self, Currency, LineKind, MonthsLeft, Quote, Term};
-use super::{audit, Actor, Tier};
+use crate::domain::billing::{self, Currency, LineKind, MonthsLeft, Quote, Term};
+use crate::domain::{audit, Actor, Tier};
 use crate::error::Error;
 use crate::store::{
     self,

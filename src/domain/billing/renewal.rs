@@ -12,10 +12,10 @@
 use chrono::NaiveDate;
 use serde_json::json;
 
-use super::billing::{self, BillingError};
-use super::contracts::Contract;
-use super::invoices::{self, IssueRequest, KIND_RENEWAL};
-use super::{audit, inventory, seats, Actor, Tier};
+use crate::domain::billing::contracts::Contract;
+use crate::domain::billing::invoices::{self, IssueRequest, KIND_RENEWAL};
+use crate::domain::billing::{self, BillingError};
+use crate::domain::{audit, seats, seats::inventory, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, Db, DbConn};
 

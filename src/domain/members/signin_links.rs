@@ -9,9 +9,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::mail::{self, Mail};
-use super::members::{self, Member};
-use super::{audit, Actor, Source};
+use crate::domain::mail::{self, Mail};
+use crate::domain::members::{self, Member};
+use crate::domain::{audit, Actor, Source};
 use crate::error::Error;
 use crate::store::{self, signin_links::LinkRow, DbConn};
 

@@ -4,11 +4,11 @@
 
 use serde_json::json;
 
-use super::accounts;
-use super::members::{self, Member, Role};
-use super::seat_admin;
-use super::users::{self, UserView};
-use super::{audit, Actor, Tier};
+use crate::domain::members::accounts;
+use crate::domain::members::{self, Member, Role};
+use crate::domain::seat_admin;
+use crate::domain::users::{self, UserView};
+use crate::domain::{audit, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, users::UserRow, DbConn};
 
@@ -139,7 +139,7 @@ pub fn move_tier(
     actor: &Actor,
 ) -> Result<UserView, Error> {
     let user = account_id(conn, org_id, id)?;
-    super::reassign::move_tier(conn, org_id, &user, tier, actor)
+    crate::domain::reassign::move_tier(conn, org_id, &user, tier, actor)
 }
 
 /// Swap the tiers of the accounts of `a` and `b` (members or accounts).
@@ -152,7 +152,7 @@ pub fn swap(
 ) -> Result<(UserView, UserView), Error> {
     let a = account_id(conn, org_id, a)?;
     let b = account_id(conn, org_id, b)?;
-    super::reassign::swap_tiers(conn, org_id, &a, &b, actor)
+    crate::domain::reassign::swap_tiers(conn, org_id, &a, &b, actor)
 }
 
 /// Give the seat of `from`'s account to the pending account `to`; `from` is queued.
@@ -165,7 +165,7 @@ pub fn give_seat(
 ) -> Result<(UserView, UserView), Error> {
     let from = account_id(conn, org_id, from)?;
     let to = account_id(conn, org_id, to)?;
-    super::reassign::give_seat(conn, org_id, &from, &to, actor)
+    crate::domain::reassign::give_seat(conn, org_id, &from, &to, actor)
 }
 
 fn load_member(conn: &mut DbConn, org_id: &str, id: &str) -> Result<Member, Error> {
@@ -355,11 +355,17 @@ pub fn directory(
     now: chrono::NaiveDateTime,
 ) -> Result<Directory, Error> {
     let (members, total) = list(conn, org_id, filter, offset, limit)?;
-    let open_invitations =
-        super::invitations::list(conn, org_id, Some(super::invitations::PENDING))?
-            .into_iter()
-            .filter(|r| super::invitations::effective_status(r, now) == super::invitations::PENDING)
-            .collect();
+    let open_invitations = crate::domain::members::invitations::list(
+        conn,
+        org_id,
+        Some(crate::domain::members::invitations::PENDING),
+    )?
+    .into_iter()
+    .filter(|r| {
+        crate::domain::members::invitations::effective_status(r, now)
+            == crate::domain::members::invitations::PENDING
+    })
+    .collect();
     Ok(Directory {
         members,
         total,
@@ -393,11 +399,11 @@ pub fn manage(
         .filter_map(|m| {
             let a = m.account?;
             let tier = a.row.seat_tier.clone()?;
-            (a.row.seat_status == super::inventory::STATUS_ACTIVE)
+            (a.row.seat_status == crate::domain::seats::inventory::STATUS_ACTIVE)
                 .then(|| (m.member.id, format!("{} ({tier})", m.member.email)))
         })
         .collect();
-    let pending = super::reports::pending_entries(
+    let pending = crate::domain::reports::pending_entries(
         conn,
         org_id,
         store::reports::From::Offset(0),

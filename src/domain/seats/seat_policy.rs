@@ -21,7 +21,7 @@
 
 use serde_json::json;
 
-use super::{audit, inventory, seats, tier_moves, Actor, Tier};
+use crate::domain::{audit, seats, seats::inventory, seats::tier_moves, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, seat_policy::GroupTierRow, DbConn};
 

@@ -9,7 +9,7 @@
 
 use serde_json::json;
 
-use super::{audit, Actor};
+use crate::domain::{audit, Actor};
 use crate::error::Error;
 use crate::store::{self, alerts::AlertRow, alerts::OutboxRow, DbConn};
 
@@ -110,7 +110,7 @@ fn fire(
 ) -> Result<(), Error> {
     let now = store::now();
     let id = uuid::Uuid::new_v4().to_string();
-    let seats = super::inventory::pools(conn, &settings.org_id)?;
+    let seats = crate::domain::seats::inventory::pools(conn, &settings.org_id)?;
     let body = json!({
         "id": id,
         "event": event,
@@ -229,7 +229,7 @@ pub fn configure(
     cfg: &AlertConfig,
     actor: &Actor,
 ) -> Result<AlertRow, Error> {
-    super::inventory::lock_org(conn, org_id)?;
+    crate::domain::seats::inventory::lock_org(conn, org_id)?;
     let (free, waiting) = current(conn, org_id, Step::Written)?;
     let row = AlertRow {
         org_id: org_id.to_string(),

@@ -12,11 +12,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::accounts::{self, Ensured};
-use super::mail::{self, Mail};
-use super::members::{self, validate_email, Member, Role};
-use super::users::UserView;
-use super::{audit, domains, Actor, Source};
+use crate::domain::mail::{self, Mail};
+use crate::domain::members::accounts::{self, Ensured};
+use crate::domain::members::{self, validate_email, Member, Role};
+use crate::domain::users::UserView;
+use crate::domain::{audit, members::domains, Actor, Source};
 use crate::error::Error;
 use crate::store::{self, invitations::InvitationRow, DbConn};
 

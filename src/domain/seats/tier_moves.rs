@@ -5,9 +5,9 @@
 
 use serde_json::json;
 
-use super::inventory::{save, seat_state, STATUS_ACTIVE};
-use super::seat_decisions::Decided;
-use super::{audit, Actor, Tier};
+use crate::domain::seat_decisions::Decided;
+use crate::domain::seats::inventory::{save, seat_state, STATUS_ACTIVE};
+use crate::domain::{audit, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, tier_waits::TierWaitRow, users::UserRow, DbConn};
 

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{audit, Actor};
+use crate::domain::{audit, Actor};
 use crate::error::Error;
 use crate::store::{self, DbConn};
 

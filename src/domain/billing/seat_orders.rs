@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::billing::{self, Quote, SeatOrder};
-use super::contracts::{self, Contract};
-use super::invoices::{self, InvoiceView, IssueRequest, KIND_SEAT_CHANGE};
-use super::{inventory, seat_upgrade, seats, Actor, Tier};
+use crate::domain::billing::contracts::{self, Contract};
+use crate::domain::billing::invoices::{self, InvoiceView, IssueRequest, KIND_SEAT_CHANGE};
+use crate::domain::billing::{self, Quote, SeatOrder};
+use crate::domain::{billing::seat_upgrade, seats, seats::inventory, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, DbConn};
 
@@ -246,10 +246,10 @@ pub fn confirm(
     )?
     .moved;
     // Before the invoice's event: the purchase, then what it is billed as.
-    super::events::emit_json(
+    crate::domain::events::emit_json(
         conn,
         org_id,
-        super::events::SEATS_PURCHASED,
+        crate::domain::events::SEATS_PURCHASED,
         None,
         serde_json::json!({
             "standard": req.order.add_standard,

@@ -11,10 +11,10 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use super::inventory::STATUS_INACTIVE;
-use super::members::Member;
-use super::users::{self, CreateOptions, UserView};
-use super::{seat_admin, Actor};
+use crate::domain::members::Member;
+use crate::domain::seats::inventory::STATUS_INACTIVE;
+use crate::domain::users::{self, CreateOptions, UserView};
+use crate::domain::{seat_admin, Actor};
 use crate::error::Error;
 use crate::store::{self, users::UserRow, DbConn};
 

@@ -14,8 +14,8 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::inventory::STATUS_ACTIVE;
-use super::{audit, Actor, Tier};
+use crate::domain::seats::inventory::STATUS_ACTIVE;
+use crate::domain::{audit, Actor, Tier};
 use crate::error::Error;
 use crate::store::{self, users::UserRow, DbConn};
 

@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDateTime};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::members::Member;
+use crate::domain::members::Member;
 use crate::error::Error;
 use crate::store::{self, web_sessions::SessionRow, DbConn};
 
