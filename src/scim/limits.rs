@@ -14,7 +14,6 @@
 use serde_json::Value;
 
 use super::error::{ScimError, ScimResult};
-use super::schema::{AttrDef, AttrType};
 
 /// Attributes kept in indexed columns (or compared through one): a PostgreSQL B-tree entry
 /// holds at most ~2,700 bytes, and these are names and identifiers.
@@ -40,26 +39,6 @@ pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// at a time never load 20 million rows. A single group is always shown whole.
 pub const MAX_PAGE_MEMBERS: i64 = 50_000;
 
-/// Names whose values live in indexed columns: `userName`, `externalId`, `displayName`
-/// (groups; users sort by it), email and member `value`s, and the short labels.
-const INDEXED: [&str; 6] = [
-    "userName",
-    "externalId",
-    "displayName",
-    "value",
-    "display",
-    "type",
-];
-
-/// The largest string `attr` accepts, in UTF-8 bytes.
-pub fn max_bytes(attr: &AttrDef) -> usize {
-    match attr.ty {
-        AttrType::Binary => MAX_BINARY_BYTES,
-        AttrType::String if INDEXED.contains(&attr.name) => MAX_INDEXED_BYTES,
-        _ => MAX_STRING_BYTES,
-    }
-}
-
 /// A NUL character refused, naming where it was.
 pub fn nul_error(label: &str) -> ScimError {
     ScimError::invalid_value(format!(
@@ -67,12 +46,12 @@ pub fn nul_error(label: &str) -> ScimError {
     ))
 }
 
-/// Check one string value of `attr` (named `label` in the error).
-pub fn check_string(label: &str, attr: &AttrDef, s: &str) -> ScimResult<()> {
+/// Check one string value (named `label` in the error) against its attribute's limit,
+/// `AttrDef::max_bytes` (the schema knows which attributes are indexed).
+pub fn check_string(label: &str, max: usize, s: &str) -> ScimResult<()> {
     if s.contains('\0') {
         return Err(nul_error(label));
     }
-    let max = max_bytes(attr);
     if s.len() > max {
         return Err(ScimError::invalid_value(format!(
             "'{label}' is {} bytes long; at most {max} bytes are accepted",
@@ -240,12 +219,26 @@ mod tests {
         let rs = user_resource();
         let user_name = rs.core.attr("userName").unwrap();
         let nick = rs.core.attr("nickName").unwrap();
-        assert!(check_string("userName", user_name, &"a".repeat(MAX_INDEXED_BYTES)).is_ok());
-        let e =
-            check_string("userName", user_name, &"a".repeat(MAX_INDEXED_BYTES + 1)).unwrap_err();
+        assert!(check_string(
+            "userName",
+            user_name.max_bytes(),
+            &"a".repeat(MAX_INDEXED_BYTES)
+        )
+        .is_ok());
+        let e = check_string(
+            "userName",
+            user_name.max_bytes(),
+            &"a".repeat(MAX_INDEXED_BYTES + 1),
+        )
+        .unwrap_err();
         assert!(e.detail.contains("'userName'"), "{}", e.detail);
-        assert!(check_string("nickName", nick, &"a".repeat(5000)).is_ok());
-        assert!(check_string("nickName", nick, &"a".repeat(MAX_STRING_BYTES + 1)).is_err());
+        assert!(check_string("nickName", nick.max_bytes(), &"a".repeat(5000)).is_ok());
+        assert!(check_string(
+            "nickName",
+            nick.max_bytes(),
+            &"a".repeat(MAX_STRING_BYTES + 1)
+        )
+        .is_err());
     }
 
     #[test]

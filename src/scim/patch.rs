@@ -744,7 +744,7 @@ fn normalize_one(def: &AttrDef, v: &Value, label: &str) -> ScimResult<Value> {
         AttrType::Complex => normalize_complex(def, v, label),
         AttrType::String | AttrType::Reference | AttrType::Binary => match v {
             Value::String(s) => {
-                super::limits::check_string(label, def, s)?;
+                super::limits::check_string(label, def.max_bytes(), s)?;
                 Ok(v.clone())
             }
             _ => Err(bad("a string")),

@@ -240,7 +240,7 @@ pub fn normalize_scalar(attr: &AttrDef, value: &Value) -> ScimResult<Value> {
     match attr.ty {
         AttrType::String | AttrType::Reference | AttrType::Binary => match value {
             Value::String(s) => {
-                super::limits::check_string(attr.name, attr, s)?;
+                super::limits::check_string(attr.name, attr.max_bytes(), s)?;
                 Ok(value.clone())
             }
             _ => Err(wrong()),

@@ -4,6 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
+use super::limits;
+
 pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -19,6 +21,18 @@ pub const SERVICE_PROVIDER_CONFIG: &str =
     "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 pub const RESOURCE_TYPE: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 pub const SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+
+/// Names whose values live in indexed columns: `userName`, `externalId`, `displayName`
+/// (groups; users sort by it), email and member `value`s, and the short labels. They get
+/// `limits::MAX_INDEXED_BYTES`.
+const INDEXED: [&str; 6] = [
+    "userName",
+    "externalId",
+    "displayName",
+    "value",
+    "display",
+    "type",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {
@@ -184,6 +198,15 @@ impl AttrDef {
             .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
+    /// The largest string this attribute accepts, in UTF-8 bytes (`scim::limits`).
+    pub fn max_bytes(&self) -> usize {
+        match self.ty {
+            AttrType::Binary => limits::MAX_BINARY_BYTES,
+            AttrType::String if INDEXED.contains(&self.name) => limits::MAX_INDEXED_BYTES,
+            _ => limits::MAX_STRING_BYTES,
+        }
+    }
+
     /// RFC 7643 §7 rendering for `/Schemas`.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -199,11 +222,11 @@ impl AttrDef {
                 AttrType::String | AttrType::Reference | AttrType::Binary
             )
         {
-            let max = super::limits::max_bytes(self);
+            let max = self.max_bytes();
             description.push_str(&format!(" At most {max} bytes (UTF-8); no NUL character."));
         }
         if writable && self.multi_valued && self.name != "members" {
-            let max = super::limits::MAX_VALUES;
+            let max = limits::MAX_VALUES;
             description.push_str(&format!(" At most {max} values."));
         }
         m.insert("description".into(), json!(description.trim_start()));
