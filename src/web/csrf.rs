@@ -14,11 +14,21 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::page::PageError;
-use super::session::SignedIn;
+use super::session::{SignedIn, PRE_SESSION_COOKIE};
 use crate::domain::members::web_sessions::random_secret;
 use crate::error::Error;
 
-pub const PRE_SESSION_COOKIE: &str = "scim_seats_csrf";
+impl SignedIn {
+    /// A form's `csrf` field against this session's token, before any domain call.
+    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), PageError> {
+        let ok = sent.is_some_and(|s| bool::from(s.as_bytes().ct_eq(self.csrf_token.as_bytes())));
+        if ok {
+            Ok(())
+        } else {
+            Err(refused())
+        }
+    }
+}
 
 /// The page a refused form gets: nothing was changed.
 pub fn refused() -> PageError {

@@ -1,7 +1,6 @@
 //! What the base layout (`templates/base.html`) shows around every page: the title, and for a
 //! signed-in person who they are, the navigation their role allows and the sign-out form.
 
-use super::session::SignedIn;
 use crate::domain::members::Role;
 
 #[derive(Debug, Clone)]
@@ -55,28 +54,7 @@ impl Layout {
         }
     }
 
-    /// A page for a signed-in person; `current` is the section's path.
-    pub fn signed_in(title: impl Into<String>, who: &SignedIn, current: &str) -> Layout {
-        let nav = SECTIONS
-            .iter()
-            .filter(|(_, _, min)| who.session.role.at_least(*min))
-            .map(|&(href, label, _)| NavItem {
-                href,
-                label,
-                current: href == current,
-            })
-            .collect();
-        Layout {
-            title: title.into(),
-            viewer: Some(Viewer {
-                email: who.email.clone(),
-                role: who.session.role.label().to_string(),
-                csrf_token: who.csrf_token.clone(),
-                nav,
-            }),
-            flash: None,
-        }
-    }
+    // `Layout::signed_in` is in session.rs, next to the session it reads.
 
     /// The same layout showing `flash` above the page.
     pub fn with_flash(mut self, flash: Option<FlashMessage>) -> Layout {

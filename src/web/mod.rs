@@ -36,7 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sso", web::get().to(sso::choose))
         .route("/sso/{org}", web::get().to(sso::start))
         .route("/sso/{org}/callback", web::get().to(sso::callback))
-        .route("/signout", web::post().to(session::sign_out))
+        .route("/signout", web::post().to(signin::sign_out))
         // The old report page's address, for browsers and bookmarks.
         .route("/reports", web::get().to(old_report::show))
         .configure(console::configure);

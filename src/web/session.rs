@@ -7,9 +7,8 @@ use std::pin::Pin;
 
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
-use subtle::ConstantTimeEq;
 
-use super::csrf::{NoFields, Submitted};
+use super::layout::{Layout, NavItem, Viewer, SECTIONS};
 use super::page::{self, PageError};
 use crate::auth::OwnerSession;
 use crate::domain::members::web_sessions;
@@ -18,6 +17,9 @@ use crate::error::Error;
 use crate::state::AppState;
 
 pub const COOKIE: &str = "scim_seats_session";
+/// The pre-session CSRF cookie (`csrf::pre_session_token`): named here because signing in
+/// clears it, and csrf builds on this module rather than the other way round.
+pub const PRE_SESSION_COOKIE: &str = "scim_seats_csrf";
 
 /// A signed-in person: the same `OwnerSession` (organization, member, fresh role) the owner API
 /// checks roles on, so pages and API share every rule.
@@ -34,14 +36,31 @@ impl SignedIn {
     pub fn require(&self, min: crate::domain::members::Role) -> Result<(), PageError> {
         Ok(self.session.require(min)?)
     }
+}
 
-    /// A form's `csrf` field against this session's token, before any domain call.
-    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), PageError> {
-        let ok = sent.is_some_and(|s| bool::from(s.as_bytes().ct_eq(self.csrf_token.as_bytes())));
-        if ok {
-            Ok(())
-        } else {
-            Err(super::csrf::refused())
+// The layout of a signed-in page is built here, from the session it shows, so that layout (which
+// every page uses, errors included) does not depend on the session back.
+impl Layout {
+    /// A page for a signed-in person; `current` is the section's path.
+    pub fn signed_in(title: impl Into<String>, who: &SignedIn, current: &str) -> Layout {
+        let nav = SECTIONS
+            .iter()
+            .filter(|(_, _, min)| who.session.role.at_least(*min))
+            .map(|&(href, label, _)| NavItem {
+                href,
+                label,
+                current: href == current,
+            })
+            .collect();
+        Layout {
+            title: title.into(),
+            viewer: Some(Viewer {
+                email: who.email.clone(),
+                role: who.session.role.label().to_string(),
+                csrf_token: who.csrf_token.clone(),
+                nav,
+            }),
+            flash: None,
         }
     }
 }
@@ -120,21 +139,18 @@ pub async fn sign_in_response(
     resp.add_cookie(&cookie)
         .map_err(|e| Error::Internal(anyhow::anyhow!("cookie: {e}")))?;
     // The pre-session CSRF cookie has done its work.
-    resp.add_removal_cookie(
-        &Cookie::build(super::csrf::PRE_SESSION_COOKIE, "")
-            .path("/")
-            .finish(),
-    )
-    .map_err(|e| Error::Internal(anyhow::anyhow!("cookie: {e}")))?;
+    resp.add_removal_cookie(&Cookie::build(PRE_SESSION_COOKIE, "").path("/").finish())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cookie: {e}")))?;
     Ok(resp)
 }
 
-/// `POST /signout`: the session row goes, the cookie is cleared.
-pub async fn sign_out(
-    state: web::Data<AppState>,
-    post: Submitted<NoFields>,
+/// End `who`'s session (`POST /signout`, `signin::sign_out`): the session row goes, the
+/// cookie is cleared.
+pub async fn sign_out_response(
+    state: &AppState,
+    who: &SignedIn,
 ) -> Result<HttpResponse, PageError> {
-    let secret = post.who.secret.clone();
+    let secret = who.secret.clone();
     state
         .db
         .write(move |c| web_sessions::end(c, &secret))

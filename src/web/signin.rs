@@ -174,3 +174,11 @@ pub async fn use_link(
         .map_err(PageError::SignInRefused)?;
     session::sign_in_response(&state, &req, member, "/console").await
 }
+
+/// `POST /signout`: the session ends, the cookie is cleared.
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    post: csrf::Submitted<csrf::NoFields>,
+) -> Result<HttpResponse, PageError> {
+    session::sign_out_response(&state, &post.who).await
+}
