@@ -141,6 +141,7 @@ impl Application {
                     .app_data(oidc.clone())
                     // Before the owner API: its `/api/v1` scope would swallow our paths.
                     .configure(crate::api::reports::configure)
+                    .configure(crate::api::openapi::configure)
                     .configure(crate::api::scim::configure)
                     .configure(crate::api::oauth::configure)
                     .configure(crate::api::owner::configure)

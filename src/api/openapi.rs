@@ -1,10 +1,11 @@
 //! The OpenAPI 3.1 description of the owner API, built with `utoipa`'s typed model from the
-//! route table in `mod.rs` (the same table that registers the handlers) and the request
-//! body types (`ToSchema`). Served at `GET /api/v1/openapi.json`.
+//! route tables of `owner` and `reports` (the same tables that register the handlers) and the
+//! request body types (`ToSchema`). Served at `GET /api/v1/openapi.json`; registered here
+//! rather than in the owner API's table, since the document reads that table.
 
 use std::sync::OnceLock;
 
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
@@ -13,58 +14,27 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder,
-    PathsBuilder, Ref, RefOr, Required, ResponseBuilder, Schema, Type,
+    PathsBuilder, Ref, Required, ResponseBuilder, Type,
 };
 
-use crate::domain::members::Role;
+use super::route_doc::{doc, documented, RouteDoc};
 
-/// A request body type: its schema name and schema.
-pub type Body = fn() -> (String, RefOr<Schema>);
-
-pub fn schema_of<T: utoipa::ToSchema>() -> (String, RefOr<Schema>) {
-    (T::name().into_owned(), T::schema())
+/// This document's own route (public).
+fn route_doc() -> RouteDoc {
+    doc(
+        "GET",
+        "/api/v1/openapi.json",
+        None,
+        "meta",
+        "This document",
+        200,
+    )
 }
 
-/// The description of one route.
-#[derive(Clone)]
-pub struct RouteDoc {
-    pub method: &'static str,
-    pub path: &'static str,
-    /// The lowest role allowed; `None`: no owner token (public or its own credential).
-    pub role: Option<Role>,
-    pub tag: &'static str,
-    pub summary: &'static str,
-    /// Status of success.
-    pub ok: u16,
-    pub body: Option<Body>,
-    /// A request header the route requires (`Idempotency-Key` of a confirm).
-    pub header: Option<(&'static str, &'static str)>,
-}
-
-pub const fn doc(
-    method: &'static str,
-    path: &'static str,
-    role: Option<Role>,
-    tag: &'static str,
-    summary: &'static str,
-    ok: u16,
-) -> RouteDoc {
-    RouteDoc {
-        method,
-        path,
-        role,
-        tag,
-        summary,
-        ok,
-        body: None,
-        header: None,
-    }
-}
-
-/// `d`, requiring the header `name` (described by `what`).
-pub fn with_header(mut d: RouteDoc, name: &'static str, what: &'static str) -> RouteDoc {
-    d.header = Some((name, what));
-    d
+/// Before the owner API: its `/api/v1` scope would swallow this path.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let (d, route) = documented(route_doc(), serve);
+    cfg.route(d.path, route);
 }
 
 /// What a route answers with on success, from its path: CSV, HTML pages, Prometheus text,
@@ -109,35 +79,6 @@ fn success_response(d: &RouteDoc) -> utoipa::openapi::Response {
         .build()
 }
 
-pub fn with_body(mut d: RouteDoc, body: Body) -> RouteDoc {
-    d.body = Some(body);
-    d
-}
-
-pub const ADMIN: Option<Role> = Some(Role::Admin);
-pub const OWNER: Option<Role> = Some(Role::Owner);
-
-/// `handler` as the actix route for `doc.method`: the method is written once, in the doc.
-/// A route table is static, so an unknown method is a programming error found at start.
-pub fn documented<F, Args>(doc: RouteDoc, handler: F) -> (RouteDoc, actix_web::Route)
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    use actix_web::web;
-    let route = match doc.method {
-        "GET" => web::get(),
-        "POST" => web::post(),
-        "PUT" => web::put(),
-        "DELETE" => web::delete(),
-        "PATCH" => web::patch(),
-        other => panic!("unsupported method {other} in the route table"),
-    }
-    .to(handler);
-    (doc, route)
-}
-
 fn method(m: &str) -> HttpMethod {
     match m {
         "POST" => HttpMethod::Post,
@@ -169,8 +110,10 @@ fn error_response(desc: &str) -> utoipa::openapi::Response {
 
 /// Build the document from the route table.
 pub fn document() -> OpenApi {
-    let mut docs = super::routes().docs;
-    docs.extend(crate::api::reports::docs());
+    // The owner API's routes, this one (listed last among them, as it always was), the reports'.
+    let mut docs = super::owner::routes().docs;
+    docs.push(route_doc());
+    docs.extend(super::reports::docs());
     let mut paths = PathsBuilder::new();
     let mut components = ComponentsBuilder::new()
         .security_scheme(

@@ -10,7 +10,6 @@ pub mod invitations;
 pub mod invoices;
 pub mod members;
 pub mod oauth_clients;
-pub mod openapi;
 pub mod people;
 pub mod provisioning_log;
 pub mod render;
@@ -19,8 +18,10 @@ pub mod session;
 
 use actix_web::{web, FromRequest, Handler, Responder};
 
+use crate::api::route_doc::{
+    doc, documented, schema_of, with_body, with_header, RouteDoc, ADMIN, OWNER,
+};
 use crate::domain::members::Role;
-use openapi::{doc, documented, schema_of, with_body, with_header, RouteDoc, ADMIN, OWNER};
 
 /// Registers routes and keeps their descriptions.
 pub struct Routes {
@@ -104,8 +105,7 @@ pub fn routes() -> Routes {
         .add(doc("GET", "/api/v1/group-tiers", OWNER, "settings", "Group → tier rules (precedence: premium over standard) and the users waiting for a tier", 200), None, group_tiers::list)
         .add(with_body(doc("PUT", "/api/v1/group-tiers/{group_id}", OWNER, "settings", "Map a SCIM group (by id) to a tier; its members move to it when a seat is free, else wait for one", 200), schema_of::<TierRequest>), None, group_tiers::put)
         .add(doc("DELETE", "/api/v1/group-tiers/{group_id}", OWNER, "settings", "Remove a group's tier rule; members keep their seats, waits for it end", 204), None, group_tiers::remove)
-        // Public.
-        .add(doc("GET", "/api/v1/openapi.json", None, "meta", "This document", 200), None, openapi::serve)
+    // `GET /api/v1/openapi.json` (public) is `api::openapi`'s: the document reads this table.
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -12,7 +12,7 @@ pub mod usage;
 
 use actix_web::{web, Route};
 
-use crate::api::owner::openapi::{doc, documented, schema_of, with_body, RouteDoc, ADMIN, OWNER};
+use crate::api::route_doc::{doc, documented, schema_of, with_body, RouteDoc, ADMIN, OWNER};
 
 /// Every route of this module with its description: the one table that registers them and
 /// describes them in the OpenAPI document.
