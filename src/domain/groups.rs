@@ -14,7 +14,7 @@ use crate::scim::resource::str_attr;
 use crate::scim::schema::Registry;
 use crate::store::plan::Access;
 use crate::store::query::ListSpec;
-use crate::store::{self, groups::GroupRow, groups::MemberRow, DbConn};
+use crate::store::{self, groups::GroupMemberRow, groups::GroupRow, DbConn};
 
 /// A member as a client names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +78,7 @@ fn resolve_members(
     conn: &mut DbConn,
     org_id: &str,
     refs: &[MemberRef],
-) -> Result<Vec<MemberRow>, Error> {
+) -> Result<Vec<GroupMemberRow>, Error> {
     let mut seen = HashSet::new();
     let ids: Vec<String> = refs
         .iter()
@@ -102,7 +102,7 @@ fn resolve_members(
                     ScimError::invalid_value(format!("member '{id}' does not exist")).into(),
                 );
             };
-            Ok(MemberRow {
+            Ok(GroupMemberRow {
                 member_id: id,
                 member_type: kind.into(),
             })
@@ -254,13 +254,13 @@ const USER: &str = "User";
 struct UserMoves(HashMap<String, i32>);
 
 impl UserMoves {
-    fn joined(&mut self, m: &MemberRow) {
+    fn joined(&mut self, m: &GroupMemberRow) {
         if m.member_type == USER {
             *self.0.entry(m.member_id.clone()).or_default() += 1;
         }
     }
 
-    fn left(&mut self, gone: Vec<MemberRow>) {
+    fn left(&mut self, gone: Vec<GroupMemberRow>) {
         for m in gone.into_iter().filter(|m| m.member_type == USER) {
             *self.0.entry(m.member_id).or_default() -= 1;
         }

@@ -32,7 +32,7 @@ pub struct GroupRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberRow {
+pub struct GroupMemberRow {
     pub member_id: String,
     pub member_type: String,
 }
@@ -179,7 +179,7 @@ pub fn members_of(
     conn: &mut DbConn,
     org_id: &str,
     group_ids: &[String],
-) -> Q<Vec<(String, MemberRow)>> {
+) -> Q<Vec<(String, GroupMemberRow)>> {
     if group_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -202,7 +202,7 @@ pub fn members_of(
         .map(|(g, member_id, member_type)| {
             (
                 g,
-                MemberRow {
+                GroupMemberRow {
                     member_id,
                     member_type,
                 },
@@ -216,7 +216,7 @@ pub fn add_member(
     conn: &mut DbConn,
     org_id: &str,
     group_id: &str,
-    member: &MemberRow,
+    member: &GroupMemberRow,
     now: NaiveDateTime,
 ) -> Q<bool> {
     let values = (
@@ -245,7 +245,7 @@ pub fn remove_members(
     org_id: &str,
     group_id: &str,
     member_ids: &[String],
-) -> Q<Vec<MemberRow>> {
+) -> Q<Vec<GroupMemberRow>> {
     if member_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -264,7 +264,11 @@ pub fn remove_members(
 }
 
 /// Remove every member of the group; returns the rows that went.
-pub fn remove_all_members(conn: &mut DbConn, org_id: &str, group_id: &str) -> Q<Vec<MemberRow>> {
+pub fn remove_all_members(
+    conn: &mut DbConn,
+    org_id: &str,
+    group_id: &str,
+) -> Q<Vec<GroupMemberRow>> {
     let gone: Vec<(String, String)> = diesel::delete(
         scim_group_members::table
             .filter(scim_group_members::org_id.eq(org_id))
@@ -290,9 +294,9 @@ pub fn leave_all_groups(conn: &mut DbConn, org_id: &str, member_id: &str) -> Q<V
     .get_results(conn)
 }
 
-fn member_rows(rows: Vec<(String, String)>) -> Vec<MemberRow> {
+fn member_rows(rows: Vec<(String, String)>) -> Vec<GroupMemberRow> {
     rows.into_iter()
-        .map(|(member_id, member_type)| MemberRow {
+        .map(|(member_id, member_type)| GroupMemberRow {
             member_id,
             member_type,
         })
