@@ -214,8 +214,8 @@ struct SessionSettings {
 
 impl CustomizeConnection<Pooled, r2d2::Error> for SessionSettings {
     fn on_acquire(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
-        if let (DbConn::Pg(c), Some(budget)) = (&mut pooled.conn, self.pg_statement_timeout) {
-            c.batch_execute(&statement_timeout_sql(Some(budget)))
+        if self.pg_statement_timeout.is_some() {
+            set_statement_timeout(&mut pooled.conn, self.pg_statement_timeout)
                 .map_err(r2d2::Error::QueryError)?;
         }
         sqlite::Pragmas.apply(&mut pooled.conn)
@@ -346,15 +346,10 @@ impl Db {
         let conn = &mut pooled.conn;
         // Migrations may build indexes on large tables: no budget for them, and the
         // connection's own budget back before it returns to the pool.
-        if let (DbConn::Pg(c), Some(_)) = (&mut *conn, self.budget) {
-            c.batch_execute(&statement_timeout_sql(None))?;
-            let result = run_migrations(conn);
-            if let DbConn::Pg(c) = conn {
-                c.batch_execute(&statement_timeout_sql(self.budget))?;
-            }
-            return result;
-        }
-        run_migrations(conn)
+        set_statement_timeout(conn, None)?;
+        let result = run_migrations(conn);
+        set_statement_timeout(conn, self.budget)?;
+        result
     }
 
     /// Run a read-only closure on a pooled connection, off the async workers, in one
@@ -524,17 +519,21 @@ fn in_snapshot<T>(
         sqlite: "BEGIN DEFERRED",
         pg: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
     };
-    let _deadline = match conn {
-        DbConn::Sqlite(_) => budget.map(budget::Deadline::start),
-        DbConn::Pg(_) => None,
-    };
+    // Only SQLite's progress handler reads the deadline.
+    let _deadline = budget.map(budget::Deadline::start);
     transaction(conn, SNAPSHOT, f)
 }
 
-/// `SET statement_timeout` to `budget` (`None`: none).
-fn statement_timeout_sql(budget: Option<Duration>) -> String {
-    let ms = budget.map_or(0, |b| b.as_millis().max(1));
-    format!("SET statement_timeout = {ms}")
+/// PostgreSQL: the session's `statement_timeout` to `budget` (`None`: none). SQLite has no
+/// such setting (its budget is `budget::Deadline`): nothing to do.
+fn set_statement_timeout(conn: &mut DbConn, budget: Option<Duration>) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => {
+            let ms = budget.map_or(0, |b| b.as_millis().max(1));
+            c.batch_execute(&format!("SET statement_timeout = {ms}"))
+        }
+        DbConn::Sqlite(_) => Ok(()),
+    }
 }
 
 /// A write stopped by the time budget changed nothing and costs what it cost only because
