@@ -67,10 +67,22 @@ pub fn enqueue(conn: &mut DbConn, org_id: &str, kind: &str, mail: Mail) -> Resul
 
 /// Send every due message once; returns how many were sent. Each row is marked in its own
 /// short transaction after its send, never inside a seat transaction.
+/// How long a claimed mail is its sender's alone: longer than an SMTP exchange may take
+/// (`smtp`'s timeouts), so that it is never sent twice while its sender still works on it.
+const SEND_LEASE: chrono::Duration = chrono::Duration::minutes(2);
+
 pub fn deliver_due(db: &Db, sender: &dyn MailSender, retry_base: Duration) -> Result<usize, Error> {
     let due = db.read_sync(|c| Ok(store::mail::due(c, store::now(), 100)?))?;
     let mut sent = 0;
     for row in due {
+        // Another process may have read the same row: only the one that claims it sends.
+        let lease_until = store::now() + SEND_LEASE;
+        let claimed = db.write_sync(|c| {
+            Ok(store::mail::claim(c, &row.id, row.next_attempt_at, lease_until)?)
+        })?;
+        if !claimed {
+            continue;
+        }
         let mail = Mail {
             to: row.to_addr.clone(),
             subject: row.subject.clone(),

@@ -87,9 +87,7 @@ pub fn create_full(
         id: uuid::Uuid::new_v4().to_string(),
         slug: new.slug.clone(),
         name: new.name.trim().to_string(),
-        queue_counter: 0,
         created_at: now,
-        user_count: 0,
     };
     store::orgs::insert(conn, &org)?;
     for d in &domains {

@@ -23,7 +23,12 @@ pub struct AuditRow {
     pub detail: String,
 }
 
+/// Writes `row`, or keeps it for the group-commit batch running on this thread, which writes
+/// it before it commits (`deferred`).
 pub fn insert(conn: &mut DbConn, row: AuditRow) -> Q<()> {
+    let Some(row) = super::deferred::keep_audit(row) else {
+        return Ok(());
+    };
     native!(conn, |c| diesel::insert_into(audit_log::table)
         .values(row)
         .execute(c))

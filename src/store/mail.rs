@@ -45,6 +45,27 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Q<Vec<MailRow>>
 /// outlive its delivery in plaintext (the invitation itself stores only a hash).
 pub const SENT_BODY: &str = "[delivered; body removed because it carried a one-time token]";
 
+/// Claim a due mail for one sender: its next attempt moves to `lease_until`, guarded by the
+/// attempt time the sender read (`seen_next`). Of several processes that read the same due
+/// row, exactly one claims it; if that one dies before `mark_sent`, the mail is due again
+/// once the lease ends.
+pub fn claim(
+    conn: &mut DbConn,
+    id: &str,
+    seen_next: NaiveDateTime,
+    lease_until: NaiveDateTime,
+) -> Q<bool> {
+    let n = diesel::update(
+        mail_outbox::table
+            .filter(mail_outbox::id.eq(id))
+            .filter(mail_outbox::next_attempt_at.eq(seen_next))
+            .filter(mail_outbox::sent_at.is_null()),
+    )
+    .set(mail_outbox::next_attempt_at.eq(lease_until))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Mark sent, only if nobody else did (several server processes may deliver), and drop the
 /// body.
 pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Q<bool> {

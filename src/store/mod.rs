@@ -6,6 +6,7 @@ pub mod audit;
 pub mod budget;
 pub mod cached;
 pub mod contracts;
+pub mod deferred;
 pub mod filter_sql;
 pub mod groups;
 pub mod invitations;
@@ -16,6 +17,7 @@ pub mod oauth;
 pub mod orgs;
 mod page_marks;
 pub mod plan;
+pub mod postgres;
 pub mod provisioning_log;
 pub mod query;
 pub mod reports;
@@ -42,6 +44,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, QueryResult};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use self::postgres::group_commit::GroupCommit;
 use self::sqlite::{fold, writer};
 use crate::error::Error;
 
@@ -227,9 +230,9 @@ pub type Pool = r2d2::Pool<ConnManager>;
 /// How writes reach the database.
 #[derive(Clone)]
 enum Writer {
-    /// PostgreSQL: a pooled connection and one transaction per use case; the server does
-    /// its own group commit across concurrent transactions.
-    Pool(Pool),
+    /// PostgreSQL: the SCIM use cases of one organization (`write_for_org`) through the
+    /// group-commit lanes; any other write a pooled connection and a transaction of its own.
+    Pg { pool: Pool, lanes: GroupCommit },
     /// SQLite: one writer thread batching use cases into shared transactions.
     Batch(writer::BatchWriter),
 }
@@ -316,7 +319,11 @@ impl Db {
             Backend::Sqlite => Some(pool(POINT_POOL_SIZE)?),
         };
         let (write, readers) = match backend {
-            Backend::Pg => (Writer::Pool(read.clone()), None),
+            Backend::Pg => {
+                let lanes = GroupCommit::start(&manager, budget)?;
+                let pool = read.clone();
+                (Writer::Pg { pool, lanes }, None)
+            }
             Backend::Sqlite => {
                 let mut c = manager.clone();
                 c.pragmas = true;
@@ -406,29 +413,42 @@ impl Db {
         self.write_in(f, false).await
     }
 
-    /// Run a use case made of independent steps (Bulk's operations), each all-or-nothing
-    /// through `Steps::run`. On SQLite the whole use case is one transaction of the writer
-    /// (run alone, not in a savepoint of a shared batch; see `writer`) with a savepoint per
-    /// step: a 1,000-step load pays for one commit. On PostgreSQL each step is a transaction
-    /// of its own on one pooled connection: under one transaction every step's foreign-key
-    /// check share-locks the organization row that earlier steps (other subtransactions)
-    /// updated, so PostgreSQL keeps a multixact of all of them and each step costs more than
-    /// the one before (`docs/benchmarks.md`); and the
-    /// organization's lock is then held for one step, not for the whole request.
-    pub async fn write_steps<T: Send + 'static>(
+    /// Run a use case that touches only the rows of organization `org_id` (a SCIM write) in
+    /// a write transaction, and return once it is committed. On PostgreSQL it is committed
+    /// together with the other such use cases queued meanwhile (`postgres::group_commit`),
+    /// inside a savepoint of its own; on SQLite every write already is (`write`).
+    pub async fn write_for_org<T: Send + 'static>(
         &self,
+        org_id: &str,
+        f: impl FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        match &self.write {
+            Writer::Pg { lanes, .. } => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                lanes.submit(org_id, f, move |r| {
+                    let _ = tx.send(r);
+                });
+                rx.await
+                    .map_err(|_| Error::Unavailable)?
+                    .map_err(busy_if_over_budget)
+            }
+            Writer::Batch(_) => self.write(f).await,
+        }
+    }
+
+    /// `write_for_org` for a use case made of independent steps (Bulk's operations), each
+    /// all-or-nothing through `Steps::run`, a savepoint: a 1,000-step load pays for one
+    /// commit. On SQLite the use case runs alone in a transaction of the writer, not in a
+    /// savepoint of a shared batch (see `writer`); on PostgreSQL in a batch like any other
+    /// (PostgreSQL keeps no undo copy per savepoint).
+    pub async fn write_steps_for_org<T: Send + 'static>(
+        &self,
+        org_id: &str,
         f: impl FnOnce(&mut DbConn, Steps) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         match &self.write {
-            Writer::Pool(pool) => run_blocking(pool.clone(), self.readers.clone(), move |conn| {
-                f(conn, Steps::Transactions)
-            })
-            .await
-            .map_err(busy_if_over_budget),
-            Writer::Batch(_) => {
-                self.write_in(move |conn| f(conn, Steps::Savepoints), true)
-                    .await
-            }
+            Writer::Pg { .. } => self.write_for_org(org_id, move |conn| f(conn, Steps)).await,
+            Writer::Batch(_) => self.write_in(move |conn| f(conn, Steps), true).await,
         }
     }
 
@@ -438,11 +458,13 @@ impl Db {
         alone: bool,
     ) -> Result<T, Error> {
         match &self.write {
-            Writer::Pool(pool) => run_blocking(pool.clone(), self.readers.clone(), move |conn| {
-                write_tx(conn, f)
-            })
-            .await
-            .map_err(busy_if_over_budget),
+            Writer::Pg { pool, .. } => {
+                run_blocking(pool.clone(), self.readers.clone(), move |conn| {
+                    write_tx(conn, f)
+                })
+                .await
+                .map_err(busy_if_over_budget)
+            }
             Writer::Batch(w) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 let deliver = move |r| {
@@ -526,7 +548,10 @@ fn in_snapshot<T>(
 
 /// PostgreSQL: the session's `statement_timeout` to `budget` (`None`: none). SQLite has no
 /// such setting (its budget is `budget::Deadline`): nothing to do.
-fn set_statement_timeout(conn: &mut DbConn, budget: Option<Duration>) -> QueryResult<()> {
+pub(crate) fn set_statement_timeout(
+    conn: &mut DbConn,
+    budget: Option<Duration>,
+) -> QueryResult<()> {
     match conn {
         DbConn::Pg(c) => {
             let ms = budget.map_or(0, |b| b.as_millis().max(1));
@@ -626,14 +651,10 @@ fn end<T, E: From<diesel::result::Error>>(conn: &mut DbConn, result: Result<T, E
     }
 }
 
-/// How `Db::write_steps` makes each step all-or-nothing.
+/// How `Db::write_steps_for_org` makes each step all-or-nothing: a savepoint of the
+/// transaction the use case runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Steps {
-    /// A savepoint of the transaction the use case runs in.
-    Savepoints,
-    /// A transaction of its own (the use case runs outside any).
-    Transactions,
-}
+pub struct Steps;
 
 impl Steps {
     /// Runs one step: an error (or a panic) undoes only what `f` did.
@@ -642,12 +663,7 @@ impl Steps {
         conn: &mut DbConn,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        match self {
-            Steps::Savepoints => savepoint(conn, f),
-            Steps::Transactions => {
-                write_tx(conn, |conn| catch_panic(|| f(conn))).map_err(busy_if_over_budget)
-            }
-        }
+        savepoint(conn, f)
     }
 }
 
@@ -659,7 +675,11 @@ pub fn savepoint<T>(
     f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
 ) -> Result<T, Error> {
     <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+    let kept = deferred::mark();
     let result = catch_panic(|| f(conn));
+    if let (Err(_), Some(mark)) = (&result, kept) {
+        deferred::undo_to(mark);
+    }
     end(conn, result)
 }
 

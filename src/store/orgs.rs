@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::cached::{cached, native};
-use super::schema::{org_domains, organizations};
+use super::schema::{org_counters, org_domains, organizations};
 use super::{DbConn, Q};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -13,15 +13,16 @@ pub struct OrgRow {
     pub id: String,
     pub slug: String,
     pub name: String,
-    pub queue_counter: i64,
     pub created_at: NaiveDateTime,
-    /// SCIM users of the organization (see `add_users`).
-    pub user_count: i64,
 }
 
+/// A new organization, with its counters at zero.
 pub fn insert(conn: &mut DbConn, row: &OrgRow) -> Q<()> {
     diesel::insert_into(organizations::table)
         .values(row)
+        .execute(conn)?;
+    diesel::insert_into(org_counters::table)
+        .values(org_counters::org_id.eq(&row.id))
         .execute(conn)
         .map(|_| ())
 }
@@ -42,32 +43,34 @@ pub fn find(conn: &mut DbConn, id: &str) -> Q<Option<OrgRow>> {
         .optional()
 }
 
-/// Take the organization's row lock for the rest of the transaction and return the next
-/// first-come number. Every seat-changing use case calls this first, so on PostgreSQL they
-/// run one at a time per organization (on SQLite `BEGIN IMMEDIATE` already does).
+/// Take the organization's lock (its counters' row) for the rest of the transaction and
+/// return the next first-come number. Every seat-changing use case calls this first, so on
+/// PostgreSQL they run one at a time per organization (on SQLite `BEGIN IMMEDIATE` already
+/// does). The counters are a row of their own, which no foreign key references (see the
+/// migration `org_counters`).
 /// `new_users` are counted into `user_count` in the same statement (a create passes 1), so a
 /// create touches the organization row once, not twice.
 pub fn lock_and_next_seq(conn: &mut DbConn, org_id: &str, new_users: i64) -> Q<i64> {
     native!(conn, |c| cached!(diesel::update(
-        organizations::table.find(org_id)
+        org_counters::table.find(org_id)
     )
     .set((
-        organizations::queue_counter.eq(organizations::queue_counter + 1),
-        organizations::user_count.eq(organizations::user_count + new_users),
-        organizations::users_version.eq(organizations::users_version + new_users),
+        org_counters::queue_counter.eq(org_counters::queue_counter + 1),
+        org_counters::user_count.eq(org_counters::user_count + new_users),
+        org_counters::users_version.eq(org_counters::users_version + new_users),
     ))
-    .returning(organizations::queue_counter))
+    .returning(org_counters::queue_counter))
     .get_result(c))
 }
 
 /// Count users in or out (`delta` ±1), in the transaction that inserts or deletes them.
 pub fn add_users(conn: &mut DbConn, org_id: &str, delta: i64) -> Q<()> {
     native!(conn, |c| cached!(diesel::update(
-        organizations::table.find(org_id)
+        org_counters::table.find(org_id)
     )
     .set((
-        organizations::user_count.eq(organizations::user_count + delta),
-        organizations::users_version.eq(organizations::users_version + delta.abs()),
+        org_counters::user_count.eq(org_counters::user_count + delta),
+        org_counters::users_version.eq(org_counters::users_version + delta.abs()),
     )))
     .rows(c))
     .map(|_| ())
@@ -76,9 +79,9 @@ pub fn add_users(conn: &mut DbConn, org_id: &str, delta: i64) -> Q<()> {
 /// The organization's user count (the total of an unfiltered user list) and its
 /// `users_version`, read together.
 pub fn user_count_and_version(conn: &mut DbConn, org_id: &str) -> Q<(i64, i64)> {
-    native!(conn, |c| cached!(organizations::table
+    native!(conn, |c| cached!(org_counters::table
         .find(org_id)
-        .select((organizations::user_count, organizations::users_version))
+        .select((org_counters::user_count, org_counters::users_version))
         .limit(1))
     .get_result(c))
 }

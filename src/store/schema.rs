@@ -6,12 +6,21 @@ diesel::table! {
         id -> Text,
         slug -> Text,
         name -> Text,
-        queue_counter -> BigInt,
         created_at -> Timestamp,
+    }
+}
+
+// The organization's counters, apart from its row (migration 2026-12-07-700000_org_counters).
+diesel::table! {
+    org_counters (org_id) {
+        org_id -> Text,
+        queue_counter -> BigInt,
         user_count -> BigInt,
         users_version -> BigInt,
     }
 }
+
+diesel::joinable!(org_counters -> organizations (org_id));
 
 diesel::table! {
     org_domains (org_id, domain) {
@@ -134,6 +143,7 @@ diesel::joinable!(group_tier_policies -> scim_groups (group_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
+    org_counters,
     org_domains,
     scim_tokens,
     seat_pools,

@@ -33,6 +33,9 @@ pub struct CursorRow {
 /// The last seq of the organization's feed (0 when empty). The caller holds the organization
 /// lock, so the next event is this + 1 without a race.
 pub fn last_seq(conn: &mut DbConn, org_id: &str) -> Q<i64> {
+    if let Some(seq) = super::deferred::last_seq(org_id) {
+        return Ok(seq);
+    }
     seat_events::table
         .filter(seat_events::org_id.eq(org_id))
         .select(diesel::dsl::max(seat_events::seq))
@@ -40,7 +43,11 @@ pub fn last_seq(conn: &mut DbConn, org_id: &str) -> Q<i64> {
         .map(|m| m.unwrap_or(0))
 }
 
+/// Writes `row`, or keeps it for the group-commit batch running on this thread (`deferred`).
 pub fn insert(conn: &mut DbConn, row: &EventRow) -> Q<()> {
+    if super::deferred::keep_event(row) {
+        return Ok(());
+    }
     diesel::insert_into(seat_events::table)
         .values(row)
         .execute(conn)

@@ -807,9 +807,9 @@ pub fn seed_pending(app: &TestApp, org_id: &str, n: i64) {
         .write_sync(move |c| {
             let base: i64 = {
                 use diesel::prelude::*;
-                use scim_seats::store::schema::organizations::dsl as o;
-                o::organizations
-                    .filter(o::id.eq(&org))
+                use scim_seats::store::schema::org_counters::dsl as o;
+                o::org_counters
+                    .filter(o::org_id.eq(&org))
                     .select(o::queue_counter)
                     .first(c)?
             };
@@ -835,7 +835,7 @@ pub fn seed_pending(app: &TestApp, org_id: &str, n: i64) {
                 ),
             };
             let bump = format!(
-                "UPDATE organizations SET queue_counter = queue_counter + {n} WHERE id = '{org_sql}'"
+                "UPDATE org_counters SET queue_counter = queue_counter + {n} WHERE org_id = '{org_sql}'"
             );
             match c {
                 DbConn::Pg(pc) => {

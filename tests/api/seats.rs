@@ -317,6 +317,124 @@ async fn two_server_processes_share_one_inventory() {
     drop(servers);
 }
 
+/// Three processes on one database (the test's own server and two of the binary) under a
+/// mixed load at once: creates, deactivations, seat purchases and pushes into a group whose
+/// members want premium seats. Each process commits its SCIM writes in batches (group commit
+/// on PostgreSQL, the writer thread on SQLite); a purchase is a transaction of its own. At
+/// the end every seat invariant holds, every create answered 201 and every push is there
+/// exactly once, and every seat bought is taken while users wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_processes_mixed_writes_keep_every_seat_invariant() {
+    let app = TestApp::builder()
+        .seats(40, 5)
+        .contract(contract_from(date(2026, 1, 1), true))
+        .today(date(2026, 3, 1))
+        .spawn()
+        .await;
+    let mut seeded = Vec::new();
+    for i in 0..30 {
+        seeded.push(id_of(
+            &app.create_user(&format!("seed{i}@acme.example.com")).await,
+        ));
+    }
+    let group = app
+        .post(
+            "/Groups",
+            json!({"schemas": [CORE_GROUP], "displayName": "Premium engineers"}),
+        )
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{}", group.body);
+    let group_id = id_of(&group.body);
+    set_group_tier(&app, &group_id, Tier::Premium);
+
+    let mut servers = Servers(Vec::new());
+    let b = start_server(&mut servers, app.test_db.url()).await;
+    let c = start_server(&mut servers, app.test_db.url()).await;
+    let apis: Vec<Api> = [app.addr.clone(), b, c]
+        .into_iter()
+        .map(|addr| Api {
+            client: app.client.clone(),
+            base: format!("{addr}/scim/v2"),
+            token: app.token.clone(),
+        })
+        .collect();
+
+    let mut scim = Vec::new();
+    for i in 0..90 {
+        let api = apis[i % 3].clone();
+        let name = format!("new{i}@acme.example.com");
+        scim.push(tokio::spawn(async move {
+            let (status, body) = api
+                .send(reqwest::Method::POST, "/Users", Some(user(&name)))
+                .await;
+            ("create", status, body)
+        }));
+    }
+    for (i, id) in seeded.iter().take(20).enumerate() {
+        let api = apis[(i + 1) % 3].clone();
+        let path = format!("/Users/{id}");
+        let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": false}]});
+        scim.push(tokio::spawn(async move {
+            let (status, body) = api.send(reqwest::Method::PATCH, &path, Some(body)).await;
+            ("deactivate", status, body)
+        }));
+    }
+    for (i, id) in seeded.iter().skip(20).enumerate() {
+        let api = apis[(i + 2) % 3].clone();
+        let path = format!("/Groups/{group_id}");
+        let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]});
+        scim.push(tokio::spawn(async move {
+            let (status, body) = api.send(reqwest::Method::PATCH, &path, Some(body)).await;
+            ("group push", status, body)
+        }));
+    }
+    let owner = owner_token(&app, Role::Owner);
+    for k in 0..3 {
+        let r = app
+            .confirm(&owner, &format!("mixed-{k}"), json!({"add_standard": 5}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut created = BTreeSet::new();
+    for task in futures_util::future::join_all(scim).await {
+        let (what, status, body) = task.expect("task");
+        match what {
+            "create" => {
+                assert_eq!(status, 201, "{what}: {body}");
+                assert!(created.insert(id_of(&body)), "one id answered twice");
+            }
+            _ => assert!(status == 200 || status == 204, "{what}: {status} {body}"),
+        }
+    }
+    drop(servers);
+
+    let users = all_users(&app).await;
+    assert_eq!(users.len(), 120, "30 seeded + 90 created, each once");
+    let listed: BTreeSet<String> = users.iter().map(id_of).collect();
+    assert!(
+        created.is_subset(&listed),
+        "a create answered 201 is missing"
+    );
+    app.assert_seat_invariants();
+    // 55 standard seats and 5 premium for 100 active users: all taken, 40 wait.
+    assert_eq!(app.pool("standard"), (55, 55));
+    assert_eq!(app.pool("premium"), (5, 5));
+    assert_eq!(app.count_status("pending"), 40);
+    assert_eq!(app.count_status("inactive"), 20);
+    // Every group push landed once.
+    let group = app.get(&format!("/Groups/{group_id}")).await;
+    assert_eq!(group.status, StatusCode::OK, "{}", group.body);
+    let in_group: BTreeSet<&str> = group.body["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["value"].as_str())
+        .collect();
+    let pushed: BTreeSet<&str> = seeded.iter().skip(20).map(String::as_str).collect();
+    assert_eq!(in_group, pushed);
+}
+
 /// Releases and creates at once: no seat is given twice, none stays free while someone
 /// waits, and the freed seats go to the oldest pending users.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -42,8 +42,9 @@ pub async fn run(
     caller: &ScimCaller,
     request: BulkRequest,
 ) -> Result<Written<Vec<Report<Done, Error>>>, Error> {
+    let org = &caller.org_id;
     let caller = caller.clone();
-    db.write_steps(move |conn, steps| {
+    db.write_steps_for_org(org, move |conn, steps| {
         let mut decisions = SeatDecisions::default();
         let reports = run_bulk(
             request,

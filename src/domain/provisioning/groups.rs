@@ -47,8 +47,10 @@ pub async fn create(
     caller: &ScimCaller,
     input: GroupInput,
 ) -> Result<Written<GroupView>, Error> {
+    let org = &caller.org_id;
     let caller = caller.clone();
-    db.write(move |conn| create_in(conn, &caller, input)).await
+    db.write_for_org(org, move |conn| create_in(conn, &caller, input))
+        .await
 }
 
 /// PUT /Groups/{id}; `with_members`: whether the returned view carries the members.
@@ -60,9 +62,12 @@ pub async fn replace(
     pre: Preconditions,
     with_members: bool,
 ) -> Result<Written<GroupView>, Error> {
+    let org = &caller.org_id;
     let caller = caller.clone();
-    db.write(move |conn| replace_in(conn, &caller, &id, input, &pre, with_members))
-        .await
+    db.write_for_org(org, move |conn| {
+        replace_in(conn, &caller, &id, input, &pre, with_members)
+    })
+    .await
 }
 
 /// PATCH /Groups/{id}; `with_members`: whether the returned view carries the members.
@@ -74,9 +79,12 @@ pub async fn patch(
     pre: Preconditions,
     with_members: bool,
 ) -> Result<Written<GroupView>, Error> {
+    let org = &caller.org_id;
     let caller = caller.clone();
-    db.write(move |conn| patch_in(conn, &caller, &id, ops, &pre, with_members))
-        .await
+    db.write_for_org(org, move |conn| {
+        patch_in(conn, &caller, &id, ops, &pre, with_members)
+    })
+    .await
 }
 
 pub async fn delete(
@@ -85,8 +93,9 @@ pub async fn delete(
     id: String,
     pre: Preconditions,
 ) -> Result<Written<()>, Error> {
+    let org = &caller.org_id;
     let caller = caller.clone();
-    db.write(move |conn| delete_in(conn, &caller, &id, &pre))
+    db.write_for_org(org, move |conn| delete_in(conn, &caller, &id, &pre))
         .await
 }
 

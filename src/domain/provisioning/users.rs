@@ -28,8 +28,10 @@ pub async fn create(
     caller: &ScimCaller,
     new: NewUser,
 ) -> Result<Written<UserView>, Error> {
+    let org = &caller.org_id;
     let caller = caller.clone();
-    db.write(move |conn| create_in(conn, &caller, new)).await
+    db.write_for_org(org, move |conn| create_in(conn, &caller, new))
+        .await
 }
 
 pub async fn replace(
@@ -39,9 +41,12 @@ pub async fn replace(
     resource: Value,
     pre: Preconditions,
 ) -> Result<Written<UserView>, Error> {
+    let org = &caller.org_id;
     let caller = caller.clone();
-    db.write(move |conn| replace_in(conn, &caller, &id, resource, &pre))
-        .await
+    db.write_for_org(org, move |conn| {
+        replace_in(conn, &caller, &id, resource, &pre)
+    })
+    .await
 }
 
 pub async fn patch(
@@ -51,8 +56,9 @@ pub async fn patch(
     ops: Vec<PatchOperation>,
     pre: Preconditions,
 ) -> Result<Written<UserView>, Error> {
+    let org = &caller.org_id;
     let caller = caller.clone();
-    db.write(move |conn| patch_in(conn, &caller, &id, ops, &pre))
+    db.write_for_org(org, move |conn| patch_in(conn, &caller, &id, ops, &pre))
         .await
 }
 
@@ -62,8 +68,9 @@ pub async fn delete(
     id: String,
     pre: Preconditions,
 ) -> Result<Written<()>, Error> {
+    let org = &caller.org_id;
     let caller = caller.clone();
-    db.write(move |conn| delete_in(conn, &caller, &id, &pre))
+    db.write_for_org(org, move |conn| delete_in(conn, &caller, &id, &pre))
         .await
 }
 

@@ -1,0 +1,7 @@
+//! What the PostgreSQL backend needs beyond diesel's own `PgConnection`.
+//!
+//! - `group_commit`: the SCIM write use cases of a process committed together, a batch per
+//!   transaction, so that an organization's lock and a commit's WAL flush are paid once for
+//!   many requests (`Db::write_for_org` on PostgreSQL).
+
+pub mod group_commit;
