@@ -45,6 +45,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::net::TcpStream;
 
+// A file under benches/load/, so cargo does not take it for a bench target of its own.
+#[path = "load/tenants.rs"]
+mod tenants;
+
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -66,6 +70,9 @@ enum Phase {
     Scale,
     /// One tenant runs the costliest filters it can while another's lookups are measured.
     Noisy,
+    /// Many organizations (`--tenants`) sync at once; one more, quiet tenant's lookups are
+    /// measured alone and during that load (benches/load/tenants.rs).
+    Tenants,
 }
 
 #[derive(Debug, Parser)]
@@ -74,7 +81,8 @@ enum Phase {
     about = "Load generator for scim-seats (runs the release binary; loopback only)"
 )]
 struct Args {
-    /// Phases to run (always in this order): create,lookup,deactivate,page,member-add,bulk,scale.
+    /// Phases to run (always in this order): create,lookup,deactivate,page,member-add,bulk,
+    /// noisy,tenants,scale.
     #[arg(
         long,
         value_delimiter = ',',
@@ -140,6 +148,18 @@ struct Args {
     /// `noisy`: requests of the noisy tenant in flight at once.
     #[arg(long, default_value_t = 16)]
     noisy_concurrency: usize,
+    /// `tenants`: organizations syncing at once, each with its own SCIM token.
+    #[arg(long, default_value_t = 100)]
+    tenants: usize,
+    /// `tenants`: users seeded per organization (through /Bulk).
+    #[arg(long, default_value_t = 2_000)]
+    tenant_users: usize,
+    /// `tenants`: groups seeded per organization.
+    #[arg(long, default_value_t = 20)]
+    tenant_groups: usize,
+    /// `tenants`: requests of the mixed sync load, over all organizations.
+    #[arg(long, default_value_t = 50_000)]
+    tenant_requests: usize,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -473,10 +493,14 @@ struct Api {
 /// One request: method, origin-form target (`/scim/v2/Users?…`), optional SCIM JSON body.
 /// Targets and bodies are built before a phase starts where they can be (cloning a `Uri` or
 /// `Bytes` only bumps a reference count).
+#[derive(Clone)]
 struct Req {
     method: Method,
     uri: Uri,
     body: Option<Bytes>,
+    /// The `Authorization` header of another organization than the `Api`'s (the `tenants`
+    /// phase sends each request as one of many organizations over the same connections).
+    auth: Option<HeaderValue>,
 }
 
 impl Req {
@@ -485,6 +509,7 @@ impl Req {
             method: Method::GET,
             uri,
             body: None,
+            auth: None,
         }
     }
     fn json(method: Method, uri: Uri, body: impl Into<Bytes>) -> Req {
@@ -492,7 +517,13 @@ impl Req {
             method,
             uri,
             body: Some(body.into()),
+            auth: None,
         }
+    }
+    /// The same request, sent as the organization whose header is `auth`.
+    fn for_org(mut self, auth: &HeaderValue) -> Req {
+        self.auth = Some(auth.clone());
+        self
     }
 }
 
@@ -584,7 +615,7 @@ impl Api {
         *request.uri_mut() = req.uri;
         let h = request.headers_mut();
         h.insert(HOST, self.host.clone());
-        h.insert(AUTHORIZATION, self.auth.clone());
+        h.insert(AUTHORIZATION, req.auth.unwrap_or_else(|| self.auth.clone()));
         if has_body {
             h.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
         }
@@ -643,6 +674,7 @@ impl Api {
     }
 }
 
+#[derive(Clone)]
 struct Outcome {
     name: String,
     requests: u64,
@@ -690,6 +722,22 @@ impl Errors {
     }
 }
 
+/// Called with each request's index, latency and whether it succeeded (2xx and no error
+/// found inside the body), for phases that break latency down (per tenant, per kind).
+type Observe = dyn Fn(usize, Duration, bool) + Send + Sync;
+
+/// What a phase may add to `drive`: checks of 2xx bodies, a per-request observer, a flag
+/// that ends the phase early (a measurement that lasts exactly as long as another load), and
+/// a pace (each task starts a request at most once per `pace`: a client that is not itself
+/// a load).
+#[derive(Default, Clone)]
+struct Hooks {
+    on_ok: Option<Arc<OnOk>>,
+    observe: Option<Arc<Observe>>,
+    stop: Option<Arc<AtomicBool>>,
+    pace: Option<Duration>,
+}
+
 /// Run `n` requests, `concurrency` at a time, built by `make(i)`; latency is send to full body.
 /// Each of the `concurrency` tasks owns one connection and sends its requests in turn on it.
 #[allow(clippy::too_many_arguments)]
@@ -706,7 +754,33 @@ async fn drive<F>(
 where
     F: Fn(usize) -> anyhow::Result<Req> + Send + Sync + 'static,
 {
-    eprintln!("phase {name}: {n} requests, concurrency {concurrency}");
+    let hooks = Hooks {
+        on_ok,
+        ..Hooks::default()
+    };
+    drive_with(name, n, concurrency, limit, sampler, api, make, hooks).await
+}
+
+/// `drive` with every hook.
+#[allow(clippy::too_many_arguments)]
+async fn drive_with<F>(
+    name: &str,
+    n: usize,
+    concurrency: usize,
+    limit: Duration,
+    sampler: &Sampler,
+    api: &Api,
+    make: F,
+    hooks: Hooks,
+) -> Outcome
+where
+    F: Fn(usize) -> anyhow::Result<Req> + Send + Sync + 'static,
+{
+    if hooks.stop.is_some() && n == usize::MAX {
+        eprintln!("phase {name}: until the other load ends, concurrency {concurrency}");
+    } else {
+        eprintln!("phase {name}: {n} requests, concurrency {concurrency}");
+    }
     sampler.reset();
     let (srv0, cli0, all0) = (
         cpu_seconds(&sampler.pid.to_string()),
@@ -724,21 +798,28 @@ where
     let deadline = start + limit;
     let mut tasks = Vec::new();
     for _ in 0..concurrency.max(1) {
-        let (api, make, next, done, errors, on_ok) = (
+        let (api, make, next, done, errors, hooks) = (
             api.clone(),
             make.clone(),
             next.clone(),
             done.clone(),
             errors.clone(),
-            on_ok.clone(),
+            hooks.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)
                 .unwrap_or_else(|_| unreachable!("static bounds"));
             let mut conn = api.take_idle();
             loop {
+                let stopped = hooks
+                    .stop
+                    .as_ref()
+                    .is_some_and(|s| s.load(Ordering::Relaxed));
+                if stopped || Instant::now() > deadline {
+                    break;
+                }
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n || Instant::now() > deadline {
+                if i >= n {
                     break;
                 }
                 let req = match make(i) {
@@ -751,28 +832,43 @@ where
                 };
                 let t = Instant::now();
                 let result = tokio::time::timeout(REQUEST_TIMEOUT, api.send(&mut conn, req)).await;
-                hist.saturating_record(t.elapsed().as_micros() as u64);
+                let latency = t.elapsed();
+                hist.saturating_record(latency.as_micros() as u64);
                 done.fetch_add(1, Ordering::Relaxed);
                 let result = result.unwrap_or_else(|_| {
                     // The dropped request closed its connection; the next one opens another.
                     conn = None;
                     Err(anyhow!("no answer in {} s", REQUEST_TIMEOUT.as_secs()))
                 });
-                match result {
+                let ok = match result {
                     Ok((status, body)) if status.is_success() => {
-                        if let Some(f) = &on_ok {
-                            for e in f(i, &body) {
-                                errors.add(format!("operation {e}"), "inside a 2xx /Bulk answer");
-                            }
+                        let found = hooks
+                            .on_ok
+                            .as_ref()
+                            .map(|f| f(i, &body))
+                            .unwrap_or_default();
+                        for e in &found {
+                            errors.add(format!("operation {e}"), "inside a 2xx answer");
                         }
+                        found.is_empty()
                     }
                     Ok((status, body)) => {
                         errors.add(
                             format!("HTTP {}", status.as_u16()),
                             &String::from_utf8_lossy(&body),
                         );
+                        false
                     }
-                    Err(e) => errors.add("transport error".into(), &format!("{e:#}")),
+                    Err(e) => {
+                        errors.add("transport error".into(), &format!("{e:#}"));
+                        false
+                    }
+                };
+                if let Some(observe) = &hooks.observe {
+                    observe(i, latency, ok);
+                }
+                if let Some(pace) = hooks.pace {
+                    tokio::time::sleep(pace.saturating_sub(latency)).await;
                 }
             }
             api.put_idle(conn);
@@ -789,8 +885,16 @@ where
     let elapsed = start.elapsed();
     let requests = done.load(Ordering::Relaxed) as u64;
     let mut note = String::new();
+    let stopped = hooks
+        .stop
+        .as_ref()
+        .is_some_and(|s| s.load(Ordering::Relaxed));
     if (requests as usize) < n {
-        note = format!("stopped by --max-seconds after {requests} of {n}");
+        note = if stopped {
+            format!("ran while the other load did: {requests} requests")
+        } else {
+            format!("stopped by --max-seconds after {requests} of {n}")
+        };
         eprintln!("  {note}");
     }
     let errors = std::mem::take(&mut *errors.counts.lock().unwrap_or_else(|e| e.into_inner()));
@@ -906,6 +1010,56 @@ struct ListAnswer {
     resources: Option<Vec<IgnoredAny>>,
 }
 
+/// /Bulk bodies creating `count` users (user indexes `first..first + count`, named with
+/// `tag`), `size` operations each; returns the user names (by bulkId number `u<k>`, k from 0)
+/// and the bodies.
+fn bulk_bodies(tag: &str, first: usize, count: usize, size: usize) -> (Vec<String>, Vec<Bytes>) {
+    let size = size.max(1);
+    let requests = count.div_ceil(size);
+    let mut names = Vec::with_capacity(count);
+    let mut bodies = Vec::with_capacity(requests);
+    for r in 0..requests {
+        let mut body = format!(r#"{{"schemas":["{BULK_SCHEMA}"],"Operations":["#);
+        for k in r * size..((r + 1) * size).min(count) {
+            let (user_name, data) = user_body(tag, first + k);
+            names.push(user_name);
+            if k > r * size {
+                body.push(',');
+            }
+            body.push_str(&format!(
+                r#"{{"method":"POST","path":"/Users","bulkId":"u{k}","data":{data}}}"#
+            ));
+        }
+        body.push_str("]}");
+        bodies.push(Bytes::from(body));
+    }
+    (names, bodies)
+}
+
+/// The users a /Bulk answer created, as (bulkId number, id), and the statuses of the
+/// operations that failed.
+fn bulk_created(body: &[u8]) -> (Vec<(usize, String)>, Vec<String>) {
+    let mut errs = Vec::new();
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let mut got = Vec::new();
+    for op in v["Operations"].as_array().into_iter().flatten() {
+        let status = op["status"].as_str().unwrap_or("?");
+        let k = op["bulkId"]
+            .as_str()
+            .and_then(|b| b.strip_prefix('u'))
+            .and_then(|k| k.parse::<usize>().ok());
+        let id = op["location"]
+            .as_str()
+            .and_then(|l| l.rsplit('/').next())
+            .map(str::to_string);
+        match (status.starts_with('2'), k, id) {
+            (true, Some(k), Some(id)) => got.push((k, id)),
+            _ => errs.push(status.to_string()),
+        }
+    }
+    (got, errs)
+}
+
 /// Load `count` users through /Bulk; returns the outcome (one request = one Bulk call).
 async fn bulk_load(
     args: &Args,
@@ -920,45 +1074,12 @@ async fn bulk_load(
     let first = pop.next_index;
     pop.next_index += count;
     // Bodies are built before the clock starts, so the client's JSON work is not timed.
-    let mut names = Vec::with_capacity(count);
-    let mut bodies = Vec::with_capacity(requests);
-    for r in 0..requests {
-        let mut body = format!(r#"{{"schemas":["{BULK_SCHEMA}"],"Operations":["#);
-        for k in r * size..((r + 1) * size).min(count) {
-            let (user_name, data) = user_body(&pop.tag, first + k);
-            names.push(user_name);
-            if k > r * size {
-                body.push(',');
-            }
-            body.push_str(&format!(
-                r#"{{"method":"POST","path":"/Users","bulkId":"u{k}","data":{data}}}"#
-            ));
-        }
-        body.push_str("]}");
-        bodies.push(Bytes::from(body));
-    }
+    let (names, bodies) = bulk_bodies(&pop.tag, first, count, size);
     let bodies = Arc::new(bodies);
     let found: Arc<Mutex<Vec<(usize, String)>>> = Arc::new(Mutex::new(Vec::new()));
     let f = found.clone();
     let on_ok: Arc<OnOk> = Arc::new(move |_, body: &[u8]| {
-        let mut errs = Vec::new();
-        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let mut got = Vec::new();
-        for op in v["Operations"].as_array().into_iter().flatten() {
-            let status = op["status"].as_str().unwrap_or("?");
-            let k = op["bulkId"]
-                .as_str()
-                .and_then(|b| b.strip_prefix('u'))
-                .and_then(|k| k.parse::<usize>().ok());
-            let id = op["location"]
-                .as_str()
-                .and_then(|l| l.rsplit('/').next())
-                .map(str::to_string);
-            match (status.starts_with('2'), k, id) {
-                (true, Some(k), Some(id)) => got.push((k, id)),
-                _ => errs.push(status.to_string()),
-            }
-        }
+        let (got, errs) = bulk_created(body);
         f.lock().unwrap_or_else(|e| e.into_inner()).extend(got);
         errs
     });
@@ -1286,6 +1407,30 @@ async fn phase_member_add(
     Ok(())
 }
 
+/// Create organization `slug` (seats for every user a run creates) and a SCIM token for it
+/// through the CLI, as an operator would; returns its `Authorization` header.
+fn create_org(bin: &Path, url: &str, slug: &str) -> anyhow::Result<HeaderValue> {
+    run_cli(
+        bin,
+        &[
+            "org",
+            "create",
+            slug,
+            "--name",
+            slug,
+            "--standard-seats",
+            SEATS,
+            "--database-url",
+            url,
+        ],
+    )?;
+    let token = run_cli(
+        bin,
+        &["token", "create", "--org", slug, "--database-url", url],
+    )?;
+    Ok(HeaderValue::from_str(&format!("Bearer {}", token.trim()))?)
+}
+
 struct ScaleRow {
     users: usize,
     seed_secs: f64,
@@ -1312,27 +1457,8 @@ async fn phase_noisy(
     if let Some(o) = ensure_users(args, api, sampler, pop, args.users, "(seed noisy)").await {
         results.push(o);
     }
-    let url = server.url.as_str();
-    run_cli(
-        bin,
-        &[
-            "org",
-            "create",
-            "quiet",
-            "--name",
-            "Quiet",
-            "--standard-seats",
-            SEATS,
-            "--database-url",
-            url,
-        ],
-    )?;
-    let token = run_cli(
-        bin,
-        &["token", "create", "--org", "quiet", "--database-url", url],
-    )?;
     let quiet = Api {
-        auth: HeaderValue::from_str(&format!("Bearer {}", token.trim()))?,
+        auth: create_org(bin, &server.url, "quiet")?,
         idle: Arc::new(Mutex::new(Vec::new())),
         ..api.clone()
     };
@@ -1597,6 +1723,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let mut results = Vec::new();
     let mut main_peak = None;
+    let mut tenants_report = None;
     let main_phases = [
         Phase::Create,
         Phase::Lookup,
@@ -1605,6 +1732,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Phase::MemberAdd,
         Phase::Bulk,
         Phase::Noisy,
+        Phase::Tenants,
     ];
     if main_phases.iter().any(|p| phases(*p)) {
         let server = start_server(&args, &bin).await?;
@@ -1652,6 +1780,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         if phases(Phase::Noisy) {
             phase_noisy(&args, &bin, &server, &api, &sampler, &mut pop, &mut results).await?;
         }
+        if phases(Phase::Tenants) {
+            let report =
+                tenants::phase_tenants(&args, &bin, &server, &api, &sampler, &mut results).await?;
+            tenants_report = Some(report);
+        }
         main_peak = Some((sampler.peak_mib(), pop.users.len()));
         if let Some(db) = server.db.size_bytes() {
             eprintln!("database size {:.0} MiB", db as f64 / 1048576.0);
@@ -1693,6 +1826,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             println!("Server peak RSS (VmHWM): **{peak:.1} MiB** ({users} users at the end).");
         }
         println!();
+    }
+    if let Some(report) = &tenants_report {
+        tenants::print_tenants(report);
     }
     if let Some((rows, peak)) = scale {
         println!("### scale: lookup by userName as the user count grows (one fresh server)");

@@ -287,9 +287,7 @@ pub enum TokenCommand {
 }
 
 fn open(db: &DbArgs) -> anyhow::Result<Db> {
-    let db = Db::connect_for_command(&db.database_url)?;
-    db.migrate()?;
-    Ok(db)
+    crate::migrate::open_and_migrate(|| Db::connect_for_command(&db.database_url))
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

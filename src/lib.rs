@@ -17,6 +17,7 @@ pub mod event_hooks;
 pub mod fair;
 pub mod jobs;
 pub mod metrics;
+pub mod migrate;
 pub mod oidc;
 pub mod outbound;
 pub mod provisioning_log;

@@ -26,12 +26,13 @@ pub struct Application {
 impl Application {
     /// Connect, migrate, bind. Port 0 picks a free port (see `port()`).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let db = Db::connect_with_budget(
-            &settings.database.url,
-            settings.database.pool_size,
-            settings.database.budget,
-        )?;
-        db.migrate()?;
+        let db = crate::migrate::open_and_migrate(|| {
+            Db::connect_with_budget(
+                &settings.database.url,
+                settings.database.pool_size,
+                settings.database.budget,
+            )
+        })?;
         let listener = TcpListener::bind(&settings.http.bind)
             .map_err(|e| anyhow::anyhow!("binding {}: {e}", settings.http.bind))?;
         let port = listener.local_addr()?.port();

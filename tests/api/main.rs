@@ -12,6 +12,7 @@ mod console_members;
 mod console_security;
 mod console_settings;
 mod console_support;
+mod deployment;
 mod discovery;
 mod etags;
 mod events;
