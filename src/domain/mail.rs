@@ -78,7 +78,12 @@ pub fn deliver_due(db: &Db, sender: &dyn MailSender, retry_base: Duration) -> Re
         // Another process may have read the same row: only the one that claims it sends.
         let lease_until = store::now() + SEND_LEASE;
         let claimed = db.write_sync(|c| {
-            Ok(store::mail::claim(c, &row.id, row.next_attempt_at, lease_until)?)
+            Ok(store::mail::claim(
+                c,
+                &row.id,
+                row.next_attempt_at,
+                lease_until,
+            )?)
         })?;
         if !claimed {
             continue;

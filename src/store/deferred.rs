@@ -73,10 +73,14 @@ impl Batch {
             }
             DbConn::Sqlite(c) => {
                 for row in audit.drain(..) {
-                    diesel::insert_into(audit_log::table).values(row).execute(c)?;
+                    diesel::insert_into(audit_log::table)
+                        .values(row)
+                        .execute(c)?;
                 }
                 for row in events.drain(..) {
-                    diesel::insert_into(seat_events::table).values(row).execute(c)?;
+                    diesel::insert_into(seat_events::table)
+                        .values(row)
+                        .execute(c)?;
                 }
             }
         }

@@ -292,21 +292,18 @@ async fn mail_twice_with(b_mail_secs: &str) -> Vec<(String, usize)> {
     arrived.into_iter().filter(|(_, n)| *n > 1).collect()
 }
 
-/// The deployment docs/deployment.md describes today: every process runs renewals and
-/// webhooks, one process delivers mail (`--mail-interval-secs 0` on the others).
+/// Mail delivery turned off on one of the processes (`--mail-interval-secs 0`): each mail
+/// still arrives once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_one_mail_process_each_outbox_mail_arrives_once() {
     let twice = mail_twice_with("0").await;
     assert!(twice.is_empty(), "mail sent more than once: {twice:?}");
 }
 
-/// Ignored until the mail outbox claims a row before sending it: `domain::mail::deliver_due`
-/// reads the due rows and sends each, and only `mark_sent` is guarded, so two delivering
-/// processes that read the same due rows both send them (at-least-once, as `domain::mail`
-/// says; 29 of 30 invitations arrived twice when this was written). The fix needs a guarded
-/// claim in `store::mail` (docs/deployment.md, "Mail"); `--ignored` shows the duplicates.
+/// Both processes deliver mail: each claims a due mail before sending it
+/// (`store::mail::claim`), so each invitation arrives once. Without the claim, 29 of 30
+/// arrived twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the mail outbox is not claimed across processes yet (docs/deployment.md, Mail)"]
 async fn two_delivering_processes_send_each_outbox_mail_once() {
     let twice = mail_twice_with("1").await;
     assert!(twice.is_empty(), "mail sent more than once: {twice:?}");
