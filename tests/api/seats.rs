@@ -435,6 +435,79 @@ async fn three_processes_mixed_writes_keep_every_seat_invariant() {
     assert_eq!(in_group, pushed);
 }
 
+/// Many creates at once, a third of them taking a userName another create has: on PostgreSQL
+/// they share group-commit batches, so a failed create is rolled back inside a batch whose
+/// other creates commit (on SQLite, inside the writer's batch). Each failure is a 409 that
+/// left nothing behind (no seat, no audit row, no seat event, no gap in the event numbers),
+/// and each success is there with exactly its own rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_creates_in_a_batch_leave_nothing_and_undo_no_other() {
+    use scim_seats::store::audit::AuditFilter;
+    let app = TestApp::builder().seats(50, 0).spawn().await;
+    let api = Api::of(&app);
+    let mut tasks = Vec::new();
+    for i in 0..90 {
+        let api = api.clone();
+        let name = format!("u{}@acme.example.com", i % 60);
+        tasks.push(tokio::spawn(async move {
+            api.send(reqwest::Method::POST, "/Users", Some(user(&name)))
+                .await
+        }));
+    }
+    let mut created = BTreeSet::new();
+    let mut conflicts = 0;
+    for t in futures_util::future::join_all(tasks).await {
+        let (status, body) = t.expect("task");
+        match status {
+            201 => assert!(created.insert(id_of(&body))),
+            409 => {
+                assert_eq!(body["scimType"], "uniqueness", "{body}");
+                conflicts += 1;
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!((created.len(), conflicts), (60, 30));
+    app.assert_seat_invariants();
+    assert_eq!(app.count_status("active"), 50);
+    assert_eq!(app.count_status("pending"), 10);
+
+    let org = app.org_id.clone();
+    let (audited, events) = app
+        .db
+        .read_sync(move |c| {
+            let created = AuditFilter {
+                kind: Some("user.created".into()),
+                ..AuditFilter::default()
+            };
+            let (rows, _) = store::audit::page(c, &org, &created, 0, 1_000)?;
+            let events = store::seat_events::after(c, &org, 0, 1_000)?;
+            Ok((rows, events))
+        })
+        .expect("read audit and events");
+    let audited: BTreeSet<String> = audited.into_iter().filter_map(|r| r.subject_id).collect();
+    assert_eq!(
+        audited, created,
+        "one user.created audit row per user created"
+    );
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "event numbers without gaps"
+    );
+    for e in &events {
+        let subject = e.subject_id.clone().unwrap_or_default();
+        assert!(
+            created.contains(&subject),
+            "an event of a create that failed: {}",
+            e.kind
+        );
+    }
+    let with_event: BTreeSet<String> = events.into_iter().filter_map(|e| e.subject_id).collect();
+    assert_eq!(with_event, created, "every user created has its seat event");
+}
+
 /// Releases and creates at once: no seat is given twice, none stays free while someone
 /// waits, and the freed seats go to the oldest pending users.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -19,7 +19,7 @@
 //! commits (`store::deferred`), and a lone use case runs without a savepoint.
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::{Connection, RunQueryDsl};
+use diesel::Connection;
 use tokio::sync::mpsc;
 
 use crate::error::Error;
@@ -37,9 +37,10 @@ const MAX_BATCH: usize = 256;
 /// What a job hands back after running: told whether its batch committed.
 type Finish = Box<dyn FnOnce(Result<(), Error>) + Send>;
 
-/// Runs a use case, in a savepoint (`shared`) or as the whole transaction; says whether
-/// the transaction may commit.
-type Run = Box<dyn FnOnce(&mut DbConn, bool) -> (Finish, bool) + Send>;
+/// Runs a use case; says whether it succeeded. A use case that failed has undone its kept
+/// rows (`deferred`); its statements are undone by the lane (the savepoint around it, or the
+/// whole transaction).
+type Run = Box<dyn FnOnce(&mut DbConn) -> (Finish, bool) + Send>;
 
 struct Job {
     /// The organization's lock key (`lock_key`).
@@ -88,24 +89,22 @@ impl GroupCommit {
         let span = tracing::Span::current();
         let queued = std::time::Instant::now();
         let budget = self.budget;
-        let run = move |conn: &mut DbConn, shared: bool| {
+        let run = move |conn: &mut DbConn| {
             if budget.is_some_and(|b| queued.elapsed() > b) {
                 let refused = Err(Error::TooManyRequests(
                     "the database is busy: this write waited for its turn over its time \
                      budget and was not run; send it again later"
                         .into(),
                 ));
-                return (finisher(refused, deliver), true);
+                return (finisher(refused, deliver), false);
             }
-            let result = span.in_scope(|| {
-                if shared {
-                    crate::store::savepoint(conn, f)
-                } else {
-                    crate::store::catch_panic(|| f(conn))
-                }
-            });
-            let commit = shared || result.is_ok();
-            (finisher(result, deliver), commit)
+            let kept = deferred::mark();
+            let result = span.in_scope(|| crate::store::catch_panic(|| f(conn)));
+            if let (Err(_), Some(mark)) = (&result, kept) {
+                deferred::undo_to(mark);
+            }
+            let ok = result.is_ok();
+            (finisher(result, deliver), ok)
         };
         let key = lock_key(org_id);
         let lane = &self.lanes[lane_of(key)];
@@ -161,19 +160,36 @@ fn lane_connection(
     Ok(conn)
 }
 
-/// Takes organization `key`'s advisory lock until the transaction ends.
-fn lock(conn: &mut DbConn, key: i64) -> Result<(), Error> {
-    use diesel::sql_types::BigInt;
-    match conn {
-        DbConn::Pg(c) => diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<BigInt, _>(key)
-            .execute(c)
-            .map(|_| ())
-            .map_err(Error::from),
-        DbConn::Sqlite(_) => Err(Error::Internal(anyhow::anyhow!(
-            "group commit is for PostgreSQL only"
-        ))),
-    }
+/// Runs SQL statements of the lane's own (savepoints, locks) in one round trip: the simple
+/// query protocol takes several at once, where each parameterized statement is one.
+fn execute(conn: &mut DbConn, sql: &str) -> Result<(), Error> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(sql).map_err(Error::from)
+}
+
+/// The statement that takes organization `key`'s advisory lock until the transaction ends
+/// (`key` is a number this module computed: nothing from a request is in the SQL).
+fn lock_sql(key: i64) -> String {
+    // Quoted and cast: an unquoted i64::MIN would be read as a numeric, not a bigint.
+    format!("SELECT pg_advisory_xact_lock('{key}'::bigint);")
+}
+
+/// The savepoint around each use case of a shared batch. The lane opens and ends it itself,
+/// so that releasing one use case's and opening the next one's is one round trip; a use
+/// case's own savepoints (Bulk's steps, diesel's) nest inside it under other names.
+const SAVEPOINT: &str = "SAVEPOINT use_case;";
+const RELEASE: &str = "RELEASE SAVEPOINT use_case;";
+const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT use_case;";
+
+/// Where the lane's savepoint stands between two use cases.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Savepoint {
+    /// None open: the batch just began, or an organization's lock was just taken.
+    Closed,
+    /// Open with nothing in it: a fresh one, or one a failed use case was rolled back to.
+    Clean,
+    /// Open around the changes of a use case that succeeded: released before the next.
+    Holding,
 }
 
 /// Why a batch did not commit, for each of its callers: a statement past the budget says
@@ -252,8 +268,7 @@ fn begun<'c>(
 }
 
 /// The transaction begun on `conn`, with `jobs` (sorted by lock key); every caller is told
-/// once it has ended. A lone job runs as the whole transaction, without a savepoint's two
-/// round trips.
+/// once it has ended. A lone job runs as the whole transaction, without a savepoint.
 fn run_batch(conn: &mut DbConn, jobs: Vec<Job>) -> Result<(), ()> {
     let shared = jobs.len() > 1;
     let mut finishers: Vec<Finish> = Vec::with_capacity(jobs.len());
@@ -262,14 +277,39 @@ fn run_batch(conn: &mut DbConn, jobs: Vec<Job>) -> Result<(), ()> {
     let kept = deferred::Batch::start();
     let ran = (|| -> Result<(), Error> {
         let mut locked = None;
+        let mut savepoint = Savepoint::Closed;
         for job in jobs {
+            // One round trip before each use case: the last one's savepoint released, the
+            // organization's lock taken outside any savepoint (a rolled-back savepoint would
+            // give it up), the next savepoint opened.
+            let mut sql = String::new();
             if locked != Some(job.key) {
-                lock(conn, job.key)?;
+                if savepoint != Savepoint::Closed {
+                    sql.push_str(RELEASE);
+                }
+                sql.push_str(&lock_sql(job.key));
                 locked = Some(job.key);
+                savepoint = Savepoint::Closed;
             }
-            let (finish, ok) = (job.run)(conn, shared);
+            if shared {
+                match savepoint {
+                    Savepoint::Closed => sql.push_str(SAVEPOINT),
+                    Savepoint::Holding => sql.push_str(&format!("{RELEASE}{SAVEPOINT}")),
+                    Savepoint::Clean => {}
+                }
+                savepoint = Savepoint::Clean;
+            }
+            if !sql.is_empty() {
+                execute(conn, &sql)?;
+            }
+            let (finish, ok) = (job.run)(conn);
             finishers.push(finish);
-            may_commit &= ok;
+            match (shared, ok) {
+                (true, true) => savepoint = Savepoint::Holding,
+                (true, false) => execute(conn, ROLLBACK_TO)?,
+                // A lone use case that failed: the transaction is rolled back below.
+                (false, ok) => may_commit = ok,
+            }
         }
         if may_commit {
             kept.write(conn)?;
