@@ -3,7 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use std::cell::RefCell;
+
 use super::cached::native;
+use super::kept::KeptRows;
 use super::schema::audit_log;
 use super::{DbConn, Q};
 
@@ -23,16 +26,63 @@ pub struct AuditRow {
     pub detail: String,
 }
 
+thread_local! {
+    /// The rows of the group-commit batch running on this thread (`deferred`).
+    static KEPT: RefCell<KeptRows<AuditRow>> = const { RefCell::new(KeptRows::none()) };
+}
+
 /// Writes `row`, or keeps it for the group-commit batch running on this thread, which writes
 /// it before it commits (`deferred`).
 pub fn insert(conn: &mut DbConn, row: AuditRow) -> Q<()> {
-    let Some(row) = super::deferred::keep_audit(row) else {
+    let Some(row) = KEPT.with(|k| k.borrow_mut().keep(row)) else {
         return Ok(());
     };
     native!(conn, |c| diesel::insert_into(audit_log::table)
         .values(row)
         .execute(c))
     .map(|_| ())
+}
+
+/// The batch's rows (see `deferred`): kept from `keep_start` until `keep_stop`.
+pub(super) fn keep_start() {
+    KEPT.with(|k| k.borrow_mut().start());
+}
+
+pub(super) fn keep_stop() {
+    KEPT.with(|k| k.borrow_mut().stop());
+}
+
+pub(super) fn kept_count() -> Option<usize> {
+    KEPT.with(|k| k.borrow().count())
+}
+
+pub(super) fn forget_kept_after(n: usize) {
+    KEPT.with(|k| k.borrow_mut().truncate(n));
+}
+
+/// Writes the rows kept so far: a multi-row INSERT on PostgreSQL (at most 65,535 bound
+/// parameters a statement: 8 a row), a statement per row on SQLite.
+pub(super) fn write_kept(conn: &mut DbConn) -> Q<()> {
+    let mut rows = KEPT.with(|k| k.borrow_mut().take());
+    const ROWS: usize = 4_000;
+    match conn {
+        DbConn::Pg(c) => {
+            while !rows.is_empty() {
+                let rest = rows.split_off(rows.len().min(ROWS));
+                diesel::insert_into(audit_log::table)
+                    .values(std::mem::replace(&mut rows, rest))
+                    .execute(c)?;
+            }
+        }
+        DbConn::Sqlite(c) => {
+            for row in rows {
+                diesel::insert_into(audit_log::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn for_subject(conn: &mut DbConn, org_id: &str, subject: &str) -> Q<Vec<AuditRow>> {

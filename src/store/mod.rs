@@ -11,6 +11,7 @@ pub mod filter_sql;
 pub mod groups;
 pub mod invitations;
 pub mod invoices;
+mod kept;
 pub mod mail;
 pub mod members;
 pub mod oauth;

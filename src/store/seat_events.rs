@@ -3,8 +3,16 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use std::cell::RefCell;
+
+use super::kept::KeptRows;
 use super::schema::{alert_settings, seat_event_cursors, seat_events};
 use super::{DbConn, Q};
+
+thread_local! {
+    /// The events of the group-commit batch running on this thread (`deferred`).
+    static KEPT: RefCell<KeptRows<EventRow>> = const { RefCell::new(KeptRows::none()) };
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = seat_events)]
@@ -33,7 +41,16 @@ pub struct CursorRow {
 /// The last seq of the organization's feed (0 when empty). The caller holds the organization
 /// lock, so the next event is this + 1 without a race.
 pub fn last_seq(conn: &mut DbConn, org_id: &str) -> Q<i64> {
-    if let Some(seq) = super::deferred::last_seq(org_id) {
+    // An event of the organization kept for the batch is the last one.
+    let kept = KEPT.with(|k| {
+        k.borrow()
+            .rows()
+            .iter()
+            .filter(|e| e.org_id == org_id)
+            .map(|e| e.seq)
+            .max()
+    });
+    if let Some(seq) = kept {
         return Ok(seq);
     }
     seat_events::table
@@ -45,13 +62,58 @@ pub fn last_seq(conn: &mut DbConn, org_id: &str) -> Q<i64> {
 
 /// Writes `row`, or keeps it for the group-commit batch running on this thread (`deferred`).
 pub fn insert(conn: &mut DbConn, row: &EventRow) -> Q<()> {
-    if super::deferred::keep_event(row) {
+    let kept = KEPT.with(|k| {
+        let mut k = k.borrow_mut();
+        k.count().is_some() && k.keep(row.clone()).is_none()
+    });
+    if kept {
         return Ok(());
     }
     diesel::insert_into(seat_events::table)
         .values(row)
         .execute(conn)
         .map(|_| ())
+}
+
+/// The batch's events (see `deferred`): kept from `keep_start` until `keep_stop`.
+pub(super) fn keep_start() {
+    KEPT.with(|k| k.borrow_mut().start());
+}
+
+pub(super) fn keep_stop() {
+    KEPT.with(|k| k.borrow_mut().stop());
+}
+
+pub(super) fn kept_count() -> Option<usize> {
+    KEPT.with(|k| k.borrow().count())
+}
+
+pub(super) fn forget_kept_after(n: usize) {
+    KEPT.with(|k| k.borrow_mut().truncate(n));
+}
+
+/// Writes the events kept so far: a multi-row INSERT on PostgreSQL (7 bound parameters a
+/// row), a statement per row on SQLite.
+pub(super) fn write_kept(conn: &mut DbConn) -> Q<()> {
+    let rows = KEPT.with(|k| k.borrow_mut().take());
+    const ROWS: usize = 4_000;
+    match conn {
+        DbConn::Pg(c) => {
+            for chunk in rows.chunks(ROWS) {
+                diesel::insert_into(seat_events::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
+        DbConn::Sqlite(c) => {
+            for row in &rows {
+                diesel::insert_into(seat_events::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The seq of an event of the organization, by id.

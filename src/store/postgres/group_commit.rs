@@ -30,9 +30,12 @@ use crate::store::{deferred, ConnManager, DbConn};
 /// opened when its first write arrives (a CLI command's handle never opens one).
 pub const LANES: usize = 4;
 
-/// A batch takes at most this many use cases: the first caller's wait stays bounded, and the
-/// organizations' locks are not held through an endless batch.
-const MAX_BATCH: usize = 256;
+/// A batch takes at most this many use cases: the first caller's wait stays bounded, the
+/// organizations' locks are not held through an endless batch, and the batch's
+/// subtransactions (a savepoint per use case) stay within the 64 that PostgreSQL caches per
+/// backend (`PGPROC_MAX_CACHED_SUBXIDS`): past them every other backend's snapshot checks
+/// look the transaction up in `pg_subtrans`.
+const MAX_BATCH: usize = 60;
 
 /// What a job hands back after running: told whether its batch committed.
 type Finish = Box<dyn FnOnce(Result<(), Error>) + Send>;
