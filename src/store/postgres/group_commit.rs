@@ -16,7 +16,8 @@
 //! them all, which cost more with every step.
 //!
 //! Fewer round trips: the audit rows and seat events of a batch are written once, before it
-//! commits (`store::deferred`), and a lone use case runs without a savepoint.
+//! commits (`store::deferred`); the lane opens and ends the savepoints itself, so that between
+//! two use cases there is one round trip; and a lone use case runs without a savepoint.
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::Connection;
