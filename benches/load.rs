@@ -20,7 +20,6 @@
 //! part is a few µs.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -129,6 +128,10 @@ struct Args {
     /// Lookups measured at each scale size.
     #[arg(long, default_value_t = 10_000)]
     scale_lookups: usize,
+    /// Server processes on the one database, each on its own port; the client's connections
+    /// go to them in turn. The RSS and CPU columns are the first process's.
+    #[arg(long, default_value_t = 1)]
+    servers: usize,
     /// postgres://… to run on PostgreSQL (a fresh database is created and dropped);
     /// default: SQLite in a temp dir.
     #[arg(long)]
@@ -241,6 +244,8 @@ struct Server {
     child: Child,
     pid: u32,
     addr: SocketAddr,
+    /// The other processes of `--servers`, on the same database.
+    others: Vec<(Child, SocketAddr)>,
     token: String,
     log: PathBuf,
     db: DbGuard,
@@ -251,9 +256,40 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in
+            std::iter::once(&mut self.child).chain(self.others.iter_mut().map(|o| &mut o.0))
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
+}
+
+impl Server {
+    /// Where the client connects: every process, in turn.
+    fn addrs(&self) -> Vec<SocketAddr> {
+        std::iter::once(self.addr)
+            .chain(self.others.iter().map(|o| o.1))
+            .collect()
+    }
+}
+
+/// `scim-seats serve` on a free loopback port, its output appended to `log`.
+fn spawn_serve(bin: &Path, url: &str, log: &Path) -> anyhow::Result<(Child, SocketAddr)> {
+    let port = free_port()?;
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let child = Command::new(bin)
+        .args(["serve", "--database-url", url, "--bind"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    Ok((child, SocketAddr::from(([127, 0, 0, 1], port))))
 }
 
 fn run_cli(bin: &Path, args: &[&str]) -> anyhow::Result<String> {
@@ -338,39 +374,47 @@ async fn start_server(args: &Args, bin: &Path) -> anyhow::Result<Server> {
     )?
     .trim()
     .to_string();
-    let port = free_port()?;
     let log = dir.path().join("server.log");
-    let out = File::create(&log)?;
-    let child = Command::new(bin)
-        .args(["serve", "--database-url", &url, "--bind"])
-        .arg(format!("127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let server = Server {
+    let (child, addr) = spawn_serve(bin, &url, &log)?;
+    let mut server = Server {
         pid: child.id(),
         child,
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        addr,
+        others: Vec::new(),
         token,
         log,
         db,
         url: url.clone(),
         _dir: dir,
     };
-    let probe = Api::new(&server)?;
+    // The first process has migrated the database before the others start.
+    for n in 1..args.servers.max(1) {
+        if n == 1 {
+            wait_ready(&server, server.addr).await?;
+        }
+        let log = server.log.with_file_name(format!("server-{n}.log"));
+        server.others.push(spawn_serve(bin, &url, &log)?);
+    }
+    for addr in server.addrs() {
+        wait_ready(&server, addr).await?;
+    }
+    Ok(server)
+}
+
+/// Waits until the process at `addr` answers.
+async fn wait_ready(server: &Server, addr: SocketAddr) -> anyhow::Result<()> {
+    let probe = Api::at(server, vec![addr])?;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let r = probe
             .once(Req::get(probe.uri("/ServiceProviderConfig")?))
             .await;
         if matches!(&r, Ok((status, _)) if status.is_success()) {
-            return Ok(server);
+            return Ok(());
         }
         if Instant::now() > deadline {
             let log = std::fs::read_to_string(&server.log).unwrap_or_default();
-            bail!("server did not become ready in 30 s; log:\n{log}");
+            bail!("server at {addr} did not become ready in 30 s; log:\n{log}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -482,7 +526,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Clone)]
 struct Api {
-    addr: SocketAddr,
+    /// The server processes; each new connection goes to the next.
+    addrs: Arc<Vec<SocketAddr>>,
+    next_addr: Arc<AtomicUsize>,
     host: HeaderValue,
     auth: HeaderValue,
     idle: Arc<Mutex<Vec<Conn>>>,
@@ -547,8 +593,14 @@ fn json_str(s: &str) -> String {
 
 impl Api {
     fn new(server: &Server) -> anyhow::Result<Api> {
+        Api::at(server, server.addrs())
+    }
+
+    /// `new`, connecting to `addrs` only.
+    fn at(server: &Server, addrs: Vec<SocketAddr>) -> anyhow::Result<Api> {
         Ok(Api {
-            addr: server.addr,
+            addrs: Arc::new(addrs),
+            next_addr: Arc::new(AtomicUsize::new(0)),
             host: HeaderValue::from_str(&server.addr.to_string())?,
             auth: HeaderValue::from_str(&format!("Bearer {}", server.token))?,
             idle: Arc::new(Mutex::new(Vec::new())),
@@ -579,7 +631,8 @@ impl Api {
     }
 
     async fn connect(&self) -> anyhow::Result<Conn> {
-        let tcp = TcpStream::connect(self.addr).await?;
+        let n = self.next_addr.fetch_add(1, Ordering::Relaxed);
+        let tcp = TcpStream::connect(self.addrs[n % self.addrs.len()]).await?;
         tcp.set_nodelay(true)?;
         let (sender, conn) = http1::handshake(TokioIo::new(tcp)).await?;
         // The connection's I/O runs in its own task; errors surface through `sender`.

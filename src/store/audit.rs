@@ -28,7 +28,7 @@ pub struct AuditRow {
 
 thread_local! {
     /// The rows of the group-commit batch running on this thread (`deferred`).
-    static KEPT: RefCell<KeptRows<AuditRow>> = const { RefCell::new(KeptRows::none()) };
+    pub(super) static KEPT: RefCell<KeptRows<AuditRow>> = const { RefCell::new(KeptRows::none()) };
 }
 
 /// Writes `row`, or keeps it for the group-commit batch running on this thread, which writes
@@ -41,23 +41,6 @@ pub fn insert(conn: &mut DbConn, row: AuditRow) -> Q<()> {
         .values(row)
         .execute(c))
     .map(|_| ())
-}
-
-/// The batch's rows (see `deferred`): kept from `keep_start` until `keep_stop`.
-pub(super) fn keep_start() {
-    KEPT.with(|k| k.borrow_mut().start());
-}
-
-pub(super) fn keep_stop() {
-    KEPT.with(|k| k.borrow_mut().stop());
-}
-
-pub(super) fn kept_count() -> Option<usize> {
-    KEPT.with(|k| k.borrow().count())
-}
-
-pub(super) fn forget_kept_after(n: usize) {
-    KEPT.with(|k| k.borrow_mut().truncate(n));
 }
 
 /// Writes the rows kept so far: a multi-row INSERT on PostgreSQL (at most 65,535 bound

@@ -14,6 +14,8 @@
 //! - SQLite writes: the budget bounds the wait for the writer thread (`writer::submit`);
 //!   a running write is bounded by the input limits instead, since interrupting it would
 //!   roll back the other use cases of its batch.
+//! - Queued writes on either backend (SQLite's writer, PostgreSQL's group-commit lanes): one
+//!   that waited past its budget for its turn is refused unrun (`Queued`).
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -26,6 +28,34 @@ thread_local! {
 const STEPS: i32 = 4096;
 
 /// While alive, SQLite work on this thread stops once `budget` has passed.
+/// When a write was queued for a group commit, to refuse it unrun if it waited past its
+/// budget for its turn: it changed nothing, and is sent again later (`429`).
+pub struct Queued {
+    at: Instant,
+    budget: Option<Duration>,
+}
+
+impl Queued {
+    pub fn now(budget: Option<Duration>) -> Queued {
+        Queued {
+            at: Instant::now(),
+            budget,
+        }
+    }
+
+    /// The refusal, when the write has waited past its budget.
+    pub fn refusal(&self) -> Option<crate::error::Error> {
+        let late = self.budget.is_some_and(|b| self.at.elapsed() > b);
+        late.then(|| {
+            crate::error::Error::TooManyRequests(
+                "the database is busy: this write waited for its turn over its time budget \
+                 and was not run; send it again later"
+                    .into(),
+            )
+        })
+    }
+}
+
 pub struct Deadline {
     previous: Option<Instant>,
 }

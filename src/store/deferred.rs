@@ -12,6 +12,7 @@
 //! organization has one. Outside a batch (SQLite's writer, any other write) nothing is kept
 //! and every row is written at once.
 
+use super::kept::{self, KeptRows};
 use super::{audit, seat_events, DbConn, Q};
 
 /// Rows kept for the batch running on this thread, from `start` until dropped (whatever is
@@ -20,8 +21,8 @@ pub struct Batch(());
 
 impl Batch {
     pub fn start() -> Batch {
-        audit::keep_start();
-        seat_events::keep_start();
+        kept::with(&audit::KEPT, KeptRows::start);
+        kept::with(&seat_events::KEPT, KeptRows::start);
         Batch(())
     }
 
@@ -34,8 +35,8 @@ impl Batch {
 
 impl Drop for Batch {
     fn drop(&mut self) {
-        audit::keep_stop();
-        seat_events::keep_stop();
+        kept::with(&audit::KEPT, KeptRows::stop);
+        kept::with(&seat_events::KEPT, KeptRows::stop);
     }
 }
 
@@ -48,13 +49,13 @@ pub struct Mark {
 /// Where the kept rows stand; `None` outside a batch.
 pub fn mark() -> Option<Mark> {
     Some(Mark {
-        audit: audit::kept_count()?,
-        events: seat_events::kept_count()?,
+        audit: kept::with(&audit::KEPT, |k| k.count())?,
+        events: kept::with(&seat_events::KEPT, |k| k.count())?,
     })
 }
 
 /// Forgets the rows kept since `mark`: its savepoint was rolled back.
 pub fn undo_to(mark: Mark) {
-    audit::forget_kept_after(mark.audit);
-    seat_events::forget_kept_after(mark.events);
+    kept::with(&audit::KEPT, |k| k.truncate(mark.audit));
+    kept::with(&seat_events::KEPT, |k| k.truncate(mark.events));
 }

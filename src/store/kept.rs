@@ -1,5 +1,17 @@
 //! Rows a group-commit batch keeps to write once, before it commits (see `deferred`): a
-//! list per table, which a table module holds for the thread running the batch.
+//! list per table, which a table module holds in a thread-local `Slot` for the thread
+//! running the batch.
+
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
+/// Where a table module keeps its rows for the batch running on this thread.
+pub type Slot<T> = LocalKey<RefCell<KeptRows<T>>>;
+
+/// `f` on the rows of `slot` kept on this thread.
+pub fn with<T: 'static, R>(slot: &'static Slot<T>, f: impl FnOnce(&mut KeptRows<T>) -> R) -> R {
+    slot.with(|k| f(&mut k.borrow_mut()))
+}
 
 /// The rows kept of one table; `None` while no batch keeps rows on this thread.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use super::{DbConn, Q};
 
 thread_local! {
     /// The events of the group-commit batch running on this thread (`deferred`).
-    static KEPT: RefCell<KeptRows<EventRow>> = const { RefCell::new(KeptRows::none()) };
+    pub(super) static KEPT: RefCell<KeptRows<EventRow>> = const { RefCell::new(KeptRows::none()) };
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -73,23 +73,6 @@ pub fn insert(conn: &mut DbConn, row: &EventRow) -> Q<()> {
         .values(row)
         .execute(conn)
         .map(|_| ())
-}
-
-/// The batch's events (see `deferred`): kept from `keep_start` until `keep_stop`.
-pub(super) fn keep_start() {
-    KEPT.with(|k| k.borrow_mut().start());
-}
-
-pub(super) fn keep_stop() {
-    KEPT.with(|k| k.borrow_mut().stop());
-}
-
-pub(super) fn kept_count() -> Option<usize> {
-    KEPT.with(|k| k.borrow().count())
-}
-
-pub(super) fn forget_kept_after(n: usize) {
-    KEPT.with(|k| k.borrow_mut().truncate(n));
 }
 
 /// Writes the events kept so far: a multi-row INSERT on PostgreSQL (7 bound parameters a

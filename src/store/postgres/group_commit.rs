@@ -91,16 +91,10 @@ impl GroupCommit {
         deliver: impl FnOnce(Result<T, Error>) + Send + 'static,
     ) {
         let span = tracing::Span::current();
-        let queued = std::time::Instant::now();
-        let budget = self.budget;
+        let queued = crate::store::budget::Queued::now(self.budget);
         let run = move |conn: &mut DbConn| {
-            if budget.is_some_and(|b| queued.elapsed() > b) {
-                let refused = Err(Error::TooManyRequests(
-                    "the database is busy: this write waited for its turn over its time \
-                     budget and was not run; send it again later"
-                        .into(),
-                ));
-                return (finisher(refused, deliver), false);
+            if let Some(refused) = queued.refusal() {
+                return (finisher(Err(refused), deliver), false);
             }
             let kept = deferred::mark();
             let result = span.in_scope(|| crate::store::catch_panic(|| f(conn)));

@@ -96,16 +96,10 @@ impl BatchWriter {
         alone: bool,
     ) {
         let span = tracing::Span::current();
-        let queued = std::time::Instant::now();
-        let budget = self.budget;
+        let queued = crate::store::budget::Queued::now(self.budget);
         let run = move |conn: &mut DbConn| {
-            if budget.is_some_and(|b| queued.elapsed() > b) {
-                let refused = Err(Error::TooManyRequests(
-                    "the database is busy: this write waited for the writer over its time \
-                     budget and was not run; send it again later"
-                        .into(),
-                ));
-                return (finisher(refused, deliver), true);
+            if let Some(refused) = queued.refusal() {
+                return (finisher(Err(refused), deliver), true);
             }
             let result = span.in_scope(|| {
                 if alone {
