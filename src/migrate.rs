@@ -2,14 +2,12 @@
 //! moment: several `serve` processes started together on a fresh database, or `migrate`
 //! beside them (docs/deployment.md).
 //!
-//! Two processes migrating one fresh database at once collide. On PostgreSQL both create
-//! diesel's migration table, or the same table, and one fails with a unique violation
-//! (`pg_type_typname_nsp_index`); on SQLite the second one's `PRAGMA journal_mode = WAL`
-//! finds the file locked. Each migration runs in one transaction with its
-//! `__diesel_schema_migrations` row (whose primary key is the version), so the loser's
-//! work is rolled back whole and never applied twice; opening and migrating again after a
-//! pause finds the winner's migrations recorded and runs only what is left. The attempts
-//! are bounded, so a migration that is broken still fails the start, seconds later.
+//! Migrating itself is serialised (`Db::migrate` holds a migration lock taken before the
+//! pending migrations are read), but on SQLite opening a new file can still meet another
+//! process's lock (`database is locked`, seen at the WAL switch of a fresh file even with a
+//! busy timeout). Opening and migrating again after a pause then finds the other process's
+//! migrations recorded. The attempts are bounded, so a migration that is broken still fails
+//! the start, seconds later.
 
 use std::time::Duration;
 

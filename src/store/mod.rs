@@ -201,10 +201,16 @@ impl ManageConnection for ConnManager {
 
     fn has_broken(&self, pooled: &mut Pooled) -> bool {
         pooled.returned_at = std::time::Instant::now();
-        match &mut pooled.conn {
-            DbConn::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
-            DbConn::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
-        }
+        is_broken(&mut pooled.conn)
+    }
+}
+
+/// Whether the connection was left inside a transaction it cannot end (a failed COMMIT or
+/// ROLLBACK): such a connection is dropped, not used again.
+pub(crate) fn is_broken(conn: &mut DbConn) -> bool {
+    match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+        DbConn::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
     }
 }
 
@@ -355,7 +361,7 @@ impl Db {
         // Migrations may build indexes on large tables: no budget for them, and the
         // connection's own budget back before it returns to the pool.
         set_statement_timeout(conn, None)?;
-        let result = run_migrations(conn);
+        let result = migrate_alone(conn);
         set_statement_timeout(conn, self.budget)?;
         result
     }
@@ -586,6 +592,27 @@ async fn run_blocking<T: Send + 'static>(
     actix_web::web::block(move || span.in_scope(|| with_conn(&pool, readers.as_deref(), f)))
         .await
         .map_err(|e| Error::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// The key of the session advisory lock a PostgreSQL migration holds ("scim-mig" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7363_696d_2d6d_6967;
+
+/// Runs the pending migrations holding the database's migration lock, taken before the
+/// pending ones are read: of several processes starting at once on one database, one
+/// migrates and the others wait, then find nothing left to do. On PostgreSQL a session
+/// advisory lock; on SQLite the write lock (`BEGIN IMMEDIATE`; each migration is then a
+/// savepoint of that transaction).
+fn migrate_alone(conn: &mut DbConn) -> anyhow::Result<()> {
+    match conn {
+        DbConn::Pg(_) => {
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let result = run_migrations(conn);
+            let unlocked =
+                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            result.and(unlocked.map_err(anyhow::Error::from))
+        }
+        DbConn::Sqlite(_) => write_tx(conn, run_migrations),
+    }
 }
 
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<()> {

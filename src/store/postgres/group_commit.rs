@@ -229,7 +229,7 @@ fn run(
             // which IdPs send again); the next batch connects again.
             continue;
         };
-        if run_batch(c, jobs).is_err() || broken(c) {
+        if run_batch(c, jobs).is_err() || crate::store::is_broken(c) {
             // A fresh connection for the next batch; dropping this one rolls back whatever
             // it still had open.
             conn = None;
@@ -362,13 +362,6 @@ fn begin(conn: &mut DbConn) -> Result<(), Error> {
 
 fn rollback(conn: &mut DbConn) -> Result<(), Error> {
     <DbConn as Connection>::TransactionManager::rollback_transaction(conn).map_err(Error::from)
-}
-
-fn broken(conn: &mut DbConn) -> bool {
-    match conn {
-        DbConn::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
-        DbConn::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
-    }
 }
 
 #[cfg(test)]

@@ -74,6 +74,9 @@ pub(super) fn prepare_file(manager: &ConnManager) -> anyhow::Result<()> {
         }
     }
     let mut conn = manager.open()?;
+    // Another process switching the same new file at the same moment holds its lock for an
+    // instant: wait for it rather than fail the start.
+    conn.batch_execute(BUSY_TIMEOUT)?;
     // WAL lets readers run beside the single writer; it is persistent in the file.
     conn.batch_execute("PRAGMA journal_mode = WAL;")?;
     Ok(())
