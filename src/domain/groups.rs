@@ -88,9 +88,19 @@ fn resolve_members(
     let users: HashSet<String> = store::users::existing_ids(conn, org_id, &ids)?
         .into_iter()
         .collect();
-    let groups: HashSet<String> = store::groups::existing_ids(conn, org_id, &ids)?
-        .into_iter()
+    // Members are nearly always users: the groups are looked up only for the ids left over.
+    let rest: Vec<String> = ids
+        .iter()
+        .filter(|id| !users.contains(*id))
+        .cloned()
         .collect();
+    let groups: HashSet<String> = if rest.is_empty() {
+        HashSet::new()
+    } else {
+        store::groups::existing_ids(conn, org_id, &rest)?
+            .into_iter()
+            .collect()
+    };
     ids.into_iter()
         .map(|id| {
             let kind = if users.contains(&id) {

@@ -304,7 +304,12 @@ pub fn modify(
         return one_view(conn, org_id, row, true);
     }
     let ix = indexed(&resource)?;
-    ensure_user_name_free(conn, org_id, &ix.user_name, Some(id))?;
+    // A deactivation changes neither: no lookup of the userName (the row holds it) and no
+    // rewrite of the emails.
+    if ix.user_name_norm != row.user_name_norm {
+        ensure_user_name_free(conn, org_id, &ix.user_name, Some(id))?;
+    }
+    let emails_changed = indexed(&current).map_or(true, |old| old.emails != ix.emails);
     let was_active = row.active;
     row.user_name_norm = ix.user_name_norm;
     row.user_name = ix.user_name;
@@ -322,7 +327,9 @@ pub fn modify(
         _ => {}
     }
     store::users::update(conn, &row)?;
-    store::users::set_emails(conn, org_id, &row.id, &ix.emails)?;
+    if emails_changed {
+        store::users::set_emails(conn, org_id, &row.id, &ix.emails)?;
+    }
     audit::record(
         conn,
         org_id,

@@ -20,6 +20,10 @@ pub struct AlertRow {
 }
 
 pub fn find(conn: &mut DbConn, org_id: &str) -> Q<Option<AlertRow>> {
+    // Most organizations have none; a batch holding the organization knows (`held`).
+    if super::held::has_alerts(conn, org_id)? == Some(false) {
+        return Ok(None);
+    }
     native!(conn, |c| cached!(alert_settings::table
         .filter(alert_settings::org_id.eq(org_id))
         .select(AlertRow::as_select())
@@ -31,6 +35,7 @@ pub fn find(conn: &mut DbConn, org_id: &str) -> Q<Option<AlertRow>> {
 /// Insert or replace the settings row. Update-then-insert rather than an upsert (`on_conflict`
 /// does not compile on the multi-backend connection); the caller holds the organization lock.
 pub fn save(conn: &mut DbConn, row: &AlertRow) -> Q<()> {
+    super::held::flush(conn, &row.org_id)?;
     let n = diesel::update(alert_settings::table.filter(alert_settings::org_id.eq(&row.org_id)))
         .set(row)
         .execute(conn)?;

@@ -7,13 +7,16 @@
 //! forgotten with it (`Mark`, `undo_to`); and the rest are written in a few multi-row
 //! INSERTs before the batch commits, in its transaction, so they commit or roll back with it.
 //!
+//! The organizations' counters and seat pools the batch holds (`held`) go along: written
+//! before the rows, and given back to a savepoint's state with its rows.
+//!
 //! Nothing in a write use case reads the audit log or the event feed back, except the feed's
 //! last number, which `seat_events::last_seq` takes from the kept events once an
 //! organization has one. Outside a batch (SQLite's writer, any other write) nothing is kept
 //! and every row is written at once.
 
 use super::kept::{self, KeptRows};
-use super::{audit, seat_events, DbConn, Q};
+use super::{audit, held, seat_events, DbConn, Q};
 
 /// Rows kept for the batch running on this thread, from `start` until dropped (whatever is
 /// still kept then was not written: the batch failed).
@@ -23,11 +26,13 @@ impl Batch {
     pub fn start() -> Batch {
         kept::with(&audit::KEPT, KeptRows::start);
         kept::with(&seat_events::KEPT, KeptRows::start);
+        held::start();
         Batch(())
     }
 
     /// Writes the kept rows, in the batch's transaction on `conn`.
     pub fn write(&self, conn: &mut DbConn) -> Q<()> {
+        held::write(conn)?;
         audit::write_kept(conn)?;
         seat_events::write_kept(conn)
     }
@@ -37,6 +42,7 @@ impl Drop for Batch {
     fn drop(&mut self) {
         kept::with(&audit::KEPT, KeptRows::stop);
         kept::with(&seat_events::KEPT, KeptRows::stop);
+        held::stop();
     }
 }
 
@@ -44,6 +50,7 @@ impl Drop for Batch {
 pub struct Mark {
     audit: usize,
     events: usize,
+    held: Option<held::Snapshot>,
 }
 
 /// Where the kept rows stand; `None` outside a batch.
@@ -51,6 +58,7 @@ pub fn mark() -> Option<Mark> {
     Some(Mark {
         audit: kept::with(&audit::KEPT, |k| k.count())?,
         events: kept::with(&seat_events::KEPT, |k| k.count())?,
+        held: held::snapshot(),
     })
 }
 
@@ -58,4 +66,7 @@ pub fn mark() -> Option<Mark> {
 pub fn undo_to(mark: Mark) {
     kept::with(&audit::KEPT, |k| k.truncate(mark.audit));
     kept::with(&seat_events::KEPT, |k| k.truncate(mark.events));
+    if let Some(snapshot) = mark.held {
+        held::restore(snapshot);
+    }
 }

@@ -9,6 +9,7 @@ pub mod contracts;
 pub mod deferred;
 pub mod filter_sql;
 pub mod groups;
+pub mod held;
 pub mod invitations;
 pub mod invoices;
 mod kept;
@@ -454,8 +455,14 @@ impl Db {
         f: impl FnOnce(&mut DbConn, Steps) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         match &self.write {
-            Writer::Pg { .. } => self.write_for_org(org_id, move |conn| f(conn, Steps)).await,
-            Writer::Batch(_) => self.write_in(move |conn| f(conn, Steps), true).await,
+            Writer::Pg { .. } => {
+                self.write_for_org(org_id, move |conn| f(conn, Steps::default()))
+                    .await
+            }
+            Writer::Batch(_) => {
+                self.write_in(move |conn| f(conn, Steps::default()), true)
+                    .await
+            }
         }
     }
 
@@ -681,17 +688,63 @@ fn end<T, E: From<diesel::result::Error>>(conn: &mut DbConn, result: Result<T, E
 
 /// How `Db::write_steps_for_org` makes each step all-or-nothing: a savepoint of the
 /// transaction the use case runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Steps;
+///
+/// On PostgreSQL the steps share one savepoint name and the release of one step's savepoint
+/// goes out with the opening of the next, in one round trip (as the lane does between use
+/// cases): a `/Bulk` create then costs the round trips of a single create, not one more. The
+/// last step's savepoint is released with whatever encloses it (the lane's, or COMMIT).
+#[derive(Debug, Default)]
+pub struct Steps {
+    savepoint: std::cell::Cell<StepSavepoint>,
+}
+
+/// Where the steps' savepoint stands between two steps (PostgreSQL).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum StepSavepoint {
+    #[default]
+    Closed,
+    /// Open with nothing in it: fresh, or a failed step was rolled back to it.
+    Clean,
+    /// Open around a step that succeeded.
+    Holding,
+}
+
+const STEP_SAVEPOINT: &str = "SAVEPOINT step;";
+const STEP_NEXT: &str = "RELEASE SAVEPOINT step;SAVEPOINT step;";
+const STEP_ROLLBACK: &str = "ROLLBACK TO SAVEPOINT step;";
 
 impl Steps {
     /// Runs one step: an error (or a panic) undoes only what `f` did.
     pub fn run<T>(
-        self,
+        &self,
         conn: &mut DbConn,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        savepoint(conn, f)
+        use diesel::connection::SimpleConnection;
+        if matches!(conn, DbConn::Sqlite(_)) {
+            return savepoint(conn, f);
+        }
+        let open = match self.savepoint.get() {
+            StepSavepoint::Closed => STEP_SAVEPOINT,
+            StepSavepoint::Holding => STEP_NEXT,
+            StepSavepoint::Clean => "",
+        };
+        if !open.is_empty() {
+            conn.batch_execute(open)?;
+        }
+        self.savepoint.set(StepSavepoint::Clean);
+        let kept = deferred::mark();
+        let result = catch_panic(|| f(conn));
+        match &result {
+            Ok(_) => self.savepoint.set(StepSavepoint::Holding),
+            Err(_) => {
+                if let Some(mark) = kept {
+                    deferred::undo_to(mark);
+                }
+                conn.batch_execute(STEP_ROLLBACK)?;
+            }
+        }
+        result
     }
 }
 

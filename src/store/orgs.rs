@@ -51,6 +51,10 @@ pub fn find(conn: &mut DbConn, id: &str) -> Q<Option<OrgRow>> {
 /// `new_users` are counted into `user_count` in the same statement (a create passes 1), so a
 /// create touches the organization row once, not twice.
 pub fn lock_and_next_seq(conn: &mut DbConn, org_id: &str, new_users: i64) -> Q<i64> {
+    // A group-commit batch locked the row already and holds the counters (`held`).
+    if let Some(seq) = super::held::next_seq(conn, org_id, new_users)? {
+        return Ok(seq);
+    }
     native!(conn, |c| cached!(diesel::update(
         org_counters::table.find(org_id)
     )
@@ -65,6 +69,9 @@ pub fn lock_and_next_seq(conn: &mut DbConn, org_id: &str, new_users: i64) -> Q<i
 
 /// Count users in or out (`delta` ±1), in the transaction that inserts or deletes them.
 pub fn add_users(conn: &mut DbConn, org_id: &str, delta: i64) -> Q<()> {
+    if super::held::add_users(conn, org_id, delta)?.is_some() {
+        return Ok(());
+    }
     native!(conn, |c| cached!(diesel::update(
         org_counters::table.find(org_id)
     )
@@ -79,6 +86,9 @@ pub fn add_users(conn: &mut DbConn, org_id: &str, delta: i64) -> Q<()> {
 /// The organization's user count (the total of an unfiltered user list) and its
 /// `users_version`, read together.
 pub fn user_count_and_version(conn: &mut DbConn, org_id: &str) -> Q<(i64, i64)> {
+    if let Some(held) = super::held::user_count_and_version(conn, org_id)? {
+        return Ok(held);
+    }
     native!(conn, |c| cached!(org_counters::table
         .find(org_id)
         .select((org_counters::user_count, org_counters::users_version))

@@ -33,6 +33,7 @@ pub fn remove_purchased(
     n: i64,
     now: NaiveDateTime,
 ) -> Q<bool> {
+    super::held::flush(conn, org_id)?;
     let updated = diesel::update(
         seat_pools::table
             .filter(seat_pools::org_id.eq(org_id))
@@ -49,6 +50,7 @@ pub fn remove_purchased(
 
 /// Let unclaimed seats lapse at a renewal: `purchased = claimed` for every tier.
 pub fn lapse_unclaimed(conn: &mut DbConn, org_id: &str, now: NaiveDateTime) -> Q<()> {
+    super::held::flush(conn, org_id)?;
     diesel::update(seat_pools::table.filter(seat_pools::org_id.eq(org_id)))
         .set((
             seat_pools::purchased.eq(seat_pools::claimed),

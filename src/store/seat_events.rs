@@ -53,6 +53,9 @@ pub fn last_seq(conn: &mut DbConn, org_id: &str) -> Q<i64> {
     if let Some(seq) = kept {
         return Ok(seq);
     }
+    if let Some(seq) = super::held::stored_last_event(conn, org_id)? {
+        return Ok(seq);
+    }
     seat_events::table
         .filter(seat_events::org_id.eq(org_id))
         .select(diesel::dsl::max(seat_events::seq))

@@ -19,6 +19,7 @@ pub struct GroupTierRow {
 /// `on_conflict` does not compile on the multi-backend connection, and the caller holds the
 /// organization lock, so nobody races us between the two statements.
 pub fn set(conn: &mut DbConn, row: &GroupTierRow) -> Q<()> {
+    super::held::flush(conn, &row.org_id)?;
     remove(conn, &row.org_id, &row.group_id)?;
     diesel::insert_into(group_tier_policies::table)
         .values(row)
@@ -56,6 +57,10 @@ pub fn for_org(conn: &mut DbConn, org_id: &str) -> Q<Vec<GroupTierRow>> {
 
 /// Distinct tiers mapped to the groups `user_id` is a direct member of.
 pub fn tiers_of_user(conn: &mut DbConn, org_id: &str, user_id: &str) -> Q<Vec<String>> {
+    // No rules (most organizations): no user has a tier by its groups (`held` knows).
+    if super::held::has_policies(conn, org_id)? == Some(false) {
+        return Ok(Vec::new());
+    }
     group_tier_policies::table
         .inner_join(
             scim_group_members::table
@@ -76,7 +81,7 @@ pub fn tiers_of_users(
     org_id: &str,
     user_ids: &[String],
 ) -> Q<Vec<(String, String)>> {
-    if user_ids.is_empty() {
+    if user_ids.is_empty() || super::held::has_policies(conn, org_id)? == Some(false) {
         return Ok(Vec::new());
     }
     group_tier_policies::table
@@ -94,6 +99,9 @@ pub fn tiers_of_users(
 
 /// Whether the organization maps any group to a tier (group changes then re-check tiers).
 pub fn any_for_org(conn: &mut DbConn, org_id: &str) -> Q<bool> {
+    if let Some(any) = super::held::has_policies(conn, org_id)? {
+        return Ok(any);
+    }
     diesel::select(diesel::dsl::exists(
         group_tier_policies::table.filter(group_tier_policies::org_id.eq(org_id)),
     ))

@@ -19,6 +19,7 @@ pub struct PoolRow {
 }
 
 pub fn insert(conn: &mut DbConn, row: &PoolRow) -> Q<()> {
+    super::held::flush(conn, &row.org_id)?;
     diesel::insert_into(seat_pools::table)
         .values(row)
         .execute(conn)
@@ -26,6 +27,18 @@ pub fn insert(conn: &mut DbConn, row: &PoolRow) -> Q<()> {
 }
 
 pub fn for_org(conn: &mut DbConn, org_id: &str) -> Q<Vec<PoolRow>> {
+    if let Some(pools) = super::held::pools(conn, org_id)? {
+        return Ok(pools
+            .into_iter()
+            .map(|p| PoolRow {
+                org_id: org_id.to_string(),
+                tier: p.tier,
+                purchased: p.purchased,
+                claimed: p.claimed,
+                updated_at: p.updated_at,
+            })
+            .collect());
+    }
     seat_pools::table
         .filter(seat_pools::org_id.eq(org_id))
         .order(seat_pools::tier.asc())
@@ -65,6 +78,9 @@ pub fn claim_first_free(
     now: NaiveDateTime,
 ) -> Q<Option<String>> {
     use diesel::sql_types::{Text, Timestamp};
+    if let Some(taken) = super::held::claim_first_free(conn, org_id, order, now)? {
+        return Ok(taken);
+    }
     let claimed = native!(conn, |c| cached!(diesel::sql_query(CLAIM_FIRST_FREE)
         .bind::<Timestamp, _>(super::sqlite::Ts(now))
         .bind::<Text, _>(org_id)
@@ -77,6 +93,9 @@ pub fn claim_first_free(
 
 /// Give one seat of `tier` back; true when a claimed seat was released.
 pub fn release(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<bool> {
+    if let Some(released) = super::held::release(conn, org_id, tier, now)? {
+        return Ok(released);
+    }
     let n = native!(conn, |c| cached!(diesel::update(
         seat_pools::table
             .filter(seat_pools::org_id.eq(org_id))
@@ -99,6 +118,7 @@ pub fn add_purchased(
     n: i64,
     now: NaiveDateTime,
 ) -> Q<()> {
+    super::held::flush(conn, org_id)?;
     diesel::update(
         seat_pools::table
             .filter(seat_pools::org_id.eq(org_id))
@@ -114,6 +134,9 @@ pub fn add_purchased(
 
 /// True when any tier has an unclaimed seat.
 pub fn any_free(conn: &mut DbConn, org_id: &str) -> Q<bool> {
+    if let Some(pools) = super::held::pools(conn, org_id)? {
+        return Ok(pools.iter().any(|p| p.claimed < p.purchased));
+    }
     let n: i64 = seat_pools::table
         .filter(seat_pools::org_id.eq(org_id))
         .filter(seat_pools::claimed.lt(seat_pools::purchased))

@@ -29,6 +29,7 @@ pub fn find(conn: &mut DbConn, org_id: &str, user_id: &str) -> Q<Option<TierWait
 /// Record a wait, replacing an earlier one of the user. Delete + insert: `on_conflict` does
 /// not compile on the multi-backend connection, and the caller holds the organization lock.
 pub fn set(conn: &mut DbConn, row: &TierWaitRow) -> Q<()> {
+    super::held::note_wait(&row.org_id);
     remove(conn, &row.org_id, &row.user_id)?;
     diesel::insert_into(tier_waits::table)
         .values(row)
@@ -45,6 +46,35 @@ pub fn remove(conn: &mut DbConn, org_id: &str, user_id: &str) -> Q<bool> {
     )
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// Remove the wait of a user and return it, in one statement (a deactivation ends a wait
+/// that is nearly never there: one round trip, not a read and then a delete).
+pub fn take(conn: &mut DbConn, org_id: &str, user_id: &str) -> Q<Option<TierWaitRow>> {
+    // Nobody waits (most organizations, `held` knows): nothing to take.
+    if super::held::has_waits(conn, org_id)? == Some(false) {
+        return Ok(None);
+    }
+    super::cached::native!(conn, |c| diesel::delete(
+        tier_waits::table
+            .filter(tier_waits::org_id.eq(org_id))
+            .filter(tier_waits::user_id.eq(user_id)),
+    )
+    .returning(TierWaitRow::as_select())
+    .get_result(c)
+    .optional())
+}
+
+/// True when anyone in the organization waits for a tier: one read, where serving the waits
+/// asks each tier in turn.
+pub fn any(conn: &mut DbConn, org_id: &str) -> Q<bool> {
+    if let Some(any) = super::held::has_waits(conn, org_id)? {
+        return Ok(any);
+    }
+    diesel::select(diesel::dsl::exists(
+        tier_waits::table.filter(tier_waits::org_id.eq(org_id)),
+    ))
+    .get_result(conn)
 }
 
 /// The oldest wait of the organization for `tier`.

@@ -41,7 +41,7 @@ pub struct UserRow {
 }
 
 /// One email value, kept as a row so email filters are index lookups.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailRow {
     pub value: String,
     pub email_type: Option<String>,
@@ -105,6 +105,9 @@ impl<'a> From<&'a UserRow> for UserWrite<'a> {
 /// Insert a user. The caller has counted it into its organization's `user_count`
 /// (`orgs::lock_and_next_seq` with one new user).
 pub fn insert(conn: &mut DbConn, row: &UserRow) -> Q<()> {
+    if row.queue_seq.is_some() {
+        super::held::note_queued(&row.org_id);
+    }
     native!(conn, |c| diesel::insert_into(scim_users::table)
         .values(UserWrite::from(row))
         .execute(c))
@@ -113,6 +116,9 @@ pub fn insert(conn: &mut DbConn, row: &UserRow) -> Q<()> {
 
 /// Write back every column of the row (seat state and resource change together).
 pub fn update(conn: &mut DbConn, row: &UserRow) -> Q<()> {
+    if row.queue_seq.is_some() {
+        super::held::note_queued(&row.org_id);
+    }
     // treat_none_as_null: every column is in the SET list, so the SQL never varies.
     native!(conn, |c| cached!(diesel::update(
         scim_users::table
@@ -316,6 +322,10 @@ fn list_from_mark(
 
 /// The oldest pending user of the organization (head of the queue).
 pub fn queue_head(conn: &mut DbConn, org_id: &str) -> Q<Option<UserRow>> {
+    // Nobody queued (`held` knows): no read for a drain after every release.
+    if super::held::has_queue(conn, org_id)? == Some(false) {
+        return Ok(None);
+    }
     scim_users::table
         .filter(scim_users::org_id.eq(org_id))
         .filter(scim_users::queue_seq.is_not_null())

@@ -166,10 +166,9 @@ fn end_wait(
     served: Option<Tier>,
     actor: &Actor,
 ) -> Result<(), Error> {
-    let Some(wait) = store::tier_waits::find(conn, &row.org_id, &row.id)? else {
+    let Some(wait) = store::tier_waits::take(conn, &row.org_id, &row.id)? else {
         return Ok(());
     };
-    store::tier_waits::remove(conn, &row.org_id, &row.id)?;
     audit::record(
         conn,
         &row.org_id,
@@ -207,6 +206,9 @@ pub fn forget_wait(conn: &mut DbConn, row: &UserRow, actor: &Actor) -> Result<()
 /// other tier, which the caller's drain then gives to the queue. Runs under the caller's
 /// organization lock.
 pub fn serve_waits(conn: &mut DbConn, org_id: &str, actor: &Actor) -> Result<(), Error> {
+    if !store::tier_waits::any(conn, org_id)? {
+        return Ok(());
+    }
     loop {
         let mut progressed = false;
         for tier in Tier::ALL {

@@ -15,9 +15,13 @@
 //! that another savepoint of the same transaction updated makes PostgreSQL keep a multixact of
 //! them all, which cost more with every step.
 //!
-//! Fewer round trips: the audit rows and seat events of a batch are written once, before it
-//! commits (`store::deferred`); the lane opens and ends the savepoints itself, so that between
-//! two use cases there is one round trip; and a lone use case runs without a savepoint.
+//! Fewer round trips: the batch also locks each organization's counters row up front and
+//! holds its counters and seat pools in memory (`store::held`), so its use cases take queue
+//! numbers and claim or release seats without a statement, and the changes are written in one
+//! statement per organization; the audit rows and seat events of a batch are written once,
+//! before it commits (`store::deferred`); the lane opens and ends the savepoints itself, so
+//! that between two use cases there is one round trip; and a lone use case runs without a
+//! savepoint.
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::Connection;
@@ -43,12 +47,14 @@ type Finish = Box<dyn FnOnce(Result<(), Error>) + Send>;
 
 /// Runs a use case; says whether it succeeded. A use case that failed has undone its kept
 /// rows (`deferred`); its statements are undone by the lane (the savepoint around it, or the
-/// whole transaction).
-type Run = Box<dyn FnOnce(&mut DbConn) -> (Finish, bool) + Send>;
+/// whole transaction). Without a connection it does not run: the batch failed before it
+/// (waiting for its organization's locks past the budget, say), and its caller hears why.
+type Run = Box<dyn FnOnce(Option<&mut DbConn>) -> (Finish, bool) + Send>;
 
 struct Job {
     /// The organization's lock key (`lock_key`).
     key: i64,
+    org_id: String,
     run: Run,
 }
 
@@ -92,7 +98,13 @@ impl GroupCommit {
     ) {
         let span = tracing::Span::current();
         let queued = crate::store::budget::Queued::now(self.budget);
-        let run = move |conn: &mut DbConn| {
+        let run = move |conn: Option<&mut DbConn>| {
+            let Some(conn) = conn else {
+                let not_run: Finish = Box::new(move |batch: Result<(), Error>| {
+                    deliver(Err(batch.err().unwrap_or(Error::Unavailable)))
+                });
+                return (not_run, false);
+            };
             if let Some(refused) = queued.refusal() {
                 return (finisher(Err(refused), deliver), false);
             }
@@ -111,6 +123,7 @@ impl GroupCommit {
         if lane
             .send(Job {
                 key,
+                org_id: org_id.to_string(),
                 run: Box::new(run),
             })
             .is_err()
@@ -172,6 +185,15 @@ fn lock_sql(key: i64) -> String {
     format!("SELECT pg_advisory_xact_lock('{key}'::bigint);")
 }
 
+/// The statement that locks organization `org_id`'s counters row until the transaction ends,
+/// outside any savepoint, so that the batch holds its counters and seat pools (`held`): every
+/// other seat-changing transaction locks that row first (`inventory::lock_org`) and waits.
+fn hold_sql(org_id: &str) -> String {
+    // The id is the organization's, from our database; quoted as a literal all the same.
+    let quoted = org_id.replace('\'', "''");
+    format!("SELECT 1 FROM org_counters WHERE org_id = '{quoted}' FOR UPDATE;")
+}
+
 /// The savepoint around each use case of a shared batch. The lane opens and ends it itself,
 /// so that releasing one use case's and opening the next one's is one round trip; a use
 /// case's own savepoints (Bulk's steps, diesel's) nest inside it under other names.
@@ -221,9 +243,10 @@ fn run(
                 Err(_) => break,
             }
         }
-        // Ascending lock keys: the global order every batch takes organizations in. Stable,
-        // so one organization's use cases keep the order they arrived in.
-        jobs.sort_by_key(|job| job.key);
+        // Ascending lock keys: the global order every batch takes organizations in (two
+        // organizations of one key kept apart). Stable, so one organization's use cases keep
+        // the order they arrived in.
+        jobs.sort_by(|a, b| (a.key, &a.org_id).cmp(&(b.key, &b.org_id)));
         let Some(c) = begun(&mut conn, &manager, budget) else {
             // Run nothing: dropping the jobs closes their callers' channels ("unavailable",
             // which IdPs send again); the next batch connects again.
@@ -275,18 +298,24 @@ fn run_batch(conn: &mut DbConn, jobs: Vec<Job>) -> Result<(), ()> {
     let kept = deferred::Batch::start();
     let ran = (|| -> Result<(), Error> {
         let mut locked = None;
+        let mut held: Option<String> = None;
         let mut savepoint = Savepoint::Closed;
-        for job in jobs {
+        let mut jobs = jobs.into_iter();
+        while let Some(job) = jobs.next() {
             // One round trip before each use case: the last one's savepoint released, the
-            // organization's lock taken outside any savepoint (a rolled-back savepoint would
-            // give it up), the next savepoint opened.
+            // organization's locks taken outside any savepoint (a rolled-back savepoint would
+            // give them up), the next savepoint opened.
             let mut sql = String::new();
-            if locked != Some(job.key) {
+            let holds = held.as_deref() != Some(job.org_id.as_str());
+            if holds {
                 if savepoint != Savepoint::Closed {
                     sql.push_str(RELEASE);
                 }
-                sql.push_str(&lock_sql(job.key));
-                locked = Some(job.key);
+                if locked != Some(job.key) {
+                    sql.push_str(&lock_sql(job.key));
+                    locked = Some(job.key);
+                }
+                sql.push_str(&hold_sql(&job.org_id));
                 savepoint = Savepoint::Closed;
             }
             if shared {
@@ -298,9 +327,19 @@ fn run_batch(conn: &mut DbConn, jobs: Vec<Job>) -> Result<(), ()> {
                 savepoint = Savepoint::Clean;
             }
             if !sql.is_empty() {
-                execute(conn, &sql)?;
+                if let Err(e) = execute(conn, &sql) {
+                    // This job and the rest never run; they hear the batch's failure.
+                    for unrun in std::iter::once(job).chain(jobs) {
+                        finishers.push((unrun.run)(None).0);
+                    }
+                    return Err(e);
+                }
             }
-            let (finish, ok) = (job.run)(conn);
+            if holds {
+                crate::store::held::hold(&job.org_id);
+                held = Some(job.org_id.clone());
+            }
+            let (finish, ok) = (job.run)(Some(conn));
             finishers.push(finish);
             match (shared, ok) {
                 (true, true) => savepoint = Savepoint::Holding,

@@ -1,0 +1,468 @@
+//! An organization's counters and seat pools, held in memory by the PostgreSQL group-commit
+//! batch that locked them. The lane locks each organization's counters row at the top of its
+//! transaction (`SELECT … FOR UPDATE`, see `postgres::group_commit`), so no other transaction
+//! changes that row or the seat pools (every seat-changing write takes the counters row first,
+//! `inventory::lock_org`) until the batch commits. Its use cases can therefore take queue
+//! numbers and claim and release seats in memory; the batch writes what changed as deltas,
+//! in one statement per organization, before it commits.
+//!
+//! Why: a create's statements ran one after another on the lane, and two of its five were
+//! the counters' UPDATE and the seat claim; a deactivation's were the same two plus reads
+//! asking whether the organization has alert settings, group tier rules, tier waits or
+//! anyone queued, which most have not. The held state answers those too, from one read when the batch first
+//! needs the organization; a wait or a queued user written in the batch sets its flag
+//! (`note_wait`, `note_queued`), and one that ended keeps it set, which costs only a read
+//! that finds nothing.
+//!
+//! Savepoints: `snapshot` and `restore` go with `deferred::Mark`, so a use case rolled back
+//! takes its in-memory changes with it. A store function that changes these rows by SQL
+//! (a purchase's `add_purchased`, say) first `flush`es the organization: its pending deltas
+//! are written in the current savepoint and it is loaded again on next use; were that
+//! savepoint rolled back, the snapshot gives back the pending deltas with the rows.
+//! Nothing is held outside a lane's batch (SQLite, the owner API): there every function here
+//! says "not held" and the callers use SQL as before.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{DbConn, Q};
+
+/// One tier's pool as held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldPool {
+    pub tier: String,
+    pub purchased: i64,
+    pub claimed: i64,
+    pub updated_at: NaiveDateTime,
+    /// `claimed` as the database has it.
+    stored_claimed: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Counters {
+    queue_counter: i64,
+    user_count: i64,
+    users_version: i64,
+}
+
+/// What a batch holds of one organization, once a use case asked for it.
+#[derive(Debug, Clone)]
+struct Org {
+    counters: Counters,
+    /// `counters` as the database has them.
+    stored: Counters,
+    pools: Vec<HeldPool>,
+    has_alerts: bool,
+    has_policies: bool,
+    /// Anyone waits for a tier (`tier_waits`); set when a wait is recorded in the batch.
+    has_waits: bool,
+    /// Anyone is queued for a seat; set when a queued user's row is written in the batch.
+    has_queue: bool,
+    /// The last number of the organization's event feed in the database when loaded (the
+    /// batch's own events are kept, `seat_events::last_seq` looks at those first).
+    stored_last_event: i64,
+}
+
+/// The organizations the running batch locked, each loaded on first use.
+#[derive(Debug, Clone, Default)]
+struct Held(HashMap<String, Option<Org>>);
+
+thread_local! {
+    /// `None` while no batch runs on this thread.
+    static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
+}
+
+/// A batch begins on this thread: from now on `hold` may be called.
+pub fn start() {
+    HELD.with(|h| *h.borrow_mut() = Some(Held::default()));
+}
+
+/// The batch ended (written or not): nothing is held.
+pub fn stop() {
+    HELD.with(|h| *h.borrow_mut() = None);
+}
+
+/// The batch locked `org_id`'s counters row, at the top of its transaction.
+pub fn hold(org_id: &str) {
+    HELD.with(|h| {
+        if let Some(held) = h.borrow_mut().as_mut() {
+            held.0.entry(org_id.to_string()).or_insert(None);
+        }
+    });
+}
+
+/// What is held, for a savepoint to go back to; `None` outside a batch.
+#[derive(Debug)]
+pub struct Snapshot(Held);
+
+pub fn snapshot() -> Option<Snapshot> {
+    HELD.with(|h| h.borrow().clone().map(Snapshot))
+}
+
+/// The savepoint taken with `snapshot` was rolled back: so are the held changes since.
+pub fn restore(snapshot: Snapshot) {
+    HELD.with(|h| {
+        let mut h = h.borrow_mut();
+        if h.is_some() {
+            *h = Some(snapshot.0);
+        }
+    });
+}
+
+fn is_held(org_id: &str) -> bool {
+    HELD.with(|h| {
+        h.borrow()
+            .as_ref()
+            .is_some_and(|held| held.0.contains_key(org_id))
+    })
+}
+
+/// `f` on `org_id` as held, loading it first; `None` when the batch did not lock it (or no
+/// batch runs: the caller uses SQL).
+fn with_org<R>(conn: &mut DbConn, org_id: &str, f: impl FnOnce(&mut Org) -> R) -> Q<Option<R>> {
+    if !is_held(org_id) {
+        return Ok(None);
+    }
+    let loaded = HELD.with(|h| {
+        h.borrow()
+            .as_ref()
+            .and_then(|held| held.0.get(org_id).cloned().flatten())
+    });
+    let mut org = match loaded {
+        Some(org) => org,
+        None => load(conn, org_id)?,
+    };
+    let out = f(&mut org);
+    HELD.with(|h| {
+        if let Some(held) = h.borrow_mut().as_mut() {
+            held.0.insert(org_id.to_string(), Some(org));
+        }
+    });
+    Ok(Some(out))
+}
+
+fn pg(conn: &mut DbConn) -> Q<&mut PgConnection> {
+    match conn {
+        DbConn::Pg(c) => Ok(c),
+        // Only a PostgreSQL lane holds anything.
+        DbConn::Sqlite(_) => Err(diesel::result::Error::QueryBuilderError(
+            "held organization state is for PostgreSQL only".into(),
+        )),
+    }
+}
+
+/// One row of `LOAD`: the counters, whether alert settings exist, and one pool (if any).
+#[derive(QueryableByName)]
+struct Loaded {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    queue_counter: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    user_count: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    users_version: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    has_alerts: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    has_policies: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    has_waits: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    has_queue: bool,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    last_event: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    tier: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    purchased: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    claimed: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    updated_at: Option<NaiveDateTime>,
+}
+
+const LOAD: &str = "SELECT c.queue_counter, c.user_count, c.users_version, \
+     EXISTS (SELECT 1 FROM alert_settings a WHERE a.org_id = c.org_id) AS has_alerts, \
+     EXISTS (SELECT 1 FROM group_tier_policies g WHERE g.org_id = c.org_id) AS has_policies, \
+     EXISTS (SELECT 1 FROM tier_waits w WHERE w.org_id = c.org_id) AS has_waits, \
+     EXISTS (SELECT 1 FROM scim_users u WHERE u.org_id = c.org_id AND u.queue_seq IS NOT NULL) \
+       AS has_queue, \
+     COALESCE((SELECT max(e.seq) FROM seat_events e WHERE e.org_id = c.org_id), 0) AS last_event, \
+     p.tier, p.purchased, p.claimed, p.updated_at \
+     FROM org_counters c LEFT JOIN seat_pools p ON p.org_id = c.org_id \
+     WHERE c.org_id = $1 ORDER BY p.tier";
+
+/// The organization's counters, pools and whether it has alert settings, in one read, once
+/// per batch (the row lock is the batch's already). No counters row: `NotFound`, as
+/// `orgs::lock_and_next_seq` answers.
+fn load(conn: &mut DbConn, org_id: &str) -> Q<Org> {
+    let rows = diesel::sql_query(LOAD)
+        .bind::<diesel::sql_types::Text, _>(org_id)
+        .load::<Loaded>(pg(conn)?)?;
+    let first = rows.first().ok_or(diesel::result::Error::NotFound)?;
+    let counters = Counters {
+        queue_counter: first.queue_counter,
+        user_count: first.user_count,
+        users_version: first.users_version,
+    };
+    let (has_alerts, has_policies, has_waits, has_queue, stored_last_event) = (
+        first.has_alerts,
+        first.has_policies,
+        first.has_waits,
+        first.has_queue,
+        first.last_event,
+    );
+    let pools = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(HeldPool {
+                tier: r.tier?,
+                purchased: r.purchased?,
+                claimed: r.claimed?,
+                updated_at: r.updated_at?,
+                stored_claimed: r.claimed?,
+            })
+        })
+        .collect();
+    Ok(Org {
+        counters,
+        stored: counters,
+        pools,
+        has_alerts,
+        has_policies,
+        has_waits,
+        has_queue,
+        stored_last_event,
+    })
+}
+
+/// `orgs::lock_and_next_seq` on a held organization: the next first-come number, with
+/// `new_users` counted in.
+pub fn next_seq(conn: &mut DbConn, org_id: &str, new_users: i64) -> Q<Option<i64>> {
+    with_org(conn, org_id, |org| {
+        let c = &mut org.counters;
+        c.queue_counter += 1;
+        c.user_count += new_users;
+        c.users_version += new_users;
+        c.queue_counter
+    })
+}
+
+/// `orgs::add_users` on a held organization.
+pub fn add_users(conn: &mut DbConn, org_id: &str, delta: i64) -> Q<Option<()>> {
+    with_org(conn, org_id, |org| {
+        org.counters.user_count += delta;
+        org.counters.users_version += delta.abs();
+    })
+}
+
+/// `orgs::user_count_and_version` on a held organization.
+pub fn user_count_and_version(conn: &mut DbConn, org_id: &str) -> Q<Option<(i64, i64)>> {
+    with_org(conn, org_id, |org| {
+        (org.counters.user_count, org.counters.users_version)
+    })
+}
+
+/// The held pools, by tier.
+pub fn pools(conn: &mut DbConn, org_id: &str) -> Q<Option<Vec<HeldPool>>> {
+    with_org(conn, org_id, |org| org.pools.clone())
+}
+
+/// `seats::claim_first_free` on a held organization: `Some(None)` when both tiers are full.
+pub fn claim_first_free(
+    conn: &mut DbConn,
+    org_id: &str,
+    order: [&str; 2],
+    now: NaiveDateTime,
+) -> Q<Option<Option<String>>> {
+    with_org(conn, org_id, |org| {
+        for tier in order {
+            if let Some(p) = org
+                .pools
+                .iter_mut()
+                .find(|p| p.tier == tier && p.claimed < p.purchased)
+            {
+                p.claimed += 1;
+                p.updated_at = now;
+                return Some(p.tier.clone());
+            }
+        }
+        None
+    })
+}
+
+/// `seats::release` on a held organization: true when a claimed seat was given back.
+pub fn release(conn: &mut DbConn, org_id: &str, tier: &str, now: NaiveDateTime) -> Q<Option<bool>> {
+    with_org(conn, org_id, |org| {
+        match org
+            .pools
+            .iter_mut()
+            .find(|p| p.tier == tier && p.claimed > 0)
+        {
+            Some(p) => {
+                p.claimed -= 1;
+                p.updated_at = now;
+                true
+            }
+            None => false,
+        }
+    })
+}
+
+/// Whether the organization has alert settings; `None` when not held.
+pub fn has_alerts(conn: &mut DbConn, org_id: &str) -> Q<Option<bool>> {
+    with_org(conn, org_id, |org| org.has_alerts)
+}
+
+/// Whether the organization has group tier rules; `None` when not held. (A rule that went
+/// with its group in this batch still counts: looking for rules that are not there is only
+/// a wasted read.)
+pub fn has_policies(conn: &mut DbConn, org_id: &str) -> Q<Option<bool>> {
+    with_org(conn, org_id, |org| org.has_policies)
+}
+
+/// Whether anyone in the organization waits for a tier; `None` when not held. (Waits that
+/// ended in this batch still count: looking for them again is only a wasted read.)
+pub fn has_waits(conn: &mut DbConn, org_id: &str) -> Q<Option<bool>> {
+    with_org(conn, org_id, |org| org.has_waits)
+}
+
+/// A tier wait was recorded for someone of `org_id` in this batch.
+pub fn note_wait(org_id: &str) {
+    HELD.with(|h| {
+        if let Some(Some(org)) = h
+            .borrow_mut()
+            .as_mut()
+            .and_then(|held| held.0.get_mut(org_id))
+        {
+            org.has_waits = true;
+        }
+    });
+}
+
+/// Whether anyone in the organization is queued for a seat; `None` when not held. (A queue
+/// drained in this batch still counts: the drain's next read finds it empty.)
+pub fn has_queue(conn: &mut DbConn, org_id: &str) -> Q<Option<bool>> {
+    with_org(conn, org_id, |org| org.has_queue)
+}
+
+/// A queued user's row of `org_id` was written in this batch.
+pub fn note_queued(org_id: &str) {
+    HELD.with(|h| {
+        if let Some(Some(org)) = h
+            .borrow_mut()
+            .as_mut()
+            .and_then(|held| held.0.get_mut(org_id))
+        {
+            org.has_queue = true;
+        }
+    });
+}
+
+/// The last event number of the organization in the database, as loaded; `None` when not
+/// held.
+pub fn stored_last_event(conn: &mut DbConn, org_id: &str) -> Q<Option<i64>> {
+    with_org(conn, org_id, |org| org.stored_last_event)
+}
+
+/// Before SQL changes `org_id`'s counters, pools or alert settings in this batch: its
+/// pending changes are written now, and it is loaded again on next use.
+pub fn flush(conn: &mut DbConn, org_id: &str) -> Q<()> {
+    let org = HELD.with(|h| {
+        h.borrow()
+            .as_ref()
+            .and_then(|held| held.0.get(org_id).cloned().flatten())
+    });
+    if let Some(org) = org {
+        write_org(conn, org_id, &org)?;
+        HELD.with(|h| {
+            if let Some(held) = h.borrow_mut().as_mut() {
+                held.0.insert(org_id.to_string(), None);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Writes every held organization's changes, in the batch's transaction before it commits.
+pub fn write(conn: &mut DbConn) -> Q<()> {
+    let orgs: Vec<(String, Org)> = HELD.with(|h| {
+        h.borrow()
+            .as_ref()
+            .map(|held| {
+                held.0
+                    .iter()
+                    .filter_map(|(id, org)| Some((id.clone(), org.clone()?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    for (id, org) in &orgs {
+        write_org(conn, id, org)?;
+    }
+    Ok(())
+}
+
+/// One statement for an organization's changes: the counters' deltas and, when seats moved,
+/// the pools' (deltas, not values: the CHECK on `claimed <= purchased` still guards them).
+fn write_org(conn: &mut DbConn, org_id: &str, org: &Org) -> Q<()> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    let d = Counters {
+        queue_counter: org.counters.queue_counter - org.stored.queue_counter,
+        user_count: org.counters.user_count - org.stored.user_count,
+        users_version: org.counters.users_version - org.stored.users_version,
+    };
+    let moved: Vec<&HeldPool> = org
+        .pools
+        .iter()
+        .filter(|p| p.claimed != p.stored_claimed)
+        .collect();
+    if d == Counters::default() && moved.is_empty() {
+        return Ok(());
+    }
+    let c = pg(conn)?;
+    let counters = diesel::sql_query(WRITE_COUNTERS)
+        .bind::<Text, _>(org_id)
+        .bind::<BigInt, _>(d.queue_counter)
+        .bind::<BigInt, _>(d.user_count)
+        .bind::<BigInt, _>(d.users_version);
+    if moved.is_empty() {
+        counters.execute(c)?;
+        return Ok(());
+    }
+    // Both tiers in one statement (there are two; a tier that did not move adds 0).
+    let delta = |tier: &str| {
+        moved
+            .iter()
+            .find(|p| p.tier == tier)
+            .map_or(0, |p| p.claimed - p.stored_claimed)
+    };
+    let now = moved.iter().map(|p| p.updated_at).max().unwrap_or_default();
+    let (a, b) = (
+        moved[0].tier.as_str(),
+        moved.get(1).map_or("", |p| p.tier.as_str()),
+    );
+    diesel::sql_query(WRITE_COUNTERS_AND_POOLS)
+        .bind::<Text, _>(org_id)
+        .bind::<BigInt, _>(d.queue_counter)
+        .bind::<BigInt, _>(d.user_count)
+        .bind::<BigInt, _>(d.users_version)
+        .bind::<Text, _>(a)
+        .bind::<BigInt, _>(delta(a))
+        .bind::<Text, _>(b)
+        .bind::<BigInt, _>(delta(b))
+        .bind::<Timestamp, _>(now)
+        .execute(c)?;
+    Ok(())
+}
+
+const WRITE_COUNTERS: &str = "UPDATE org_counters SET queue_counter = queue_counter + $2, \
+     user_count = user_count + $3, users_version = users_version + $4 WHERE org_id = $1";
+
+const WRITE_COUNTERS_AND_POOLS: &str = "WITH counters AS (UPDATE org_counters SET \
+     queue_counter = queue_counter + $2, user_count = user_count + $3, \
+     users_version = users_version + $4 WHERE org_id = $1) \
+     UPDATE seat_pools SET claimed = claimed + CASE tier WHEN $5 THEN $6 ELSE $8 END, \
+     updated_at = $9 WHERE org_id = $1 AND tier IN ($5, $7)";
