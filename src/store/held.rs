@@ -4,7 +4,7 @@
 //! changes that row or the seat pools (every seat-changing write takes the counters row first,
 //! `inventory::lock_org`) until the batch commits. Its use cases can therefore take queue
 //! numbers and claim and release seats in memory; the batch writes what changed as deltas,
-//! in one statement per organization, before it commits.
+//! in one statement for the whole batch, before it commits.
 //!
 //! Why: a create's statements ran one after another on the lane, and two of its five were
 //! the counters' UPDATE and the seat claim; a deactivation's were the same two plus reads
@@ -85,13 +85,20 @@ pub fn stop() {
     HELD.with(|h| *h.borrow_mut() = None);
 }
 
-/// The batch locked `org_id`'s counters row, at the top of its transaction.
-pub fn hold(org_id: &str) {
+/// The batch locked the counters rows of `org_ids`, at the top of its transaction: they are
+/// held from now on, loaded in one read.
+pub fn hold(conn: &mut DbConn, org_ids: &[String]) -> Q<()> {
+    let mut loaded = load(conn, org_ids)?;
     HELD.with(|h| {
         if let Some(held) = h.borrow_mut().as_mut() {
-            held.0.entry(org_id.to_string()).or_insert(None);
+            for id in org_ids {
+                // An organization without a counters row stays unloaded: its first use
+                // loads it again and answers `NotFound`.
+                held.0.insert(id.clone(), loaded.remove(id));
+            }
         }
     });
+    Ok(())
 }
 
 /// What is held, for a savepoint to go back to; `None` outside a batch.
@@ -133,7 +140,9 @@ fn with_org<R>(conn: &mut DbConn, org_id: &str, f: impl FnOnce(&mut Org) -> R) -
     });
     let mut org = match loaded {
         Some(org) => org,
-        None => load(conn, org_id)?,
+        None => load(conn, &[org_id.to_string()])?
+            .remove(org_id)
+            .ok_or(diesel::result::Error::NotFound)?,
     };
     let out = f(&mut org);
     HELD.with(|h| {
@@ -157,6 +166,8 @@ fn pg(conn: &mut DbConn) -> Q<&mut PgConnection> {
 /// One row of `LOAD`: the counters, whether alert settings exist, and one pool (if any).
 #[derive(QueryableByName)]
 struct Loaded {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    org_id: String,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     queue_counter: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -183,7 +194,7 @@ struct Loaded {
     updated_at: Option<NaiveDateTime>,
 }
 
-const LOAD: &str = "SELECT c.queue_counter, c.user_count, c.users_version, \
+const LOAD: &str = "SELECT c.org_id, c.queue_counter, c.user_count, c.users_version, \
      EXISTS (SELECT 1 FROM alert_settings a WHERE a.org_id = c.org_id) AS has_alerts, \
      EXISTS (SELECT 1 FROM group_tier_policies g WHERE g.org_id = c.org_id) AS has_policies, \
      EXISTS (SELECT 1 FROM tier_waits w WHERE w.org_id = c.org_id) AS has_waits, \
@@ -192,50 +203,46 @@ const LOAD: &str = "SELECT c.queue_counter, c.user_count, c.users_version, \
      COALESCE((SELECT max(e.seq) FROM seat_events e WHERE e.org_id = c.org_id), 0) AS last_event, \
      p.tier, p.purchased, p.claimed, p.updated_at \
      FROM org_counters c LEFT JOIN seat_pools p ON p.org_id = c.org_id \
-     WHERE c.org_id = $1 ORDER BY p.tier";
+     WHERE c.org_id = ANY($1) ORDER BY c.org_id, p.tier";
 
-/// The organization's counters, pools and whether it has alert settings, in one read, once
-/// per batch (the row lock is the batch's already). No counters row: `NotFound`, as
-/// `orgs::lock_and_next_seq` answers.
-fn load(conn: &mut DbConn, org_id: &str) -> Q<Org> {
+/// The organizations' counters, pools, last event numbers and flags, in one read (the row
+/// locks are the batch's already). An organization without a counters row is absent.
+fn load(conn: &mut DbConn, org_ids: &[String]) -> Q<HashMap<String, Org>> {
     let rows = diesel::sql_query(LOAD)
-        .bind::<diesel::sql_types::Text, _>(org_id)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(org_ids)
         .load::<Loaded>(pg(conn)?)?;
-    let first = rows.first().ok_or(diesel::result::Error::NotFound)?;
-    let counters = Counters {
-        queue_counter: first.queue_counter,
-        user_count: first.user_count,
-        users_version: first.users_version,
-    };
-    let (has_alerts, has_policies, has_waits, has_queue, stored_last_event) = (
-        first.has_alerts,
-        first.has_policies,
-        first.has_waits,
-        first.has_queue,
-        first.last_event,
-    );
-    let pools = rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(HeldPool {
-                tier: r.tier?,
-                purchased: r.purchased?,
-                claimed: r.claimed?,
-                updated_at: r.updated_at?,
-                stored_claimed: r.claimed?,
-            })
-        })
-        .collect();
-    Ok(Org {
-        counters,
-        stored: counters,
-        pools,
-        has_alerts,
-        has_policies,
-        has_waits,
-        has_queue,
-        stored_last_event,
-    })
+    let mut orgs: HashMap<String, Org> = HashMap::new();
+    for r in rows {
+        let org = orgs.entry(r.org_id.clone()).or_insert_with(|| {
+            let counters = Counters {
+                queue_counter: r.queue_counter,
+                user_count: r.user_count,
+                users_version: r.users_version,
+            };
+            Org {
+                counters,
+                stored: counters,
+                pools: Vec::new(),
+                has_alerts: r.has_alerts,
+                has_policies: r.has_policies,
+                has_waits: r.has_waits,
+                has_queue: r.has_queue,
+                stored_last_event: r.last_event,
+            }
+        });
+        if let (Some(tier), Some(purchased), Some(claimed), Some(updated_at)) =
+            (r.tier, r.purchased, r.claimed, r.updated_at)
+        {
+            org.pools.push(HeldPool {
+                tier,
+                purchased,
+                claimed,
+                updated_at,
+                stored_claimed: claimed,
+            });
+        }
+    }
+    Ok(orgs)
 }
 
 /// `orgs::lock_and_next_seq` on a held organization: the next first-come number, with
@@ -367,8 +374,8 @@ pub fn stored_last_event(conn: &mut DbConn, org_id: &str) -> Q<Option<i64>> {
     with_org(conn, org_id, |org| org.stored_last_event)
 }
 
-/// Before SQL changes `org_id`'s counters, pools or alert settings in this batch: its
-/// pending changes are written now, and it is loaded again on next use.
+/// Before SQL changes `org_id`'s counters, pools or flags in this batch: its pending changes
+/// are written now, and it is loaded again on next use.
 pub fn flush(conn: &mut DbConn, org_id: &str) -> Q<()> {
     let org = HELD.with(|h| {
         h.borrow()
@@ -376,7 +383,7 @@ pub fn flush(conn: &mut DbConn, org_id: &str) -> Q<()> {
             .and_then(|held| held.0.get(org_id).cloned().flatten())
     });
     if let Some(org) = org {
-        write_org(conn, org_id, &org)?;
+        write_orgs(conn, &[(org_id.to_string(), org)])?;
         HELD.with(|h| {
             if let Some(held) = h.borrow_mut().as_mut() {
                 held.0.insert(org_id.to_string(), None);
@@ -399,70 +406,53 @@ pub fn write(conn: &mut DbConn) -> Q<()> {
             })
             .unwrap_or_default()
     });
-    for (id, org) in &orgs {
-        write_org(conn, id, org)?;
+    write_orgs(conn, &orgs)
+}
+
+/// One statement for the changes of all `orgs`: the counters' deltas and the pools' (deltas,
+/// not values: the CHECK on `claimed <= purchased` still guards them); none when nothing
+/// changed.
+fn write_orgs(conn: &mut DbConn, orgs: &[(String, Org)]) -> Q<()> {
+    use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+    let (mut ids, mut queue, mut users, mut versions) = (vec![], vec![], vec![], vec![]);
+    let (mut pool_orgs, mut tiers, mut deltas) = (vec![], vec![], vec![]);
+    for (id, org) in orgs {
+        let (now, then) = (org.counters, org.stored);
+        if now != then {
+            ids.push(id.as_str());
+            queue.push(now.queue_counter - then.queue_counter);
+            users.push(now.user_count - then.user_count);
+            versions.push(now.users_version - then.users_version);
+        }
+        for p in org.pools.iter().filter(|p| p.claimed != p.stored_claimed) {
+            pool_orgs.push(id.as_str());
+            tiers.push(p.tier.as_str());
+            deltas.push(p.claimed - p.stored_claimed);
+        }
     }
+    if ids.is_empty() && tiers.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(WRITE)
+        .bind::<Array<Text>, _>(ids)
+        .bind::<Array<BigInt>, _>(queue)
+        .bind::<Array<BigInt>, _>(users)
+        .bind::<Array<BigInt>, _>(versions)
+        .bind::<Array<Text>, _>(pool_orgs)
+        .bind::<Array<Text>, _>(tiers)
+        .bind::<Array<BigInt>, _>(deltas)
+        .bind::<Timestamp, _>(super::now())
+        .execute(pg(conn)?)?;
     Ok(())
 }
 
-/// One statement for an organization's changes: the counters' deltas and, when seats moved,
-/// the pools' (deltas, not values: the CHECK on `claimed <= purchased` still guards them).
-fn write_org(conn: &mut DbConn, org_id: &str, org: &Org) -> Q<()> {
-    use diesel::sql_types::{BigInt, Text, Timestamp};
-    let d = Counters {
-        queue_counter: org.counters.queue_counter - org.stored.queue_counter,
-        user_count: org.counters.user_count - org.stored.user_count,
-        users_version: org.counters.users_version - org.stored.users_version,
-    };
-    let moved: Vec<&HeldPool> = org
-        .pools
-        .iter()
-        .filter(|p| p.claimed != p.stored_claimed)
-        .collect();
-    if d == Counters::default() && moved.is_empty() {
-        return Ok(());
-    }
-    let c = pg(conn)?;
-    let counters = diesel::sql_query(WRITE_COUNTERS)
-        .bind::<Text, _>(org_id)
-        .bind::<BigInt, _>(d.queue_counter)
-        .bind::<BigInt, _>(d.user_count)
-        .bind::<BigInt, _>(d.users_version);
-    if moved.is_empty() {
-        counters.execute(c)?;
-        return Ok(());
-    }
-    // Both tiers in one statement (there are two; a tier that did not move adds 0).
-    let delta = |tier: &str| {
-        moved
-            .iter()
-            .find(|p| p.tier == tier)
-            .map_or(0, |p| p.claimed - p.stored_claimed)
-    };
-    let now = moved.iter().map(|p| p.updated_at).max().unwrap_or_default();
-    let (a, b) = (
-        moved[0].tier.as_str(),
-        moved.get(1).map_or("", |p| p.tier.as_str()),
-    );
-    diesel::sql_query(WRITE_COUNTERS_AND_POOLS)
-        .bind::<Text, _>(org_id)
-        .bind::<BigInt, _>(d.queue_counter)
-        .bind::<BigInt, _>(d.user_count)
-        .bind::<BigInt, _>(d.users_version)
-        .bind::<Text, _>(a)
-        .bind::<BigInt, _>(delta(a))
-        .bind::<Text, _>(b)
-        .bind::<BigInt, _>(delta(b))
-        .bind::<Timestamp, _>(now)
-        .execute(c)?;
-    Ok(())
-}
-
-const WRITE_COUNTERS: &str = "UPDATE org_counters SET queue_counter = queue_counter + $2, \
-     user_count = user_count + $3, users_version = users_version + $4 WHERE org_id = $1";
-
-const WRITE_COUNTERS_AND_POOLS: &str = "WITH counters AS (UPDATE org_counters SET \
-     queue_counter = queue_counter + $2, user_count = user_count + $3, \
-     users_version = users_version + $4 WHERE org_id = $1) \
-     UPDATE seat_pools SET claimed = claimed + CASE tier WHEN $5 THEN $6 ELSE $8 END, \
-     updated_at = $9 WHERE org_id = $1 AND tier IN ($5, $7)";
+/// `write_orgs`' statement: the counters through a data-modifying CTE (run whether or not
+/// the rest reads it), the pools by the outer UPDATE.
+const WRITE: &str = "WITH d AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], \
+     $4::bigint[]) AS d(org_id, q, u, v)), \
+     counters AS (UPDATE org_counters o SET queue_counter = o.queue_counter + d.q, \
+       user_count = o.user_count + d.u, users_version = o.users_version + d.v \
+       FROM d WHERE o.org_id = d.org_id), \
+     p AS (SELECT * FROM unnest($5::text[], $6::text[], $7::bigint[]) AS p(org_id, tier, delta)) \
+     UPDATE seat_pools s SET claimed = s.claimed + p.delta, updated_at = $8 \
+     FROM p WHERE s.org_id = p.org_id AND s.tier = p.tier";

@@ -1065,3 +1065,98 @@ async fn group_tier_policy_decides_the_tier_when_a_seat_is_given() {
     assert!(rules.is_empty());
     app.assert_seat_invariants();
 }
+
+/// Writes of several organizations at once share batches on PostgreSQL, where the batch holds
+/// each organization's counters and pools and writes them all in one statement before it
+/// commits (`store::held`). Each organization must end with its own counts: seats claimed
+/// equal its active users, its queue drained by its own releases, its user total right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_of_many_organizations_at_once_keep_each_ones_seats_and_totals() {
+    let app = TestApp::builder().seats(5, 0).spawn().await;
+    // More organizations than a process has lanes, so that batches hold several.
+    let mut orgs = vec![(app.org_id.clone(), app.token.clone())];
+    for n in 1..12 {
+        orgs.push(new_org(
+            &app.db,
+            &format!("org{n}"),
+            Seats {
+                standard: 5,
+                premium: 0,
+            },
+        ));
+    }
+    let apis: Vec<Api> = orgs
+        .iter()
+        .map(|(_, token)| Api {
+            client: app.client.clone(),
+            base: app.base.clone(),
+            token: token.clone(),
+        })
+        .collect();
+
+    // 8 creates per organization, all at once: 5 claim a seat, 3 wait.
+    let mut creates = Vec::new();
+    for i in 0..8 {
+        for (o, api) in apis.iter().enumerate() {
+            let api = api.clone();
+            let name = format!("u{i}@org{o}.example.com");
+            creates.push(tokio::spawn(async move {
+                let (status, body) = api
+                    .send(reqwest::Method::POST, "/Users", Some(user(&name)))
+                    .await;
+                (o, status, body)
+            }));
+        }
+    }
+    let mut active: HashMap<usize, Vec<String>> = HashMap::new();
+    for task in futures_util::future::join_all(creates).await {
+        let (o, status, body) = task.expect("task");
+        assert_eq!(status, 201, "{body}");
+        if seat(&body)["status"] == "active" {
+            active.entry(o).or_default().push(id_of(&body));
+        }
+    }
+    // Two deactivations per organization, all at once: each release goes to that
+    // organization's own queue.
+    let mut patches = Vec::new();
+    for (o, api) in apis.iter().enumerate() {
+        assert_eq!(active[&o].len(), 5, "org {o}: 5 seats claimed");
+        for id in active[&o].iter().take(2) {
+            let api = api.clone();
+            let path = format!("/Users/{id}");
+            let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": false}]});
+            patches.push(tokio::spawn(async move {
+                api.send(reqwest::Method::PATCH, &path, Some(body)).await
+            }));
+        }
+    }
+    for task in futures_util::future::join_all(patches).await {
+        let (status, body) = task.expect("task");
+        assert_eq!(status, 200, "{body}");
+    }
+
+    for (o, (org_id, _)) in orgs.iter().enumerate() {
+        let (pools, active, pending, inactive) = {
+            let org = org_id.clone();
+            app.db
+                .read_sync(move |c| {
+                    let pools = store::seats::for_org(c, &org)?;
+                    let mut n = |s: &str| store::users::count_by_status(c, &org, s);
+                    Ok((pools, n("active")?, n("pending")?, n("inactive")?))
+                })
+                .expect("counts")
+        };
+        let claimed: i64 = pools.iter().map(|p| p.claimed).sum();
+        assert_eq!(claimed, 5, "org {o}: every seat taken");
+        assert_eq!(active, 5, "org {o}: claimed seats == active users");
+        assert_eq!(
+            pending, 1,
+            "org {o}: 2 of its 3 waiting got the released seats"
+        );
+        assert_eq!(inactive, 2, "org {o}");
+        let (_, listed) = apis[o]
+            .send(reqwest::Method::GET, "/Users?count=0", None)
+            .await;
+        assert_eq!(listed["totalResults"], 8, "org {o}: its user total");
+    }
+}

@@ -15,10 +15,10 @@
 //! that another savepoint of the same transaction updated makes PostgreSQL keep a multixact of
 //! them all, which cost more with every step.
 //!
-//! Fewer round trips: the batch also locks each organization's counters row up front and
-//! holds its counters and seat pools in memory (`store::held`), so its use cases take queue
-//! numbers and claim or release seats without a statement, and the changes are written in one
-//! statement per organization; the audit rows and seat events of a batch are written once,
+//! Fewer round trips: the batch takes all its organizations' locks in one round trip and
+//! also locks their counters rows, reads them once and holds their counters and seat pools
+//! in memory (`store::held`), so its use cases take queue numbers and claim or release seats
+//! without a statement, and the changes are written in one statement; the audit rows and seat events of a batch are written once,
 //! before it commits (`store::deferred`); the lane opens and ends the savepoints itself, so
 //! that between two use cases there is one round trip; and a lone use case runs without a
 //! savepoint.
@@ -185,26 +185,32 @@ fn lock_sql(key: i64) -> String {
     format!("SELECT pg_advisory_xact_lock('{key}'::bigint);")
 }
 
-/// The statement that locks organization `org_id`'s counters row until the transaction ends,
-/// outside any savepoint, so that the batch holds its counters and seat pools (`held`): every
-/// other seat-changing transaction locks that row first (`inventory::lock_org`) and waits.
-fn hold_sql(org_id: &str) -> String {
-    // The id is the organization's, from our database; quoted as a literal all the same.
-    let quoted = org_id.replace('\'', "''");
-    format!("SELECT 1 FROM org_counters WHERE org_id = '{quoted}' FOR UPDATE;")
+/// The statement that locks the counters rows of `org_ids` until the transaction ends, so
+/// that the batch holds their counters and seat pools (`held`): every other seat-changing
+/// transaction locks its organization's row first (`inventory::lock_org`) and waits.
+fn hold_sql(org_ids: &[String]) -> String {
+    // The ids are organizations', from our database; quoted as literals all the same.
+    let quoted: Vec<String> = org_ids
+        .iter()
+        .map(|id| format!("'{}'", id.replace('\'', "''")))
+        .collect();
+    format!(
+        "SELECT 1 FROM org_counters WHERE org_id IN ({}) FOR UPDATE;",
+        quoted.join(",")
+    )
 }
 
 /// The savepoint around each use case of a shared batch. The lane opens and ends it itself,
 /// so that releasing one use case's and opening the next one's is one round trip; a use
 /// case's own savepoints (Bulk's steps, diesel's) nest inside it under other names.
 const SAVEPOINT: &str = "SAVEPOINT use_case;";
-const RELEASE: &str = "RELEASE SAVEPOINT use_case;";
+const RELEASE_AND_SAVEPOINT: &str = "RELEASE SAVEPOINT use_case;SAVEPOINT use_case;";
 const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT use_case;";
 
 /// Where the lane's savepoint stands between two use cases.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Savepoint {
-    /// None open: the batch just began, or an organization's lock was just taken.
+    /// None open: the batch just began.
     Closed,
     /// Open with nothing in it: a fresh one, or one a failed use case was rolled back to.
     Clean,
@@ -297,47 +303,39 @@ fn run_batch(conn: &mut DbConn, jobs: Vec<Job>) -> Result<(), ()> {
     // The audit rows and seat events of the batch, written once before it commits.
     let kept = deferred::Batch::start();
     let ran = (|| -> Result<(), Error> {
-        let mut locked = None;
-        let mut held: Option<String> = None;
-        let mut savepoint = Savepoint::Closed;
-        let mut jobs = jobs.into_iter();
-        while let Some(job) = jobs.next() {
-            // One round trip before each use case: the last one's savepoint released, the
-            // organization's locks taken outside any savepoint (a rolled-back savepoint would
-            // give them up), the next savepoint opened.
-            let mut sql = String::new();
-            let holds = held.as_deref() != Some(job.org_id.as_str());
-            if holds {
-                if savepoint != Savepoint::Closed {
-                    sql.push_str(RELEASE);
-                }
-                if locked != Some(job.key) {
-                    sql.push_str(&lock_sql(job.key));
-                    locked = Some(job.key);
-                }
-                sql.push_str(&hold_sql(&job.org_id));
-                savepoint = Savepoint::Closed;
+        // One round trip for every organization's locks, outside any savepoint (a
+        // rolled-back savepoint would give them up): the advisory locks in ascending key
+        // order, then the counters rows; then one read of what the batch holds of them.
+        let mut keys: Vec<i64> = jobs.iter().map(|job| job.key).collect();
+        keys.dedup();
+        let mut orgs: Vec<String> = jobs.iter().map(|job| job.org_id.clone()).collect();
+        orgs.sort();
+        orgs.dedup();
+        let mut sql: String = keys.iter().map(|key| lock_sql(*key)).collect();
+        sql.push_str(&hold_sql(&orgs));
+        let locked = execute(conn, &sql)
+            .and_then(|()| crate::store::held::hold(conn, &orgs).map_err(Error::from));
+        if let Err(e) = locked {
+            // No job ran; each hears the batch's failure.
+            for unrun in jobs {
+                finishers.push((unrun.run)(None).0);
             }
+            return Err(e);
+        }
+        let mut savepoint = Savepoint::Closed;
+        for job in jobs {
+            // One round trip before each use case of a shared batch: the last one's
+            // savepoint released and the next one's opened.
             if shared {
-                match savepoint {
-                    Savepoint::Closed => sql.push_str(SAVEPOINT),
-                    Savepoint::Holding => sql.push_str(&format!("{RELEASE}{SAVEPOINT}")),
-                    Savepoint::Clean => {}
+                let sql = match savepoint {
+                    Savepoint::Closed => SAVEPOINT,
+                    Savepoint::Holding => RELEASE_AND_SAVEPOINT,
+                    Savepoint::Clean => "",
+                };
+                if !sql.is_empty() {
+                    execute(conn, sql)?;
                 }
                 savepoint = Savepoint::Clean;
-            }
-            if !sql.is_empty() {
-                if let Err(e) = execute(conn, &sql) {
-                    // This job and the rest never run; they hear the batch's failure.
-                    for unrun in std::iter::once(job).chain(jobs) {
-                        finishers.push((unrun.run)(None).0);
-                    }
-                    return Err(e);
-                }
-            }
-            if holds {
-                crate::store::held::hold(&job.org_id);
-                held = Some(job.org_id.clone());
             }
             let (finish, ok) = (job.run)(Some(conn));
             finishers.push(finish);
