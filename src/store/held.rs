@@ -9,10 +9,10 @@
 //! Why: a create's statements ran one after another on the lane, and two of its five were
 //! the counters' UPDATE and the seat claim; a deactivation's were the same two plus reads
 //! asking whether the organization has alert settings, group tier rules, tier waits or
-//! anyone queued, which most have not. The held state answers those too, from one read when the batch first
-//! needs the organization; a wait or a queued user written in the batch sets its flag
-//! (`note_wait`, `note_queued`), and one that ended keeps it set, which costs only a read
-//! that finds nothing.
+//! anyone queued, which most have not. The held state answers those too, from the one read
+//! the batch makes of all its organizations when it begins (`hold`); a wait or a queued user
+//! written in the batch sets its flag (`note_wait`, `note_queued`), and one that ended keeps
+//! it set, which costs only a read that finds nothing.
 //!
 //! Savepoints: `snapshot` and `restore` go with `deferred::Mark`, so a use case rolled back
 //! takes its in-memory changes with it. A store function that changes these rows by SQL
@@ -48,7 +48,7 @@ struct Counters {
     users_version: i64,
 }
 
-/// What a batch holds of one organization, once a use case asked for it.
+/// What a batch holds of one organization.
 #[derive(Debug, Clone)]
 struct Org {
     counters: Counters,
@@ -66,7 +66,8 @@ struct Org {
     stored_last_event: i64,
 }
 
-/// The organizations the running batch locked, each loaded on first use.
+/// The organizations the running batch locked: each loaded when the batch began, or again
+/// on its next use after a `flush` (`None` until then).
 #[derive(Debug, Clone, Default)]
 struct Held(HashMap<String, Option<Org>>);
 
@@ -88,13 +89,13 @@ pub fn stop() {
 /// The batch locked the counters rows of `org_ids`, at the top of its transaction: they are
 /// held from now on, loaded in one read.
 pub fn hold(conn: &mut DbConn, org_ids: &[String]) -> Q<()> {
-    let mut loaded = load(conn, org_ids)?;
+    let mut found = load(conn, org_ids)?;
     HELD.with(|h| {
         if let Some(held) = h.borrow_mut().as_mut() {
             for id in org_ids {
                 // An organization without a counters row stays unloaded: its first use
                 // loads it again and answers `NotFound`.
-                held.0.insert(id.clone(), loaded.remove(id));
+                held.0.insert(id.clone(), found.remove(id));
             }
         }
     });
@@ -119,6 +120,38 @@ pub fn restore(snapshot: Snapshot) {
     });
 }
 
+/// `f` on `org_id` as held, when it is loaded (one not loaded yet reads the database when
+/// it is, and finds there what `f` would have noted).
+fn if_loaded(org_id: &str, f: impl FnOnce(&mut Org)) {
+    HELD.with(|h| {
+        if let Some(Some(org)) = h
+            .borrow_mut()
+            .as_mut()
+            .and_then(|held| held.0.get_mut(org_id))
+        {
+            f(org);
+        }
+    });
+}
+
+/// `org_id` as held, when it is loaded.
+fn loaded(org_id: &str) -> Option<Org> {
+    HELD.with(|h| {
+        h.borrow()
+            .as_ref()
+            .and_then(|held| held.0.get(org_id).cloned().flatten())
+    })
+}
+
+/// Keeps `org` (or, `None`, forgets what was loaded) as `org_id`'s held state.
+fn put(org_id: &str, org: Option<Org>) {
+    HELD.with(|h| {
+        if let Some(held) = h.borrow_mut().as_mut() {
+            held.0.insert(org_id.to_string(), org);
+        }
+    });
+}
+
 fn is_held(org_id: &str) -> bool {
     HELD.with(|h| {
         h.borrow()
@@ -133,23 +166,14 @@ fn with_org<R>(conn: &mut DbConn, org_id: &str, f: impl FnOnce(&mut Org) -> R) -
     if !is_held(org_id) {
         return Ok(None);
     }
-    let loaded = HELD.with(|h| {
-        h.borrow()
-            .as_ref()
-            .and_then(|held| held.0.get(org_id).cloned().flatten())
-    });
-    let mut org = match loaded {
+    let mut org = match loaded(org_id) {
         Some(org) => org,
         None => load(conn, &[org_id.to_string()])?
             .remove(org_id)
             .ok_or(diesel::result::Error::NotFound)?,
     };
     let out = f(&mut org);
-    HELD.with(|h| {
-        if let Some(held) = h.borrow_mut().as_mut() {
-            held.0.insert(org_id.to_string(), Some(org));
-        }
-    });
+    put(org_id, Some(org));
     Ok(Some(out))
 }
 
@@ -338,15 +362,7 @@ pub fn has_waits(conn: &mut DbConn, org_id: &str) -> Q<Option<bool>> {
 
 /// A tier wait was recorded for someone of `org_id` in this batch.
 pub fn note_wait(org_id: &str) {
-    HELD.with(|h| {
-        if let Some(Some(org)) = h
-            .borrow_mut()
-            .as_mut()
-            .and_then(|held| held.0.get_mut(org_id))
-        {
-            org.has_waits = true;
-        }
-    });
+    if_loaded(org_id, |org| org.has_waits = true);
 }
 
 /// Whether anyone in the organization is queued for a seat; `None` when not held. (A queue
@@ -357,15 +373,7 @@ pub fn has_queue(conn: &mut DbConn, org_id: &str) -> Q<Option<bool>> {
 
 /// A queued user's row of `org_id` was written in this batch.
 pub fn note_queued(org_id: &str) {
-    HELD.with(|h| {
-        if let Some(Some(org)) = h
-            .borrow_mut()
-            .as_mut()
-            .and_then(|held| held.0.get_mut(org_id))
-        {
-            org.has_queue = true;
-        }
-    });
+    if_loaded(org_id, |org| org.has_queue = true);
 }
 
 /// The last event number of the organization in the database, as loaded; `None` when not
@@ -377,18 +385,9 @@ pub fn stored_last_event(conn: &mut DbConn, org_id: &str) -> Q<Option<i64>> {
 /// Before SQL changes `org_id`'s counters, pools or flags in this batch: its pending changes
 /// are written now, and it is loaded again on next use.
 pub fn flush(conn: &mut DbConn, org_id: &str) -> Q<()> {
-    let org = HELD.with(|h| {
-        h.borrow()
-            .as_ref()
-            .and_then(|held| held.0.get(org_id).cloned().flatten())
-    });
-    if let Some(org) = org {
+    if let Some(org) = loaded(org_id) {
         write_orgs(conn, &[(org_id.to_string(), org)])?;
-        HELD.with(|h| {
-            if let Some(held) = h.borrow_mut().as_mut() {
-                held.0.insert(org_id.to_string(), None);
-            }
-        });
+        put(org_id, None);
     }
     Ok(())
 }

@@ -15,13 +15,13 @@
 //! that another savepoint of the same transaction updated makes PostgreSQL keep a multixact of
 //! them all, which cost more with every step.
 //!
-//! Fewer round trips: the batch takes all its organizations' locks in one round trip and
-//! also locks their counters rows, reads them once and holds their counters and seat pools
-//! in memory (`store::held`), so its use cases take queue numbers and claim or release seats
-//! without a statement, and the changes are written in one statement; the audit rows and seat events of a batch are written once,
-//! before it commits (`store::deferred`); the lane opens and ends the savepoints itself, so
-//! that between two use cases there is one round trip; and a lone use case runs without a
-//! savepoint.
+//! Fewer round trips: the batch takes all its organizations' locks in one round trip, their
+//! counters rows locked too, reads them once and holds their counters and seat pools in
+//! memory (`store::held`), so its use cases take queue numbers and claim or release seats
+//! without a statement, and the changes are written in one statement; the audit rows and
+//! seat events of a batch are written once, before it commits (`store::deferred`); the lane
+//! opens and ends the savepoints itself, so that between two use cases there is one round
+//! trip; and a lone use case runs without a savepoint.
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::Connection;
