@@ -152,29 +152,31 @@ fn put(org_id: &str, org: Option<Org>) {
     });
 }
 
-fn is_held(org_id: &str) -> bool {
-    HELD.with(|h| {
+/// `f` on `org_id` as held, in place, loading it first when a flush left it unloaded; `None`
+/// when the batch did not lock it (or no batch runs: the caller uses SQL).
+fn with_org<R>(conn: &mut DbConn, org_id: &str, f: impl FnOnce(&mut Org) -> R) -> Q<Option<R>> {
+    let is_loaded = HELD.with(|h| {
         h.borrow()
             .as_ref()
-            .is_some_and(|held| held.0.contains_key(org_id))
-    })
-}
-
-/// `f` on `org_id` as held, loading it first; `None` when the batch did not lock it (or no
-/// batch runs: the caller uses SQL).
-fn with_org<R>(conn: &mut DbConn, org_id: &str, f: impl FnOnce(&mut Org) -> R) -> Q<Option<R>> {
-    if !is_held(org_id) {
-        return Ok(None);
+            .and_then(|held| held.0.get(org_id).map(Option::is_some))
+    });
+    match is_loaded {
+        None => return Ok(None),
+        Some(false) => {
+            let org = load(conn, &[org_id.to_string()])?
+                .remove(org_id)
+                .ok_or(diesel::result::Error::NotFound)?;
+            put(org_id, Some(org));
+        }
+        Some(true) => {}
     }
-    let mut org = match loaded(org_id) {
-        Some(org) => org,
-        None => load(conn, &[org_id.to_string()])?
-            .remove(org_id)
-            .ok_or(diesel::result::Error::NotFound)?,
-    };
-    let out = f(&mut org);
-    put(org_id, Some(org));
-    Ok(Some(out))
+    Ok(HELD.with(|h| {
+        h.borrow_mut()
+            .as_mut()
+            .and_then(|held| held.0.get_mut(org_id))
+            .and_then(Option::as_mut)
+            .map(f)
+    }))
 }
 
 fn pg(conn: &mut DbConn) -> Q<&mut PgConnection> {
@@ -187,7 +189,8 @@ fn pg(conn: &mut DbConn) -> Q<&mut PgConnection> {
     }
 }
 
-/// One row of `LOAD`: the counters, whether alert settings exist, and one pool (if any).
+/// One row of `LOAD`: an organization's counters, flags and last event number, with one of
+/// its pools (if any).
 #[derive(QueryableByName)]
 struct Loaded {
     #[diesel(sql_type = diesel::sql_types::Text)]

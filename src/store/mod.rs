@@ -687,31 +687,18 @@ fn end<T, E: From<diesel::result::Error>>(conn: &mut DbConn, result: Result<T, E
 }
 
 /// How `Db::write_steps_for_org` makes each step all-or-nothing: a savepoint of the
-/// transaction the use case runs in.
-///
-/// On PostgreSQL the steps share one savepoint name and the release of one step's savepoint
-/// goes out with the opening of the next, in one round trip (as the lane does between use
-/// cases): a `/Bulk` create then costs the round trips of a single create, not one more. The
-/// last step's savepoint is released with whatever encloses it (the lane's, or COMMIT).
-#[derive(Debug, Default)]
-pub struct Steps {
-    savepoint: std::cell::Cell<StepSavepoint>,
-}
+/// transaction the use case runs in. On PostgreSQL the steps reuse one savepoint name
+/// (`postgres::reused_savepoint`), so a `/Bulk` create costs the round trips of a single
+/// create, not one more.
+pub struct Steps(postgres::reused_savepoint::ReusedSavepoint);
 
-/// Where the steps' savepoint stands between two steps (PostgreSQL).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum StepSavepoint {
-    #[default]
-    Closed,
-    /// Open with nothing in it: fresh, or a failed step was rolled back to it.
-    Clean,
-    /// Open around a step that succeeded.
-    Holding,
+impl Default for Steps {
+    fn default() -> Steps {
+        Steps(postgres::reused_savepoint::ReusedSavepoint::new(
+            &postgres::reused_savepoint::STEP,
+        ))
+    }
 }
-
-const STEP_SAVEPOINT: &str = "SAVEPOINT step;";
-const STEP_NEXT: &str = "RELEASE SAVEPOINT step;SAVEPOINT step;";
-const STEP_ROLLBACK: &str = "ROLLBACK TO SAVEPOINT step;";
 
 impl Steps {
     /// Runs one step: an error (or a panic) undoes only what `f` did.
@@ -720,28 +707,19 @@ impl Steps {
         conn: &mut DbConn,
         f: impl FnOnce(&mut DbConn) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        use diesel::connection::SimpleConnection;
         if matches!(conn, DbConn::Sqlite(_)) {
             return savepoint(conn, f);
         }
-        let open = match self.savepoint.get() {
-            StepSavepoint::Closed => STEP_SAVEPOINT,
-            StepSavepoint::Holding => STEP_NEXT,
-            StepSavepoint::Clean => "",
-        };
-        if !open.is_empty() {
-            conn.batch_execute(open)?;
-        }
-        self.savepoint.set(StepSavepoint::Clean);
+        self.0.begin(conn)?;
         let kept = deferred::mark();
         let result = catch_panic(|| f(conn));
         match &result {
-            Ok(_) => self.savepoint.set(StepSavepoint::Holding),
+            Ok(_) => self.0.succeeded(),
             Err(_) => {
                 if let Some(mark) = kept {
                     deferred::undo_to(mark);
                 }
-                conn.batch_execute(STEP_ROLLBACK)?;
+                self.0.failed(conn)?;
             }
         }
         result

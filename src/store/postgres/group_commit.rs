@@ -27,6 +27,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::Connection;
 use tokio::sync::mpsc;
 
+use super::reused_savepoint::{self, ReusedSavepoint};
 use crate::error::Error;
 use crate::store::{deferred, ConnManager, DbConn};
 
@@ -171,7 +172,7 @@ fn lane_connection(
     Ok(conn)
 }
 
-/// Runs SQL statements of the lane's own (savepoints, locks) in one round trip: the simple
+/// Runs SQL statements of the lane's own (its locks) in one round trip: the simple
 /// query protocol takes several at once, where each parameterized statement is one.
 fn execute(conn: &mut DbConn, sql: &str) -> Result<(), Error> {
     use diesel::connection::SimpleConnection;
@@ -198,24 +199,6 @@ fn hold_sql(org_ids: &[String]) -> String {
         "SELECT 1 FROM org_counters WHERE org_id IN ({}) FOR UPDATE;",
         quoted.join(",")
     )
-}
-
-/// The savepoint around each use case of a shared batch. The lane opens and ends it itself,
-/// so that releasing one use case's and opening the next one's is one round trip; a use
-/// case's own savepoints (Bulk's steps, diesel's) nest inside it under other names.
-const SAVEPOINT: &str = "SAVEPOINT use_case;";
-const RELEASE_AND_SAVEPOINT: &str = "RELEASE SAVEPOINT use_case;SAVEPOINT use_case;";
-const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT use_case;";
-
-/// Where the lane's savepoint stands between two use cases.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Savepoint {
-    /// None open: the batch just began.
-    Closed,
-    /// Open with nothing in it: a fresh one, or one a failed use case was rolled back to.
-    Clean,
-    /// Open around the changes of a use case that succeeded: released before the next.
-    Holding,
 }
 
 /// Why a batch did not commit, for each of its callers: a statement past the budget says
@@ -322,26 +305,18 @@ fn run_batch(conn: &mut DbConn, jobs: Vec<Job>) -> Result<(), ()> {
             }
             return Err(e);
         }
-        let mut savepoint = Savepoint::Closed;
+        // Around each use case of a shared batch; a use case's own savepoints (Bulk's steps,
+        // diesel's) nest inside it under other names.
+        let savepoint = ReusedSavepoint::new(&reused_savepoint::USE_CASE);
         for job in jobs {
-            // One round trip before each use case of a shared batch: the last one's
-            // savepoint released and the next one's opened.
             if shared {
-                let sql = match savepoint {
-                    Savepoint::Closed => SAVEPOINT,
-                    Savepoint::Holding => RELEASE_AND_SAVEPOINT,
-                    Savepoint::Clean => "",
-                };
-                if !sql.is_empty() {
-                    execute(conn, sql)?;
-                }
-                savepoint = Savepoint::Clean;
+                savepoint.begin(conn)?;
             }
             let (finish, ok) = (job.run)(Some(conn));
             finishers.push(finish);
             match (shared, ok) {
-                (true, true) => savepoint = Savepoint::Holding,
-                (true, false) => execute(conn, ROLLBACK_TO)?,
+                (true, true) => savepoint.succeeded(),
+                (true, false) => savepoint.failed(conn)?,
                 // A lone use case that failed: the transaction is rolled back below.
                 (false, ok) => may_commit = ok,
             }
